@@ -1,0 +1,102 @@
+import { isAbsolute, resolve } from 'node:path';
+
+/** Everything the service reads from its environment, validated once at boot. */
+export interface AppConfig {
+  port: number;
+  host: string;
+  dataDir: string;
+  downloadDir: string;
+  apiKey: string | null;
+  maxConcurrentDownloads: number;
+  ffmpegPath: string | null;
+  ytdlpPath: string | null;
+  proxy: string | null;
+  noProxy: string | null;
+  directConnections: number;
+  segmentConcurrency: number;
+  retryAttempts: number;
+  retryBaseDelayMs: number;
+  stallTimeoutMs: number;
+  progressIntervalMs: number;
+  bodyLimitBytes: number;
+  bilibiliApiBase: string;
+}
+
+export const APP_CONFIG = Symbol('APP_CONFIG');
+
+export class ConfigError extends Error {
+  constructor(variable: string, problem: string) {
+    super(`Invalid configuration: ${variable} ${problem}`);
+    this.name = 'ConfigError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function text(env: Env, name: string): string | undefined {
+  const value = env[name];
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number from ${min} to ${max}, got "${raw}"`);
+  const value = Number(raw);
+  if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
+  return value;
+}
+
+function directory(env: Env, name: string, fallback: string, cwd: string): string {
+  const raw = text(env, name) ?? fallback;
+  if (raw.includes('\0')) throw new ConfigError(name, 'must not contain a NUL byte');
+  return isAbsolute(raw) ? resolve(raw) : resolve(cwd, raw);
+}
+
+function httpUrl(env: Env, name: string): string | undefined {
+  const raw = text(env, name);
+  if (raw === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    throw new ConfigError(name, `must be a URL such as http://127.0.0.1:8080, got "${raw}"`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new ConfigError(name, `must be an http:// or https:// URL, got "${raw}"`);
+  }
+  return raw.replace(/\/+$/, '');
+}
+
+function host(env: Env): string {
+  const raw = text(env, 'HOST') ?? '127.0.0.1';
+  if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', `must be a host name or IP address, got "${raw}"`);
+  return raw;
+}
+
+/** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
+export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
+  const apiKey = text(env, 'API_KEY') ?? null;
+  if (apiKey !== null && apiKey.length < 8) throw new ConfigError('API_KEY', 'must be at least 8 characters long');
+  const proxy = httpUrl(env, 'DOWNLOAD_PROXY') ?? httpUrl(env, 'HTTPS_PROXY') ?? httpUrl(env, 'HTTP_PROXY') ?? null;
+  return {
+    port: integer(env, 'PORT', 39719, 1, 65535),
+    host: host(env),
+    dataDir: directory(env, 'DATA_DIR', './data', cwd),
+    downloadDir: directory(env, 'DOWNLOAD_DIR', './downloads', cwd),
+    apiKey,
+    maxConcurrentDownloads: integer(env, 'MAX_CONCURRENT_DOWNLOADS', 3, 1, 64),
+    ffmpegPath: text(env, 'FFMPEG_PATH') ?? null,
+    ytdlpPath: text(env, 'YTDLP_PATH') ?? null,
+    proxy,
+    noProxy: text(env, 'NO_PROXY') ?? text(env, 'no_proxy') ?? null,
+    directConnections: integer(env, 'DIRECT_CONNECTIONS', 16, 1, 64),
+    segmentConcurrency: integer(env, 'SEGMENT_CONCURRENCY', 16, 1, 64),
+    retryAttempts: integer(env, 'RETRY_ATTEMPTS', 5, 1, 20),
+    retryBaseDelayMs: integer(env, 'RETRY_BASE_DELAY_MS', 500, 1, 60_000),
+    stallTimeoutMs: integer(env, 'STALL_TIMEOUT_MS', 30_000, 100, 600_000),
+    progressIntervalMs: integer(env, 'PROGRESS_INTERVAL_MS', 500, 500, 60_000),
+    bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
+    bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
+  };
+}

@@ -1,0 +1,28 @@
+import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { HttpClient } from './http-client.js';
+import { ToolsService } from './tools.service.js';
+
+/** The shared HTTP client, built from the configuration and closed at shutdown. */
+@Injectable()
+export class SharedHttpClient extends HttpClient implements OnApplicationShutdown {
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    super({
+      proxy: config.proxy,
+      noProxy: config.noProxy,
+      stallTimeoutMs: config.stallTimeoutMs,
+      retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
+    });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await this.close();
+  }
+}
+
+@Global()
+@Module({
+  providers: [SharedHttpClient, { provide: HttpClient, useExisting: SharedHttpClient }, ToolsService],
+  exports: [HttpClient, ToolsService],
+})
+export class EngineModule {}

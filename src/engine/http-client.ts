@@ -1,0 +1,131 @@
+import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import { HttpError, PermanentError } from './http-error.js';
+import { type RetryHooks, type RetryPolicy, withRetry } from './retry.js';
+
+export type HeaderPairs = Array<[string, string]>;
+
+export interface HttpClientOptions {
+  proxy?: string | null;
+  noProxy?: string | null;
+  /** No response head, or no body bytes, for this long: the request is aborted as stalled. */
+  stallTimeoutMs: number;
+  connectTimeoutMs?: number;
+  retry: RetryPolicy;
+  userAgent?: string;
+}
+
+export interface OpenOptions {
+  headers?: HeaderPairs;
+  signal?: AbortSignal;
+  method?: 'GET' | 'HEAD';
+  /** Inclusive byte range; end omitted means "to the end". */
+  range?: { start: number; end?: number };
+  maxRedirects?: number;
+}
+
+export interface HttpResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: Dispatcher.ResponseData['body'];
+  /** The URL that answered, after redirects: relative references resolve against it. */
+  url: string;
+}
+
+const DEFAULT_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
+
+/** The one HTTP client every strategy uses: keep-alive pools, proxy, redirects, stall detection, retries. */
+export class HttpClient {
+  private readonly dispatcher: Dispatcher;
+
+  constructor(private readonly options: HttpClientOptions) {
+    const common = {
+      connect: { timeout: options.connectTimeoutMs ?? 15_000 },
+      headersTimeout: options.stallTimeoutMs,
+      bodyTimeout: options.stallTimeoutMs,
+      keepAliveTimeout: 10_000,
+    };
+    this.dispatcher = options.proxy
+      ? new EnvHttpProxyAgent({ ...common, httpProxy: options.proxy, httpsProxy: options.proxy, noProxy: options.noProxy ?? '' })
+      : new Agent(common);
+  }
+
+  get retryPolicy(): RetryPolicy {
+    return this.options.retry;
+  }
+
+  /** One request, redirects followed; an HTTP error status is thrown as HttpError. */
+  async open(url: string, options: OpenOptions = {}): Promise<HttpResponse> {
+    let current = url;
+    for (let hop = 0; hop <= (options.maxRedirects ?? 10); hop++) {
+      const response = await request(current, {
+        method: options.method ?? 'GET',
+        headers: this.buildHeaders(options),
+        signal: options.signal,
+        dispatcher: this.dispatcher,
+      });
+      if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
+        await response.body.dump();
+        current = new URL(String(response.headers.location), current).toString();
+        continue;
+      }
+      if (response.statusCode >= 400) {
+        await response.body.dump().catch(() => undefined);
+        throw new HttpError(response.statusCode, current, parseRetryAfter(response.headers['retry-after']));
+      }
+      return { status: response.statusCode, headers: response.headers, body: response.body, url: current };
+    }
+    throw new PermanentError(`${url} redirected more than ${options.maxRedirects ?? 10} times`);
+  }
+
+  /** A whole small body (playlist, key, API answer) with retries; refuses bodies over maxBytes. */
+  async fetchBuffer(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ data: Buffer; url: string; headers: HttpResponse['headers'] }> {
+    const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
+    return withRetry(
+      async () => {
+        const response = await this.open(url, options);
+        const chunks: Buffer[] = [];
+        let size = 0;
+        for await (const chunk of response.body) {
+          size += chunk.length;
+          if (size > maxBytes) {
+            response.body.destroy();
+            throw new PermanentError(`${url} sent more than ${maxBytes} bytes where a small document was expected`);
+          }
+          chunks.push(chunk as Buffer);
+        }
+        return { data: Buffer.concat(chunks), url: response.url, headers: response.headers };
+      },
+      this.options.retry,
+      options,
+    );
+  }
+
+  async fetchText(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ text: string; url: string; headers: HttpResponse['headers'] }> {
+    const { data, url: finalUrl, headers } = await this.fetchBuffer(url, options);
+    return { text: data.toString('utf8'), url: finalUrl, headers };
+  }
+
+  async close(): Promise<void> {
+    await this.dispatcher.close();
+  }
+
+  private buildHeaders(options: OpenOptions): Record<string, string> {
+    const headers: Record<string, string> = { 'user-agent': this.options.userAgent ?? DEFAULT_USER_AGENT, accept: '*/*' };
+    for (const [name, value] of options.headers ?? []) headers[name.toLowerCase()] = value;
+    if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
+    return headers;
+  }
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | null {
+  const raw = Array.isArray(value) ? value[0] : value;
+  if (!raw) return null;
+  if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
+  const date = Date.parse(raw);
+  return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {
+  const value = headers[name.toLowerCase()];
+  return Array.isArray(value) ? value[0] : value;
+}
