@@ -1,0 +1,53 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { mkdir } from 'node:fs/promises';
+import { AppModule } from './app.module.js';
+import { renderError } from './common/all-exceptions.filter.js';
+import { errorEnvelope } from './common/envelope.js';
+import { createValidationPipe } from './common/validation.js';
+import type { AppConfig } from './config/app-config.js';
+
+function sendFrameworkError(error: unknown, reply: FastifyReply): void {
+  const { status, message } = renderError(error);
+  reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message));
+}
+
+/** Builds the whole application (used by main.ts and by the tests): Fastify, /api prefix, pipes, CORS, Swagger. */
+export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestFastifyApplication> {
+  await mkdir(config.dataDir, { recursive: true });
+  await mkdir(config.downloadDir, { recursive: true });
+  const adapter = new FastifyAdapter({
+    bodyLimit: config.bodyLimitBytes,
+    // a malformed URL escape is answered in the envelope, like every other error
+    frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply),
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
+    logger: options.logger === false ? false : ['error', 'warn', 'log'],
+  });
+  app.setGlobalPrefix('api', { exclude: ['healthy'] });
+  app.useGlobalPipes(createValidationPipe());
+  app.enableCors({
+    origin: true,
+    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],
+  });
+  app.enableShutdownHooks();
+  // body-parser errors (bad JSON, too large) happen before Nest sees the request
+  app.getHttpAdapter().getInstance().setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply));
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('MediaGo-compatible Download API')
+      .setDescription('Create, watch and control downloads (m3u8, bilibili, direct, youtube, mediago). Every JSON answer under /api is wrapped in {success, code, message, data}.')
+      .setVersion('1.0')
+      .addBearerAuth()
+      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'X-API-Key')
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

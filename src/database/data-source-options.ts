@@ -1,0 +1,20 @@
+import { join } from 'node:path';
+import type { DataSourceOptions } from 'typeorm';
+import { DownloadEntity } from './download.entity.js';
+import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
+
+/** The SQLite database in DATA_DIR; schema changes go through the migrations, run at startup. */
+export function dataSourceOptions(dataDir: string): DataSourceOptions {
+  return {
+    type: 'sqlite',
+    database: join(dataDir, 'mediago.sqlite'),
+    entities: [DownloadEntity],
+    migrations: [CreateDownloadTasks1764201600000],
+    migrationsRun: true,
+    synchronize: false,
+    logging: ['error'],
+    // WAL keeps readers (the API) from waiting on the progress writer; busy_timeout covers a second process.
+    enableWAL: true,
+    busyTimeout: 5_000,
+  };
+}

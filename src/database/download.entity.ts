@@ -1,0 +1,68 @@
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
+import { DownloadStatus, DownloadType } from '../downloads/download-status.enum.js';
+
+/** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
+@Entity({ name: 'download_tasks' })
+export class DownloadEntity {
+  @PrimaryGeneratedColumn({ type: 'integer' })
+  id: number;
+
+  @Column({ type: 'text' })
+  name: string;
+
+  /** True when the name came from the URL: a strategy may replace it with the media's title. */
+  @Column({ type: 'boolean', default: false })
+  nameIsDerived: boolean;
+
+  @Column({ type: 'varchar', length: 16 })
+  type: DownloadType;
+
+  @Column({ type: 'text' })
+  url: string;
+
+  @Column({ type: 'text', default: '' })
+  folder: string;
+
+  @Column({ type: 'text', default: '' })
+  headers: string;
+
+  @Column({ type: 'boolean', default: false })
+  isLive: boolean;
+
+  @Index('idx_download_tasks_status')
+  @Column({ type: 'varchar', length: 16, default: DownloadStatus.Waiting })
+  status: DownloadStatus;
+
+  @Column({ type: 'text', nullable: true, default: null })
+  file: string | null;
+
+  @Column({ type: 'text', nullable: true, default: null })
+  localPath: string | null;
+
+  @Column({ type: 'boolean', default: true })
+  deleteSegments: boolean;
+
+  @Column({ type: 'integer', default: 0 })
+  downloadedBytes: number;
+
+  @Column({ type: 'integer', nullable: true, default: null })
+  totalBytes: number | null;
+
+  @Column({ type: 'real', nullable: true, default: null })
+  percent: number | null;
+
+  @Column({ type: 'text', nullable: true, default: null })
+  error: string | null;
+
+  /** Set while the task waits for or holds a slot: what boot recovery queues again, in this order. */
+  @Index('idx_download_tasks_queued_at')
+  @Column({ type: 'varchar', length: 32, nullable: true, default: null })
+  queuedAt: string | null;
+
+  @Index('idx_download_tasks_created_date')
+  @Column({ type: 'varchar', length: 32 })
+  createdDate: string;
+
+  @Column({ type: 'varchar', length: 32 })
+  updatedDate: string;
+}

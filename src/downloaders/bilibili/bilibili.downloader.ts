@@ -1,0 +1,345 @@
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { DownloadType } from '../../downloads/download-status.enum.js';
+import { isAbortError, throwIfAborted } from '../../engine/abort.js';
+import { runFfmpeg } from '../../engine/ffmpeg.js';
+import { type HeaderPairs, HttpClient } from '../../engine/http-client.js';
+import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
+import { downloadRanged } from '../../engine/ranged-download.js';
+import { withRetry } from '../../engine/retry.js';
+import { ToolsService } from '../../engine/tools.service.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, Downloader, ProgressReport } from '../downloader.interface.js';
+import { BilibiliApiClient, WbiKeyCache } from './bilibili-api.client.js';
+import type { PlayInfo, SeasonEpisode, SeasonResult, ViewData } from './bilibili-api.types.js';
+import { type BilibiliTarget, av2bv, parseBilibiliInput, parseBilibiliPath } from './bilibili-url.js';
+import { DEFAULT_STREAM_PREFERENCES, type DashAudio, type DashVideo, type StreamChoice, type StreamPreferences, chooseStreams } from './stream-selection.js';
+
+/** Optional provider overriding DEFAULT_STREAM_PREFERENCES, e.g. `{ videoCodecs: ['hevc', 'avc', 'av1'] }`. */
+export const BILIBILI_STREAM_PREFERENCES = Symbol('BILIBILI_STREAM_PREFERENCES');
+
+/** The API and the CDN refuse requests that do not look like they come from the site's own pages. */
+export const BILIBILI_REFERER = 'https://www.bilibili.com';
+export const BROWSER_USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
+
+const OUTPUT_FILE = 'bilibili.mp4';
+
+/** One playable item, resolved from the task URL through the API. */
+interface ResolvedMedia {
+  title: string;
+  /** Names the stream files in workDir, so that a resumed run finds its own data. */
+  cid: number;
+  /** For the log: "BV17x411w7KC p2" or "ep1234". */
+  label: string;
+  play: PlayInfo;
+}
+
+interface RunScope {
+  job: DownloadJob;
+  ctx: DownloadContext;
+  headers: HeaderPairs;
+}
+
+/**
+ * The `bilibili` type: resolves videos (BV/av, ?p=), bangumi episodes (ep/ss) and short links through the
+ * Bilibili web API (WBI-signed playurl), downloads the best DASH video and audio with the ranged downloader,
+ * and muxes them into an mp4 with ffmpeg; progressive durl parts are concatenated when there is no DASH.
+ */
+@Injectable()
+export class BilibiliDownloader implements Downloader {
+  readonly type = DownloadType.Bilibili;
+  private readonly wbiKeys = new WbiKeyCache();
+  private readonly preferences: StreamPreferences;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly tools: ToolsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Optional() @Inject(BILIBILI_STREAM_PREFERENCES) preferences?: Partial<StreamPreferences> | null,
+  ) {
+    this.preferences = { ...DEFAULT_STREAM_PREFERENCES, ...(preferences ?? {}) };
+  }
+
+  async run(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
+    const ffmpeg = this.tools.ffmpeg;
+    if (!ffmpeg) throw new PermanentError('ffmpeg is needed to assemble Bilibili videos but was not found (install it or set FFMPEG_PATH)');
+    const scope: RunScope = { job, ctx, headers: bilibiliHeaders(job.headers) };
+    const api = new BilibiliApiClient({
+      http: this.http,
+      apiBase: this.config.bilibiliApiBase.replace(/\/+$/, ''),
+      headers: scope.headers,
+      signal: ctx.signal,
+      wbiKeys: this.wbiKeys,
+      log: ctx.log,
+    });
+
+    const media = await this.resolve(parseBilibiliInput(job.url), api, scope);
+    const choice = chooseStreams(media.play, this.preferences);
+    ctx.log(`${media.label} (cid ${media.cid}): "${media.title}"; ${describeChoice(choice)}`);
+
+    const output = join(job.workDir, OUTPUT_FILE);
+    const downloaded = choice.mode === 'dash' ? await this.fetchDash(choice.video, choice.audio, media, scope) : await this.fetchDurl(choice, media, scope);
+    throwIfAborted(ctx.signal);
+    await runFfmpeg(ffmpeg, downloaded.ffmpegArgs(output), { signal: ctx.signal, log: ctx.log, cwd: job.workDir });
+    if (job.deleteSegments) await Promise.all(downloaded.files.map((file) => rm(file, { force: true })));
+    return { path: output, extension: 'mp4', ...(job.nameIsDerived && media.title ? { title: media.title } : {}) };
+  }
+
+  private async resolve(target: BilibiliTarget, api: BilibiliApiClient, scope: RunScope): Promise<ResolvedMedia> {
+    switch (target.kind) {
+      case 'link':
+        return this.resolve(await this.followLink(target.url, scope), api, scope);
+      case 'video':
+        return this.resolveVideo(target, api, scope);
+      case 'episode':
+        return this.resolveEpisode(await api.season({ epId: target.epId }), target.epId, api);
+      case 'season':
+        return this.resolveEpisode(await api.season({ seasonId: target.seasonId }), null, api);
+    }
+  }
+
+  /** Short links (b23.tv) answer a redirect to the real page: fetch once and read where it landed. */
+  private async followLink(url: string, scope: RunScope): Promise<BilibiliTarget> {
+    const { signal } = scope.ctx;
+    const landed = await withRetry(
+      async () => {
+        const response = await this.http.open(url, { headers: scope.headers, signal });
+        response.body.destroy();
+        return response.url;
+      },
+      this.http.retryPolicy,
+      { signal },
+    );
+    const target = parseBilibiliPath(new URL(landed));
+    if (!target) throw new PermanentError(`${redactUrl(url)} led to ${redactUrl(landed)}, which is not a Bilibili video or episode page`);
+    scope.ctx.log(`${redactUrl(url)} leads to ${redactUrl(landed)}`);
+    return target;
+  }
+
+  private async resolveVideo(target: Extract<BilibiliTarget, { kind: 'video' }>, api: BilibiliApiClient, scope: RunScope): Promise<ResolvedMedia> {
+    const view: ViewData = await api.view(target.bvid ? { bvid: target.bvid } : { aid: target.aid! });
+    // an av/BV id of a bangumi episode plays through the pgc endpoints, as the site redirects to it
+    const redirected = view.redirect_url ? safeParsePath(view.redirect_url) : null;
+    if (redirected?.kind === 'episode') {
+      scope.ctx.log(`${target.bvid ?? `av${target.aid}`} is a bangumi episode: ${redactUrl(view.redirect_url!)}`);
+      return this.resolveEpisode(await api.season({ epId: redirected.epId }), redirected.epId, api);
+    }
+    const pages = view.pages?.length ? view.pages : view.cid ? [{ cid: view.cid, page: 1, part: '' }] : [];
+    if (pages.length === 0) throw new PermanentError(`Bilibili API x/web-interface/view listed no parts for ${target.bvid ?? `av${target.aid}`}`);
+    const number = target.page ?? 1;
+    const page = pages.find((candidate) => candidate.page === number) ?? (pages.every((candidate) => candidate.page === undefined) ? pages[number - 1] : undefined);
+    if (!page) throw new PermanentError(`${view.bvid ?? target.bvid} has ${pages.length} part${pages.length === 1 ? '' : 's'}; there is no part p=${number}`);
+    const bvid = view.bvid ?? target.bvid ?? av2bv(view.aid ?? target.aid!);
+    const title = (view.title ?? bvid).trim();
+    const part = page.part?.trim();
+    return {
+      title: pages.length > 1 && part && part !== title ? `${title} - ${part}` : title,
+      cid: page.cid,
+      label: pages.length > 1 ? `${bvid} p${number}` : bvid,
+      play: await api.playUrl(bvid, page.cid),
+    };
+  }
+
+  private async resolveEpisode(season: SeasonResult, epId: number | null, api: BilibiliApiClient): Promise<ResolvedMedia> {
+    const episodes = [...(season.episodes ?? []), ...(season.section ?? []).flatMap((section) => section.episodes ?? [])];
+    const episode = epId === null ? episodes[0] : episodes.find((candidate) => episodeId(candidate) === epId);
+    const seasonName = (season.title ?? season.season_title ?? '').trim();
+    if (!episode) {
+      throw new PermanentError(epId === null ? `the Bilibili season "${seasonName}" has no episodes` : `episode ep${epId} is not listed in its season "${seasonName}"`);
+    }
+    const id = episodeId(episode);
+    if (id === null || !episode.cid) throw new PermanentError(`Bilibili API pgc/view/web/season gave episode "${episode.title ?? ''}" without an id or cid`);
+    const name = episodeName(episode);
+    return {
+      title: [seasonName, name].filter(Boolean).join(' - ') || `ep${id}`,
+      cid: episode.cid,
+      label: `ep${id}`,
+      play: await api.pgcPlayUrl(id, episode.cid),
+    };
+  }
+
+  private async fetchDash(video: DashVideo, audio: DashAudio | null, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
+    const progress = new ProgressSum(scope.ctx.progress, audio ? ['video', 'audio'] : ['video']);
+    const videoFile = join(scope.job.workDir, `${media.cid}-video-${video.id}-${video.codec ?? 'other'}.m4s`);
+    const audioFile = audio ? join(scope.job.workDir, `${media.cid}-audio-${audio.id}.m4s`) : null;
+    await Promise.all([
+      this.fetchStream(`video stream ${video.id}`, video.urls, videoFile, scope, (done, total) => progress.update('video', done, total)),
+      audio && audioFile ? this.fetchStream(`audio stream ${audio.id}`, audio.urls, audioFile, scope, (done, total) => progress.update('audio', done, total)) : null,
+    ]);
+    return {
+      files: [videoFile, `${videoFile}.state.json`, ...(audioFile ? [audioFile, `${audioFile}.state.json`] : [])],
+      ffmpegArgs: (output) => [
+        '-i',
+        videoFile,
+        ...(audioFile ? ['-i', audioFile] : []),
+        '-map',
+        '0:v:0',
+        ...(audioFile ? ['-map', '1:a:0'] : []),
+        '-c',
+        'copy',
+        // hvc1 is the tag Apple players require for HEVC in mp4
+        ...(video.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
+        // ffmpeg 5/6 still label FLAC in mp4 experimental, though players read it
+        ...(audio?.format === 'flac' ? ['-strict', 'experimental'] : []),
+        '-movflags',
+        '+faststart',
+        output,
+      ],
+    };
+  }
+
+  private async fetchDurl(choice: Extract<StreamChoice, { mode: 'durl' }>, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
+    const keys = choice.parts.map((part) => `part ${part.order}`);
+    const progress = new ProgressSum(scope.ctx.progress, keys);
+    choice.parts.forEach((part, index) => progress.update(keys[index], 0, part.size));
+    const files: string[] = [];
+    for (const [index, part] of choice.parts.entries()) {
+      const file = join(scope.job.workDir, `${media.cid}-durl-${choice.quality ?? 0}-${part.order}.${choice.container}`);
+      await this.fetchStream(`part ${part.order} of ${choice.parts.length}`, part.urls, file, scope, (done, total) => progress.update(keys[index], done, total ?? part.size));
+      files.push(file);
+    }
+    const list = join(scope.job.workDir, `${media.cid}-durl-${choice.quality ?? 0}.txt`);
+    if (files.length > 1) await writeFile(list, files.map((file) => `file '${file.replace(/'/g, `'\\''`)}'\n`).join(''));
+    return {
+      files: [...files, ...files.map((file) => `${file}.state.json`), ...(files.length > 1 ? [list] : [])],
+      ffmpegArgs: (output) => [
+        ...(files.length > 1 ? ['-f', 'concat', '-safe', '0', '-i', list] : ['-i', files[0]]),
+        '-map',
+        '0:v:0?',
+        '-map',
+        '0:a:0?',
+        '-c',
+        'copy',
+        '-movflags',
+        '+faststart',
+        output,
+      ],
+    };
+  }
+
+  /** One stream into `file`, resumable; the backup URLs are tried in turn when the main one fails. */
+  private async fetchStream(label: string, urls: string[], file: string, scope: RunScope, onProgress: (done: number, total: number | null) => void): Promise<void> {
+    const { signal, log } = scope.ctx;
+    const statePath = `${file}.state.json`;
+    let lastError: unknown = null;
+    for (const [index, url] of urls.entries()) {
+      await adoptResumeState(statePath, url);
+      try {
+        await downloadRanged({
+          http: this.http,
+          url,
+          headers: scope.headers,
+          partPath: file,
+          statePath,
+          connections: this.config.directConnections,
+          signal,
+          onProgress,
+          log: (line) => log(`${label}: ${line}`),
+        });
+        return;
+      } catch (error) {
+        if (isAbortError(error) || signal.aborted) throw error;
+        lastError = error;
+        const next = index + 1 < urls.length ? '; trying backup URL' : '';
+        log(`${label}: ${index === 0 ? 'main URL' : `backup URL ${index}`} failed: ${describeError(error)}${next}`);
+      }
+    }
+    const tried = urls.length === 1 ? 'its only URL' : `all ${urls.length} of its URLs`;
+    throw new PermanentError(`Bilibili ${label} failed on ${tried}: ${describeError(lastError)}`);
+  }
+}
+
+interface DownloadedMedia {
+  /** Everything the run wrote besides the output, removed after success when the task asks. */
+  files: string[];
+  ffmpegArgs(output: string): string[];
+}
+
+/** The site's Referer and a browser User-Agent, then the task's headers, which win on conflicts. */
+export function bilibiliHeaders(taskHeaders: HeaderPairs): HeaderPairs {
+  const merged = new Map<string, [string, string]>();
+  for (const [name, value] of [['Referer', BILIBILI_REFERER], ['User-Agent', BROWSER_USER_AGENT], ...taskHeaders] as HeaderPairs) {
+    merged.set(name.toLowerCase(), [name, value]);
+  }
+  return [...merged.values()];
+}
+
+/**
+ * CDN URLs carry a signature that changes with every playurl answer: a state saved for the same file
+ * on any mirror is moved to the new URL, so that the ranged downloader resumes instead of starting over
+ * (it still starts over if the size or validators differ).
+ */
+async function adoptResumeState(statePath: string, url: string): Promise<void> {
+  let state: { url?: unknown };
+  try {
+    state = JSON.parse(await readFile(statePath, 'utf8')) as { url?: unknown };
+  } catch {
+    return;
+  }
+  if (typeof state.url !== 'string' || state.url === url || fileNameOf(state.url) !== fileNameOf(url)) return;
+  const temporary = `${statePath}.tmp`;
+  await writeFile(temporary, JSON.stringify({ ...state, url }));
+  await rename(temporary, statePath);
+}
+
+function fileNameOf(url: string): string | null {
+  try {
+    const path = new URL(url).pathname;
+    return path.slice(path.lastIndexOf('/') + 1) || null;
+  } catch {
+    return null;
+  }
+}
+
+function safeParsePath(url: string): BilibiliTarget | null {
+  try {
+    return parseBilibiliPath(new URL(url));
+  } catch {
+    return null;
+  }
+}
+
+function episodeId(episode: SeasonEpisode): number | null {
+  return episode.ep_id ?? episode.id ?? null;
+}
+
+/** "第1话 The first" as the site shows it, or what the fields give: "1 The first", "The first". */
+function episodeName(episode: SeasonEpisode): string {
+  if (episode.show_title?.trim()) return episode.show_title.trim();
+  const number = episode.title?.trim() ?? '';
+  const long = episode.long_title?.trim() ?? '';
+  return [/^\d+$/.test(number) ? `EP${number}` : number, long].filter(Boolean).join(' ');
+}
+
+function describeChoice(choice: StreamChoice): string {
+  if (choice.mode === 'durl') return `progressive ${choice.container} in ${choice.parts.length} part(s), quality ${choice.quality ?? 'unknown'}`;
+  const { video, audio } = choice;
+  const size = video.width && video.height ? `${video.width}x${video.height} ` : '';
+  const videoText = `video ${video.id} (${size}${video.codecs || video.codec || 'unknown codec'}, ${Math.round(video.bandwidth / 1000)} kb/s)`;
+  const audioText = audio ? `audio ${audio.id} (${audio.format} ${audio.codecs}, ${Math.round(audio.bandwidth / 1000)} kb/s)` : 'no audio stream';
+  return `${videoText}, ${audioText}`;
+}
+
+/** Sums the bytes of several streams; the total stays unknown until every stream's size is known. */
+class ProgressSum {
+  private readonly parts = new Map<string, { done: number; total: number | null }>();
+
+  constructor(
+    private readonly report: (progress: ProgressReport) => void,
+    keys: string[],
+  ) {
+    for (const key of keys) this.parts.set(key, { done: 0, total: null });
+  }
+
+  update(key: string, done: number, total: number | null): void {
+    this.parts.set(key, { done, total });
+    let downloadedBytes = 0;
+    let totalBytes: number | null = 0;
+    for (const part of this.parts.values()) {
+      downloadedBytes += part.done;
+      totalBytes = totalBytes === null || part.total === null ? null : totalBytes + part.total;
+    }
+    this.report({ downloadedBytes, totalBytes });
+  }
+}

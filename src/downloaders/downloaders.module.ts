@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { DOWNLOADERS, type Downloader } from './downloader.interface.js';
+import { DownloaderRegistry } from './downloader.registry.js';
+import { DirectDownloader } from './direct/direct.downloader.js';
+
+/** Every strategy, one line each; the registry receives them all under the DOWNLOADERS token. */
+const STRATEGIES = [DirectDownloader];
+
+@Module({
+  providers: [
+    ...STRATEGIES,
+    { provide: DOWNLOADERS, useFactory: (...downloaders: Downloader[]) => downloaders, inject: STRATEGIES },
+    DownloaderRegistry,
+  ],
+  exports: [DownloaderRegistry],
+})
+export class DownloadersModule {}

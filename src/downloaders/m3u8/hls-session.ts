@@ -1,0 +1,310 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { extname, join } from 'node:path';
+import type { AppConfig } from '../../config/app-config.js';
+import { abortError, isAbortError } from '../../engine/abort.js';
+import type { HttpClient } from '../../engine/http-client.js';
+import { redactUrl } from '../../engine/http-error.js';
+import { type PoolProgress, SegmentPool, type SegmentRequest } from '../../engine/segment-pool.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
+import { type MergeResult, type TrackFiles, mergeHls } from './hls-merge.js';
+import { type HlsState, type RecordedSegment, fingerprint, readState, writeState } from './hls-state.js';
+import { LiveTrackRecorder } from './live-recorder.js';
+import { type MediaPlaylistInfo, type MediaSegment, type PlaylistInfo, parsePlaylist, titleFromUrl } from './playlist.js';
+import { KeyStore, assertSupportedEncryption } from './segment-crypto.js';
+import { selectStreams } from './variant-selection.js';
+import { mergeWebVtt } from './webvtt.js';
+
+export interface HlsDependencies {
+  http: HttpClient;
+  ffmpeg: string | null;
+  config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
+}
+
+type TrackKind = 'video' | 'audio' | 'subtitles';
+
+interface Track {
+  kind: TrackKind;
+  playlist: MediaPlaylistInfo;
+}
+
+/** A track's download plan: the pool requests, and the files in playback order for the merge. */
+interface TrackPlan {
+  kind: TrackKind;
+  requests: SegmentRequest[];
+  files: TrackFiles['segments'];
+}
+
+const SEGMENTS_DIR = 'segments';
+const PLAYLIST_MAX_BYTES = 16 * 1024 * 1024;
+
+/**
+ * Downloads one HLS stream (master or media playlist, VOD or live) into a single file in job.workDir.
+ * Not a Nest provider on purpose: the m3u8 strategy and the mediago strategy (after its probe) both drive it.
+ */
+export class HlsSession {
+  private readonly keys: KeyStore;
+  private readonly segmentsDir: string;
+
+  constructor(
+    private readonly deps: HlsDependencies,
+    private readonly job: DownloadJob,
+    private readonly ctx: DownloadContext,
+  ) {
+    this.keys = new KeyStore(deps.http, job.headers, ctx.signal);
+    this.segmentsDir = join(job.workDir, SEGMENTS_DIR);
+  }
+
+  /** Runs the download; `prefetched` lets a caller that already fetched the playlist (a probe) hand it over. */
+  async run(prefetched?: { text: string; url: string }): Promise<DownloadOutput> {
+    const { job, ctx } = this;
+    await mkdir(job.workDir, { recursive: true });
+    const source = prefetched ? parsePlaylist(prefetched.text, prefetched.url) : await this.loadPlaylist(job.url);
+    const tracks = await this.resolveTracks(source);
+    for (const track of tracks) assertSupportedEncryption(track.playlist.segments, track.playlist.url);
+    const video = tracks[0].playlist;
+    ctx.log(`HLS: ${video.segments.length} segments in ${redactUrl(video.url)}${tracks.length > 1 ? ` (+ ${tracks.slice(1).map((track) => track.kind).join(', ')})` : ''}`);
+    const live = job.isLive || !video.endList;
+    const result = live ? await this.record(tracks) : await this.download(tracks);
+    const title = job.nameIsDerived ? titleFromUrl(job.url) : undefined;
+    return { ...result, ...(title ? { title } : {}) };
+  }
+
+  private async loadPlaylist(url: string, signal = this.ctx.signal): Promise<PlaylistInfo> {
+    const { text, url: finalUrl } = await this.deps.http.fetchText(url, {
+      headers: this.job.headers,
+      signal,
+      maxBytes: PLAYLIST_MAX_BYTES,
+      onRetry: (attempt, error, delay) => this.ctx.log(`playlist ${redactUrl(url)}: ${String((error as Error).message)}; retrying in ${delay} ms`),
+    });
+    return parsePlaylist(text, finalUrl);
+  }
+
+  private async loadMedia(url: string, signal = this.ctx.signal): Promise<MediaPlaylistInfo> {
+    const playlist = await this.loadPlaylist(url, signal);
+    if (playlist.kind !== 'media') throw new Error(`${redactUrl(url)} is a master playlist where a media playlist was expected`);
+    return playlist;
+  }
+
+  /** The video (or only) track first, then the alternate audio and subtitles chosen from a master playlist. */
+  private async resolveTracks(source: PlaylistInfo): Promise<Track[]> {
+    if (source.kind === 'media') return [{ kind: 'video', playlist: source }];
+    const selection = selectStreams(source.variants);
+    const { variant } = selection;
+    const size = variant.resolution ? ` ${variant.resolution.width}x${variant.resolution.height}` : '';
+    this.ctx.log(`master playlist: ${source.variants.length} variants; chose ${variant.bandwidth} bit/s${size}${selection.audio ? `, audio "${selection.audio.name}"` : ''}${selection.subtitles ? `, subtitles "${selection.subtitles.name}"` : ''}`);
+    const [video, audio, subtitles] = await Promise.all([
+      this.loadMedia(variant.url),
+      selection.audio?.url ? this.loadMedia(selection.audio.url) : null,
+      selection.subtitles?.url ? this.loadMedia(selection.subtitles.url) : null,
+    ]);
+    const tracks: Track[] = [{ kind: 'video', playlist: video }];
+    if (audio) tracks.push({ kind: 'audio', playlist: audio });
+    if (subtitles) tracks.push({ kind: 'subtitles', playlist: subtitles });
+    return tracks;
+  }
+
+  // ---- VOD ---------------------------------------------------------------------------------
+
+  private async download(tracks: Track[]): Promise<MergeResult> {
+    const { job, ctx } = this;
+    await this.adoptState({ version: 1, fingerprint: fingerprint(tracks.map((track) => ({ kind: track.kind, segments: track.playlist.segments }))), live: null });
+    const plans = tracks.map((track) => this.planTrack(track));
+    const pool = this.createPool(false, (progress) => ctx.progress(vodProgress(progress)));
+    pool.add(plans.flatMap((plan) => plan.requests));
+    await pool.settled();
+    ctx.progress(vodProgress(pool.progress()));
+    const result = await this.merge(plans, ctx.signal);
+    if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
+    return result;
+  }
+
+  private planTrack(track: Track): TrackPlan {
+    const requests: SegmentRequest[] = [];
+    const inits = new Map<string, string>();
+    const files = track.playlist.segments.map((segment) => {
+      const init = segment.init ? this.initFile(track, segment, inits, requests) : null;
+      const file = this.segmentFile(track.kind, segment);
+      requests.push(this.segmentRequest(track, segment, file));
+      return { file, init, discontinuity: segment.discontinuity };
+    });
+    return { kind: track.kind, requests, files };
+  }
+
+  private segmentFile(kind: TrackKind, segment: MediaSegment): string {
+    const extension = kind === 'subtitles' ? '.vtt' : extname(new URL(segment.url).pathname).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 6) || '.seg';
+    return join(this.segmentsDir, kind, `${segment.sequence}${extension}`);
+  }
+
+  private segmentRequest(track: Track, segment: MediaSegment, file: string): SegmentRequest {
+    const prefix = track.kind === 'video' ? '' : `${track.kind} `;
+    return {
+      label: `${prefix}segment ${segment.position + 1} of ${redactUrl(track.playlist.url)}`,
+      url: segment.url,
+      range: segment.range ? { start: segment.range.offset, end: segment.range.offset + segment.range.length - 1 } : null,
+      path: file,
+      stages: segment.key ? () => this.keys.stagesFor(segment) : undefined,
+    };
+  }
+
+  /** The file of a segment's EXT-X-MAP, queued once per distinct map. */
+  private initFile(track: Track, segment: MediaSegment, known: Map<string, string>, requests: SegmentRequest[]): string {
+    const init = segment.init!;
+    const identity = `${init.url.split('?')[0]} ${init.range?.offset ?? ''}-${init.range?.length ?? ''}`;
+    let file = known.get(identity);
+    if (!file) {
+      file = join(this.segmentsDir, track.kind, `init-${createHash('sha1').update(identity).digest('hex').slice(0, 12)}.mp4`);
+      known.set(identity, file);
+      requests.push({
+        label: `${track.kind === 'video' ? '' : `${track.kind} `}init section (EXT-X-MAP) of ${redactUrl(track.playlist.url)}`,
+        url: init.url,
+        range: init.range ? { start: init.range.offset, end: init.range.offset + init.range.length - 1 } : null,
+        path: file,
+      });
+    }
+    return file;
+  }
+
+  private createPool(live: boolean, onProgress: (progress: PoolProgress) => void): SegmentPool {
+    const { config, http } = this.deps;
+    return new SegmentPool({
+      http,
+      headers: this.job.headers,
+      concurrency: config.segmentConcurrency,
+      retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
+      stallTimeoutMs: config.stallTimeoutMs,
+      signal: this.ctx.signal,
+      log: (line) => this.ctx.log(line),
+      onProgress,
+      tolerateFailures: live,
+    });
+  }
+
+  /** Keeps the segments of an earlier run when they belong to the same stream, and starts clean otherwise. */
+  private async adoptState(next: HlsState): Promise<HlsState> {
+    const previous = await readState(this.job.workDir);
+    if (previous && previous.fingerprint === next.fingerprint) {
+      this.ctx.log('resuming: segments already on disk are kept');
+      return previous;
+    }
+    if (previous) this.ctx.log('the stream changed since the last run: starting over');
+    await rm(this.segmentsDir, { recursive: true, force: true });
+    await writeState(this.job.workDir, next);
+    return next;
+  }
+
+  private async merge(plans: TrackPlan[], signal: AbortSignal | undefined): Promise<MergeResult> {
+    const video = plans.find((plan) => plan.kind === 'video')!;
+    const audio = plans.find((plan) => plan.kind === 'audio');
+    const subtitles = plans.find((plan) => plan.kind === 'subtitles');
+    this.ctx.log(`merging ${video.files.length} segments${audio ? ` with ${audio.files.length} audio segments` : ''}`);
+    return mergeHls({
+      ffmpeg: this.deps.ffmpeg,
+      workDir: this.job.workDir,
+      baseName: 'output',
+      video: { kind: 'video', segments: video.files },
+      audio: audio ? { kind: 'audio', segments: audio.files } : null,
+      subtitles: subtitles ? await this.joinSubtitles(subtitles) : null,
+      signal,
+      log: (line) => this.ctx.log(line),
+    });
+  }
+
+  private async joinSubtitles(plan: TrackPlan): Promise<string | null> {
+    const texts = await Promise.all(plan.files.map((segment) => readFile(segment.file, 'utf8').catch(() => '')));
+    const merged = mergeWebVtt(texts);
+    if (!merged.includes('-->')) return null;
+    const path = join(this.segmentsDir, 'subtitles.vtt');
+    await writeFile(path, merged);
+    return path;
+  }
+
+  // ---- live --------------------------------------------------------------------------------
+
+  /** Records until EXT-X-ENDLIST or a stop; a stop still resolves with what was recorded. */
+  private async record(tracks: Track[]): Promise<MergeResult> {
+    const { ctx, job } = this;
+    const recordable = tracks.filter((track) => track.kind !== 'subtitles');
+    if (recordable.length < tracks.length) ctx.log('live: subtitles are not recorded');
+    const state = await this.adoptState({
+      version: 1,
+      fingerprint: fingerprint(recordable.map((track) => ({ kind: `live ${track.kind}`, url: track.playlist.url }))),
+      live: {},
+    });
+    const pool = this.createPool(true, (progress) => ctx.progress({ downloadedBytes: progress.bytes, totalBytes: null, percent: null }));
+    let saving = Promise.resolve();
+    const recorders = recordable.map((track) => {
+      const inits = new Map<string, string>();
+      const recorder: LiveTrackRecorder = new LiveTrackRecorder({
+        kind: track.kind,
+        initial: track.playlist,
+        recorded: state.live?.[track.kind] ?? [],
+        reload: (url, signal) => this.loadMedia(url, signal),
+        enqueue: (segment) => {
+          const requests: SegmentRequest[] = [];
+          const init = segment.init ? this.initFile(track, segment, inits, requests) : null;
+          const file = this.segmentFile(track.kind, segment);
+          requests.push({ ...this.segmentRequest(track, segment, file), label: `live ${track.kind} segment ${segment.sequence} of ${redactUrl(track.playlist.url)}` });
+          pool.add(requests);
+          return { file, init };
+        },
+        onRecorded: () => {
+          const live = Object.fromEntries(recorders.map((each, index) => [recordable[index].kind, each.recorded]));
+          saving = saving.then(() => writeState(job.workDir, { ...state, live })).catch(() => undefined);
+        },
+        signal: ctx.signal,
+        log: (line) => ctx.log(line),
+      });
+      return recorder;
+    });
+    ctx.log(`live: recording ${recordable.map((track) => track.kind).join(' and ')} until the stream ends or the task is stopped`);
+    const outcomes = await Promise.all(recorders.map((recorder) => recorder.run()));
+    let stopped = outcomes.includes('stopped') || ctx.signal.aborted;
+    if (!stopped) {
+      try {
+        await pool.settled();
+      } catch (error) {
+        if (!isAbortError(error)) throw error;
+        stopped = true;
+      }
+    }
+    await saving;
+    const plans = await Promise.all(recorders.map((recorder, index) => completedPlan(recordable[index].kind, recorder.recorded)));
+    if (plans[0].files.length === 0) {
+      if (stopped) throw abortError(ctx.signal);
+      throw new Error(`no segment of the live stream ${redactUrl(tracks[0].playlist.url)} could be recorded`);
+    }
+    ctx.log(`live: ${stopped ? 'stopped' : 'the stream ended'}; ${plans[0].files.length} segments recorded`);
+    // after a stop the task's signal is already aborted: the merge of what was recorded runs on its own
+    const result = await this.merge(plans, stopped ? undefined : ctx.signal);
+    if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
+    return result;
+  }
+}
+
+/** Live segments that made it to disk, in order; a missing one turns the next into a discontinuity. */
+async function completedPlan(kind: TrackKind, recorded: RecordedSegment[]): Promise<TrackPlan> {
+  const present = await Promise.all(recorded.map((segment) => isFile(segment.file)));
+  const files: TrackFiles['segments'] = [];
+  let missing = false;
+  for (const [index, segment] of recorded.entries()) {
+    if (!present[index] || (segment.init && !(await isFile(segment.init)))) {
+      missing = true;
+      continue;
+    }
+    files.push({ file: segment.file, init: segment.init, discontinuity: files.length > 0 && (segment.discontinuity || missing) });
+    missing = false;
+  }
+  return { kind, requests: [], files };
+}
+
+async function isFile(path: string): Promise<boolean> {
+  return (await stat(path).catch(() => null))?.isFile() ?? false;
+}
+
+/** Bytes so far, a total estimated from the average segment, and percent from segments done. */
+export function vodProgress(progress: PoolProgress): { downloadedBytes: number; totalBytes: number | null; percent: number | null } {
+  const { total, done, bytes, completedBytes } = progress;
+  const totalBytes = done === 0 ? null : done === total ? completedBytes : Math.max(bytes, Math.round((completedBytes / done) * total));
+  return { downloadedBytes: bytes, totalBytes, percent: total === 0 ? null : Math.min(100, (done / total) * 100) };
+}

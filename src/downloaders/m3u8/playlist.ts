@@ -1,0 +1,212 @@
+import HLS from 'hls-parser';
+import type { MasterPlaylist, MediaPlaylist, Rendition, Segment, Variant } from 'hls-parser/types.js';
+import { PermanentError, redactUrl } from '../../engine/http-error.js';
+
+// the parser's default is to print every spec deviation to stderr; real-world playlists have many
+HLS.setOptions({ strictMode: false, silent: true });
+
+export interface ByteRange {
+  offset: number;
+  length: number;
+}
+
+export interface SegmentKey {
+  /** As written in the playlist: NONE, AES-128, SAMPLE-AES, SAMPLE-AES-CTR… */
+  method: string;
+  /** Absolute key URL; null for METHOD=NONE. */
+  url: string | null;
+  /** The explicit IV, or null when it derives from the media sequence number. */
+  iv: Buffer | null;
+  /** KEYFORMAT; absent means "identity" (a plain key file). */
+  format: string | null;
+}
+
+export interface InitSection {
+  url: string;
+  range: ByteRange | null;
+}
+
+export interface MediaSegment {
+  /** 0-based position in the playlist as fetched. */
+  position: number;
+  /** Media sequence number: position + EXT-X-MEDIA-SEQUENCE. */
+  sequence: number;
+  url: string;
+  range: ByteRange | null;
+  duration: number;
+  /** EXT-X-DISCONTINUITY before this segment: timestamps and encoding may change here. */
+  discontinuity: boolean;
+  /** Count of discontinuities before this segment since the stream began (EXT-X-DISCONTINUITY-SEQUENCE based). */
+  discontinuitySequence: number;
+  key: SegmentKey | null;
+  init: InitSection | null;
+}
+
+export interface MediaPlaylistInfo {
+  kind: 'media';
+  /** The URL that answered (after redirects); every relative URI was resolved against it. */
+  url: string;
+  targetDuration: number;
+  mediaSequence: number;
+  endList: boolean;
+  segments: MediaSegment[];
+}
+
+export interface RenditionInfo {
+  type: 'AUDIO' | 'SUBTITLES';
+  groupId: string;
+  name: string;
+  language: string | null;
+  isDefault: boolean;
+  autoselect: boolean;
+  /** Absolute playlist URL; null when the rendition is carried inside the variant's own stream. */
+  url: string | null;
+}
+
+export interface VariantInfo {
+  url: string;
+  bandwidth: number;
+  averageBandwidth: number | null;
+  resolution: { width: number; height: number } | null;
+  codecs: string | null;
+  audio: RenditionInfo[];
+  subtitles: RenditionInfo[];
+}
+
+export interface MasterPlaylistInfo {
+  kind: 'master';
+  url: string;
+  variants: VariantInfo[];
+}
+
+export type PlaylistInfo = MasterPlaylistInfo | MediaPlaylistInfo;
+
+/** Parses a playlist fetched from `url` (the final URL after redirects) into absolute, resolved terms. */
+export function parsePlaylist(text: string, url: string): PlaylistInfo {
+  if (!text.trimStart().startsWith('#EXTM3U')) {
+    throw new PermanentError(`${redactUrl(url)} is not an HLS playlist (it does not start with #EXTM3U)`);
+  }
+  let parsed: MasterPlaylist | MediaPlaylist;
+  try {
+    parsed = HLS.parse(text) as MasterPlaylist | MediaPlaylist;
+  } catch (error) {
+    throw new PermanentError(`${redactUrl(url)} is not a valid HLS playlist: ${(error as Error).message}`);
+  }
+  return parsed.isMasterPlaylist ? toMaster(parsed as MasterPlaylist, url) : toMedia(parsed as MediaPlaylist, url);
+}
+
+/** Resolves a URI from a playlist against the playlist's own URL; query strings (tokens) are kept. */
+export function resolveUri(uri: string, base: string): string {
+  return new URL(uri.trim(), base).toString();
+}
+
+function toMaster(playlist: MasterPlaylist, url: string): MasterPlaylistInfo {
+  const variants = playlist.variants
+    .filter((variant) => !variant.isIFrameOnly)
+    .map((variant) => toVariant(variant, url));
+  if (variants.length === 0) throw new PermanentError(`${redactUrl(url)} is a master playlist without any playable variant`);
+  return { kind: 'master', url, variants };
+}
+
+function toVariant(variant: Variant, base: string): VariantInfo {
+  return {
+    url: resolveUri(variant.uri, base),
+    bandwidth: variant.bandwidth ?? 0,
+    averageBandwidth: variant.averageBandwidth ?? null,
+    resolution: variant.resolution ?? null,
+    codecs: variant.codecs ?? null,
+    audio: variant.audio.map((rendition) => toRendition(rendition, 'AUDIO', base)),
+    subtitles: variant.subtitles.map((rendition) => toRendition(rendition, 'SUBTITLES', base)),
+  };
+}
+
+function toRendition(rendition: Rendition, type: RenditionInfo['type'], base: string): RenditionInfo {
+  return {
+    type,
+    groupId: rendition.groupId,
+    name: rendition.name,
+    language: rendition.language ?? null,
+    isDefault: Boolean(rendition.isDefault),
+    autoselect: Boolean(rendition.autoselect),
+    url: rendition.uri ? resolveUri(rendition.uri, base) : null,
+  };
+}
+
+function toMedia(playlist: MediaPlaylist, url: string): MediaPlaylistInfo {
+  const mediaSequence = playlist.mediaSequenceBase ?? 0;
+  const raw = playlist.segments.filter((segment) => !segment.gap);
+  const ranges = resolveByteRanges(raw.map((segment) => ({ uri: segment.uri, byterange: segment.byterange ?? null })));
+  const segments = raw.map((segment, position): MediaSegment => ({
+    position,
+    sequence: mediaSequence + position,
+    url: resolveUri(segment.uri, url),
+    range: ranges[position],
+    duration: segment.duration ?? 0,
+    discontinuity: Boolean(segment.discontinuity),
+    discontinuitySequence: segment.discontinuitySequence ?? 0,
+    key: toKey(segment, url),
+    init: segment.map ? { url: resolveUri(segment.map.uri, url), range: initRange(segment.map.byterange) } : null,
+  }));
+  return {
+    kind: 'media',
+    url,
+    targetDuration: playlist.targetDuration || 0,
+    mediaSequence,
+    endList: Boolean(playlist.endlist) || playlist.playlistType === 'VOD',
+    segments,
+  };
+}
+
+/**
+ * Gives every EXT-X-BYTERANGE an absolute offset: a range without "@offset" starts where the
+ * previous range of the same resource ended (RFC 8216 §4.3.2.2), or at 0 when there is none.
+ */
+export function resolveByteRanges(segments: Array<{ uri: string; byterange: { length: number; offset?: number } | null }>): Array<ByteRange | null> {
+  const nextOffset = new Map<string, number>();
+  return segments.map(({ uri, byterange }) => {
+    if (!byterange) return null;
+    const offset = byterange.offset !== undefined && byterange.offset >= 0 ? byterange.offset : (nextOffset.get(uri) ?? 0);
+    nextOffset.set(uri, offset + byterange.length);
+    return { offset, length: byterange.length };
+  });
+}
+
+function initRange(byterange: { length: number; offset?: number } | undefined): ByteRange | null {
+  if (!byterange) return null;
+  return { offset: byterange.offset !== undefined && byterange.offset >= 0 ? byterange.offset : 0, length: byterange.length };
+}
+
+function toKey(segment: Segment, base: string): SegmentKey | null {
+  const key = segment.key;
+  if (!key || key.method === 'NONE') return null;
+  return {
+    method: key.method,
+    url: key.uri ? resolveUri(key.uri, base) : null,
+    iv: key.iv ? Buffer.from(key.iv as ArrayBuffer) : null,
+    format: key.format ?? null,
+  };
+}
+
+/** A readable name from the playlist URL: its file name, or its folder's when the file is a generic "index". */
+export function titleFromUrl(url: string): string | undefined {
+  let parts: string[];
+  try {
+    parts = new URL(url).pathname.split('/').filter(Boolean).map(safeDecode);
+  } catch {
+    return undefined;
+  }
+  const generic = /^(index|playlist|master|main|prog_index|chunklist.*|media.*|video|stream|manifest|hls|mono|live)$/i;
+  for (let index = parts.length - 1; index >= 0; index--) {
+    const stem = parts[index].replace(/\.(m3u8?|m3u)$/i, '').trim();
+    if (stem && !generic.test(stem)) return stem;
+  }
+  return undefined;
+}
+
+function safeDecode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return part;
+  }
+}

@@ -1,0 +1,345 @@
+import { createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { abortError, isAbortError } from './abort.js';
+import type { HeaderPairs, HttpClient } from './http-client.js';
+import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
+import { type RetryPolicy, backoffDelay } from './retry.js';
+
+/** One piece of media to fetch into its own file. */
+export interface SegmentRequest {
+  /** How the piece is named in messages, e.g. "segment 17 of https://host/index.m3u8". */
+  label: string;
+  url: string;
+  /** Inclusive byte range of the resource; null or absent means the whole resource. */
+  range?: { start: number; end?: number } | null;
+  /** Final path; the piece is written under a temporary name and renamed here when complete. */
+  path: string;
+  /** Stages the body passes through before the file (e.g. a decipher); built anew for every try. */
+  stages?: (signal: AbortSignal) => Promise<Transform[]>;
+}
+
+export interface SegmentPoolOptions {
+  http: HttpClient;
+  headers: HeaderPairs;
+  /** Requests in flight at most, over all hosts. */
+  concurrency: number;
+  retry: RetryPolicy;
+  /** No body bytes for this long: the request is aborted and tried again. */
+  stallTimeoutMs: number;
+  signal: AbortSignal;
+  log?: (line: string) => void;
+  onProgress?: (progress: PoolProgress) => void;
+  /** Called when a piece is complete on disk (fetched now or found from an earlier run). */
+  onComplete?: (request: SegmentRequest, result: SegmentResult) => void;
+  /** When true, a piece that never succeeds is reported to onGiveUp instead of failing the pool (live recording). */
+  tolerateFailures?: boolean;
+  onGiveUp?: (request: SegmentRequest, error: Error) => void;
+  /** Retry 404/410 as well: CDN edges often answer them briefly for pieces that exist (default true). */
+  retryNotFound?: boolean;
+}
+
+export interface PoolProgress {
+  total: number;
+  done: number;
+  /** Bytes of completed pieces (as stored on disk) plus bytes received for pieces still in flight. */
+  bytes: number;
+  /** Bytes of completed pieces only, for averages. */
+  completedBytes: number;
+}
+
+export interface SegmentResult {
+  bytes: number;
+  /** True when the file was already complete from an earlier run and nothing was fetched. */
+  reused: boolean;
+}
+
+/** A piece that failed for good: names the piece, the HTTP status when there was one, and the tries. */
+export class SegmentFailedError extends PermanentError {
+  constructor(
+    readonly label: string,
+    readonly status: number | null,
+    readonly tries: number,
+    cause: unknown,
+  ) {
+    const triesText = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
+    super(status !== null ? `${label} answered HTTP ${status} after ${triesText}` : `${label} failed after ${triesText}: ${describeError(cause)}`);
+    this.name = 'SegmentFailedError';
+  }
+}
+
+/** Raised by the watchdog; carries a transient code so the retry logic treats it like a timeout. */
+class StallError extends Error {
+  readonly code = 'ETIMEDOUT';
+  constructor(ms: number) {
+    super(`no data received for ${ms} ms`);
+    this.name = 'StallError';
+  }
+}
+
+interface Entry {
+  request: SegmentRequest;
+  host: string;
+  tries: number;
+  inFlightBytes: number;
+}
+
+/** Per-host concurrency that halves when the host pushes back (429/503) and creeps back up on success. */
+class HostLimit {
+  active = 0;
+  private successes = 0;
+  private loweredAt = 0;
+
+  constructor(
+    public limit: number,
+    private readonly max: number,
+  ) {}
+
+  pushBack(now: number): boolean {
+    // one burst of 429s from the requests already in flight counts as one signal
+    if (now - this.loweredAt < 1_000 || this.limit === 1) return false;
+    this.limit = Math.max(1, Math.floor(this.limit / 2));
+    this.loweredAt = now;
+    this.successes = 0;
+    return true;
+  }
+
+  succeeded(): void {
+    if (this.limit < this.max && ++this.successes >= this.limit * 4) {
+      this.limit++;
+      this.successes = 0;
+    }
+  }
+}
+
+/**
+ * Fetches many small pieces (HLS/DASH segments) concurrently over the shared keep-alive client:
+ * per-piece retries with backoff, stall abort, per-host back-off on 429/503, write-then-rename,
+ * and skip-if-complete so that a new run resumes where the last one stopped.
+ */
+export class SegmentPool {
+  private readonly queue: Entry[] = [];
+  private readonly hosts = new Map<string, HostLimit>();
+  private readonly controller = new AbortController();
+  private readonly signal: AbortSignal;
+  private readonly retryTimers = new Set<NodeJS.Timeout>();
+  private readonly inFlight = new Set<Entry>();
+  private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
+  private failure: Error | null = null;
+  private active = 0;
+  private total = 0;
+  private done = 0;
+  private completedBytes = 0;
+  private lastProgressAt = 0;
+
+  constructor(private readonly options: SegmentPoolOptions) {
+    this.signal = AbortSignal.any([options.signal, this.controller.signal]);
+    options.signal.addEventListener('abort', () => this.fail(abortError(options.signal)), { once: true });
+  }
+
+  /** Queues pieces; they start as slots free up, in the order given. */
+  add(requests: SegmentRequest[]): void {
+    if (this.failure) return;
+    for (const request of requests) {
+      this.queue.push({ request, host: hostOf(request.url), tries: 0, inFlightBytes: 0 });
+      this.total++;
+    }
+    this.pump();
+  }
+
+  /** Resolves once every queued piece is complete; rejects with the first piece that failed for good (or the abort). */
+  settled(): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    if (this.isIdle()) return Promise.resolve();
+    return new Promise((resolve, reject) => this.waiters.push({ resolve, reject }));
+  }
+
+  progress(): PoolProgress {
+    let inFlight = 0;
+    for (const entry of this.inFlight) inFlight += entry.inFlightBytes;
+    return { total: this.total, done: this.done, bytes: this.completedBytes + inFlight, completedBytes: this.completedBytes };
+  }
+
+  private isIdle(): boolean {
+    return this.queue.length === 0 && this.active === 0 && this.retryTimers.size === 0;
+  }
+
+  private pump(): void {
+    if (this.failure) return;
+    for (let index = 0; index < this.queue.length && this.active < this.options.concurrency; ) {
+      const entry = this.queue[index];
+      const host = this.hostLimit(entry.host);
+      if (host.active >= host.limit) {
+        index++;
+        continue;
+      }
+      this.queue.splice(index, 1);
+      this.start(entry, host);
+    }
+    if (this.isIdle()) this.settle(null);
+  }
+
+  private hostLimit(host: string): HostLimit {
+    let limit = this.hosts.get(host);
+    if (!limit) {
+      limit = new HostLimit(this.options.concurrency, this.options.concurrency);
+      this.hosts.set(host, limit);
+    }
+    return limit;
+  }
+
+  private start(entry: Entry, host: HostLimit): void {
+    this.active++;
+    host.active++;
+    this.inFlight.add(entry);
+    this.attempt(entry, host).finally(() => {
+      this.active--;
+      host.active--;
+      this.inFlight.delete(entry);
+      entry.inFlightBytes = 0;
+      this.pump();
+    });
+  }
+
+  private async attempt(entry: Entry, host: HostLimit): Promise<void> {
+    try {
+      const result = await this.fetchOrReuse(entry);
+      if (!result.reused) host.succeeded();
+      this.done++;
+      this.completedBytes += result.bytes;
+      this.options.onComplete?.(entry.request, result);
+      this.reportProgress(true);
+    } catch (error) {
+      if (this.failure) return;
+      if (isAbortError(error) && this.options.signal.aborted) return this.fail(abortError(this.options.signal));
+      this.retryOrGiveUp(entry, host, error);
+    }
+  }
+
+  private retryOrGiveUp(entry: Entry, host: HostLimit, error: unknown): void {
+    const { retry, log } = this.options;
+    const status = error instanceof HttpError ? error.status : null;
+    if (!this.isRetryable(error) || entry.tries >= retry.attempts) {
+      const failed = new SegmentFailedError(entry.request.label, status, entry.tries, error);
+      if (!this.options.tolerateFailures) return this.fail(failed);
+      this.done++;
+      log?.(`${failed.message}; skipped`);
+      this.options.onGiveUp?.(entry.request, failed);
+      return;
+    }
+    if ((status === 429 || status === 503) && host.pushBack(Date.now())) {
+      log?.(`${entry.host} answered HTTP ${status}: lowering its concurrency to ${host.limit}`);
+    }
+    const delay = backoffDelay(retry, entry.tries, error);
+    log?.(`${entry.request.label}: ${describeError(error)}; try ${entry.tries + 1} of ${retry.attempts} in ${delay} ms`);
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      this.queue.unshift(entry);
+      this.pump();
+    }, delay);
+    this.retryTimers.add(timer);
+  }
+
+  private isRetryable(error: unknown): boolean {
+    if (error instanceof StallError || isTransient(error)) return true;
+    const notFound = error instanceof HttpError && (error.status === 404 || error.status === 410);
+    return notFound && this.options.retryNotFound !== false;
+  }
+
+  private async fetchOrReuse(entry: Entry): Promise<SegmentResult> {
+    const existing = await stat(entry.request.path).catch(() => null);
+    if (existing?.isFile()) return { bytes: existing.size, reused: true };
+    entry.tries++;
+    return { bytes: await this.fetchToFile(entry), reused: false };
+  }
+
+  /** One try: streams the body through the stages into <path>.part, checks its length, renames it. */
+  private async fetchToFile(entry: Entry): Promise<number> {
+    const { request } = entry;
+    const stall = new AbortController();
+    const signal = AbortSignal.any([this.signal, stall.signal]);
+    const watchdog = setTimeout(() => stall.abort(new StallError(this.options.stallTimeoutMs)), this.options.stallTimeoutMs);
+    const temporary = `${request.path}.part`;
+    try {
+      const range = request.range ?? undefined;
+      const response = await this.options.http.open(request.url, { headers: this.options.headers, signal, range });
+      watchdog.refresh();
+      const expected = range?.end !== undefined ? range.end - range.start + 1 : null;
+      // a server that ignores Range answers 200 with the whole resource: cut the range out ourselves
+      const slice = range && response.status === 200 ? sliceStage(range.start, expected) : null;
+      const meter = new Transform({
+        transform: (chunk: Buffer, _encoding, callback) => {
+          watchdog.refresh();
+          entry.inFlightBytes += chunk.length;
+          this.reportProgress(false);
+          callback(null, chunk);
+        },
+      });
+      const stages = (await request.stages?.(signal)) ?? [];
+      await mkdir(dirname(request.path), { recursive: true });
+      const file = createWriteStream(temporary);
+      await pipeline([response.body, ...(slice ? [slice] : []), meter, ...stages, file], { signal });
+      if (expected !== null && entry.inFlightBytes !== expected) {
+        throw Object.assign(new Error(`received ${entry.inFlightBytes} of ${expected} bytes`), { code: 'ECONNRESET' });
+      }
+      await rename(temporary, request.path);
+      return file.bytesWritten;
+    } catch (error) {
+      await rm(temporary, { force: true }).catch(() => undefined);
+      entry.inFlightBytes = 0;
+      throw stall.signal.aborted && !this.signal.aborted ? stall.signal.reason : error;
+    } finally {
+      clearTimeout(watchdog);
+    }
+  }
+
+  private reportProgress(force: boolean): void {
+    const now = Date.now();
+    if (!this.options.onProgress || (!force && now - this.lastProgressAt < 200)) return;
+    this.lastProgressAt = now;
+    this.options.onProgress(this.progress());
+  }
+
+  private fail(error: Error): void {
+    if (this.failure) return;
+    this.failure = error;
+    this.queue.length = 0;
+    for (const timer of this.retryTimers) clearTimeout(timer);
+    this.retryTimers.clear();
+    this.controller.abort(error);
+    this.settle(error);
+  }
+
+  private settle(error: Error | null): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) {
+      if (error) waiter.reject(error);
+      else waiter.resolve();
+    }
+  }
+}
+
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return '';
+  }
+}
+
+/** Skips `start` bytes and passes at most `length` bytes (null: the rest). */
+function sliceStage(start: number, length: number | null): Transform {
+  let position = 0;
+  const end = length === null ? Infinity : start + length;
+  return new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      const from = Math.max(0, start - position);
+      const to = Math.min(chunk.length, end - position);
+      position += chunk.length;
+      callback(null, to > from ? chunk.subarray(from, to) : undefined);
+    },
+  });
+}

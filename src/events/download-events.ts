@@ -1,0 +1,50 @@
+/** The events the app raises inside (event-emitter names) and their payloads; the SSE edge maps them to the contract. */
+export const DownloadEvent = {
+  Created: 'download.created',
+  Started: 'download.started',
+  Succeeded: 'download.succeeded',
+  Failed: 'download.failed',
+  Stopped: 'download.stopped',
+  Progress: 'download.progress',
+} as const;
+
+export type DownloadEventName = (typeof DownloadEvent)[keyof typeof DownloadEvent];
+
+export interface DownloadProgressPayload {
+  id: number;
+  percent: number | null;
+  speed: number;
+  downloadedBytes: number;
+  totalBytes: number | null;
+  eta: number | null;
+}
+
+export interface DownloadEventMap {
+  'download.created': { ids: number[]; count: number };
+  'download.started': { id: number };
+  'download.succeeded': { id: number };
+  'download.failed': { id: number; error: string };
+  'download.stopped': { id: number };
+  'download.progress': DownloadProgressPayload;
+}
+
+/** The SSE event names of the contract. */
+export const SSE_EVENT_NAMES: Record<DownloadEventName, string> = {
+  'download.created': 'download-create',
+  'download.started': 'download-start',
+  'download.succeeded': 'download-success',
+  'download.failed': 'download-failed',
+  'download.stopped': 'download-stop',
+  'download.progress': 'download-progress',
+};
+
+export interface SseMessage {
+  type: string;
+  data: string;
+}
+
+/** The contract's wire shape: `ids` stay numbers, a single task's `id` becomes a string. */
+export function toSseMessage<K extends DownloadEventName>(name: K, payload: DownloadEventMap[K]): SseMessage {
+  const data = 'id' in payload ? { ...payload, id: String(payload.id) } : payload;
+  return { type: SSE_EVENT_NAMES[name], data: JSON.stringify(data) };
+}

@@ -1,0 +1,272 @@
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseHeaderLines } from '../common/header-lines.js';
+import { resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { DownloadEntity } from '../database/download.entity.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } from '../downloaders/downloader.interface.js';
+import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
+import { DownloadRepository } from '../downloads/download.repository.js';
+import { DownloadStatus } from '../downloads/download-status.enum.js';
+import { describeError, redactUrl } from '../engine/http-error.js';
+import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
+import { placeOutput } from './output-placement.js';
+import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
+import { TaskLogService } from './task-log.service.js';
+
+type StopReason = 'client' | 'shutdown' | 'delete';
+
+/** One task holding a slot. */
+interface Run {
+  controller: AbortController;
+  reason: StopReason | null;
+  done: Promise<void>;
+  meter: SpeedMeter;
+  report: ProgressReport;
+  changed: boolean;
+  lastEmitted: LiveProgress | null;
+}
+
+const SHUTDOWN_GRACE_MS = 10_000;
+const PERSIST_EVERY_TICKS = 4;
+
+/**
+ * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once, the rest in FIFO order; owns every
+ * transition out of "downloading", publishes it, and requeues interrupted tasks at boot.
+ */
+@Injectable()
+export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger(SchedulerService.name);
+  private readonly queue: number[] = [];
+  private readonly runs = new Map<number, Run>();
+  private ticker: NodeJS.Timeout | null = null;
+  private ticks = 0;
+  private closing = false;
+
+  constructor(
+    private readonly repository: DownloadRepository,
+    private readonly registry: DownloaderRegistry,
+    private readonly events: EventEmitter2,
+    private readonly logs: TaskLogService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    for (const task of await this.repository.findQueued()) {
+      if (task.status !== DownloadStatus.Waiting) await this.repository.update(task.id, { status: DownloadStatus.Waiting });
+      this.logs.append(task.id, 'queued again: the service restarted while this task was queued or running');
+      this.queue.push(task.id);
+    }
+    this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
+    this.ticker.unref();
+    this.pump();
+  }
+
+  /** Flushes and aborts running tasks, leaving them queued in the database for the next boot. */
+  async beforeApplicationShutdown(): Promise<void> {
+    this.closing = true;
+    if (this.ticker) clearInterval(this.ticker);
+    const running = [...this.runs.values()];
+    for (const run of running) {
+      run.reason ??= 'shutdown';
+      run.controller.abort();
+    }
+    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
+    await Promise.race([Promise.allSettled(running.map((run) => run.done)), grace]);
+  }
+
+  isActive(id: number): boolean {
+    return this.runs.has(id) || this.queue.includes(id);
+  }
+
+  isRunning(id: number): boolean {
+    return this.runs.has(id);
+  }
+
+  /** Live figures of a running task, for the API's task view. */
+  liveProgress(id: number): LiveProgress | null {
+    const run = this.runs.get(id);
+    return run ? this.derive(run) : null;
+  }
+
+  /** Adds a task (already persisted as waiting with queuedAt) to the back of the queue; a no-op if active. */
+  enqueue(id: number): void {
+    if (this.isActive(id)) return;
+    this.queue.push(id);
+    this.pump();
+  }
+
+  /**
+   * Stops a queued or running task and waits until its run has ended. A client's stop leaves it
+   * "stopped"; a delete leaves the row to the caller. Returns false if the task was not active.
+   */
+  async stop(id: number, reason: 'client' | 'delete'): Promise<boolean> {
+    const index = this.queue.indexOf(id);
+    if (index >= 0) {
+      this.queue.splice(index, 1);
+      if (reason === 'client') {
+        await this.repository.update(id, { status: DownloadStatus.Stopped, queuedAt: null });
+        this.logs.append(id, 'stopped by a client while queued');
+        this.emit(DownloadEvent.Stopped, { id });
+      }
+      return true;
+    }
+    const run = this.runs.get(id);
+    if (!run) return false;
+    run.reason ??= reason;
+    run.controller.abort();
+    await run.done;
+    return true;
+  }
+
+  private pump(): void {
+    while (!this.closing && this.runs.size < this.config.maxConcurrentDownloads && this.queue.length > 0) {
+      const id = this.queue.shift()!;
+      const run: Run = {
+        controller: new AbortController(),
+        reason: null,
+        done: Promise.resolve(),
+        meter: new SpeedMeter(),
+        report: { downloadedBytes: 0, totalBytes: null },
+        changed: false,
+        lastEmitted: null,
+      };
+      this.runs.set(id, run);
+      run.done = this.execute(id, run)
+        .catch((error) => this.logger.error(`task ${id}: ${describeError(error)}`))
+        .finally(() => {
+          this.runs.delete(id);
+          this.pump();
+        });
+    }
+  }
+
+  private async execute(id: number, run: Run): Promise<void> {
+    const task = await this.repository.findById(id);
+    if (!task) return;
+    run.report = { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent };
+    const previousFile = task.file;
+    await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null });
+    this.emit(DownloadEvent.Started, { id });
+    this.logs.append(id, `run started: ${task.type} ${redactUrl(task.url)}`);
+    let job: DownloadJob | null = null;
+    try {
+      const downloader = this.registry.find(task.type);
+      if (!downloader) throw new Error(`the "${task.type}" type is not available in this version of the service`);
+      job = await this.prepareJob(task);
+      if (previousFile) await rm(job.workDir, { recursive: true, force: true }).then(() => mkdir(job!.workDir, { recursive: true }));
+      const context: DownloadContext = {
+        signal: run.controller.signal,
+        progress: (report) => this.onProgress(run, report),
+        log: (line) => this.logs.append(id, line),
+      };
+      const output = await downloader.run(job, context);
+      await this.finish(task, job, run, output, previousFile);
+    } catch (error) {
+      await this.handleFailure(task, job, run, error);
+    }
+  }
+
+  private async prepareJob(task: DownloadEntity): Promise<DownloadJob> {
+    const base = task.localPath ?? this.config.downloadDir;
+    await mkdir(base, { recursive: true });
+    const outputDir = await resolveInside(base, task.folder || '.');
+    const workDir = join(outputDir, `.mediago-task-${task.id}`);
+    await mkdir(workDir, { recursive: true });
+    return {
+      id: task.id,
+      type: task.type,
+      url: task.url,
+      name: task.name,
+      nameIsDerived: task.nameIsDerived,
+      headers: parseHeaderLines(task.headers),
+      isLive: task.isLive,
+      outputDir,
+      workDir,
+      deleteSegments: task.deleteSegments,
+    };
+  }
+
+  private async finish(task: DownloadEntity, job: DownloadJob, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
+    const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
+    const file = await placeOutput(job.outputDir, name, output.extension, output.path, previousFile);
+    if (job.deleteSegments) await rm(job.workDir, { recursive: true, force: true });
+    const stoppedByClient = run.reason === 'client';
+    const shutdown = run.reason === 'shutdown';
+    const progress = this.derive(run);
+    const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
+    await this.repository.update(task.id, {
+      status: stoppedByClient ? DownloadStatus.Stopped : shutdown ? DownloadStatus.Waiting : DownloadStatus.Success,
+      file,
+      name,
+      nameIsDerived: task.nameIsDerived && name === task.name,
+      downloadedBytes: progress.downloadedBytes,
+      totalBytes,
+      percent: stoppedByClient || shutdown ? progress.percent : 100,
+      error: null,
+      queuedAt: shutdown ? task.queuedAt : null,
+    });
+    this.logs.append(task.id, `saved ${file}`);
+    if (stoppedByClient) this.emit(DownloadEvent.Stopped, { id: task.id });
+    else if (!shutdown && run.reason !== 'delete') this.emit(DownloadEvent.Succeeded, { id: task.id });
+  }
+
+  private async handleFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
+    const progress = this.derive(run);
+    const kept = { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent };
+    if (run.controller.signal.aborted && run.reason === 'delete') return;
+    if (run.controller.signal.aborted && run.reason === 'shutdown') {
+      await this.repository.update(task.id, { ...kept, status: DownloadStatus.Waiting });
+      this.logs.append(task.id, 'interrupted by a shutdown; it resumes at the next start');
+      return;
+    }
+    if (run.controller.signal.aborted) {
+      await this.repository.update(task.id, { ...kept, status: DownloadStatus.Stopped, queuedAt: null });
+      this.logs.append(task.id, 'stopped by a client; the partial data is kept for a resume');
+      this.emit(DownloadEvent.Stopped, { id: task.id });
+      return;
+    }
+    const message = describeError(error);
+    await this.repository.update(task.id, { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null });
+    this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
+    this.emit(DownloadEvent.Failed, { id: task.id, error: message });
+  }
+
+  private onProgress(run: Run, report: ProgressReport): void {
+    run.report = report;
+    run.meter.record(report.downloadedBytes);
+    run.changed = true;
+  }
+
+  private derive(run: Run): LiveProgress {
+    return deriveProgress(run.report.downloadedBytes, run.report.totalBytes, run.report.percent, run.meter.speed());
+  }
+
+  /** At most one progress event per task and interval; the database gets it every few intervals. */
+  private async tick(): Promise<void> {
+    this.ticks++;
+    const persist = this.ticks % PERSIST_EVERY_TICKS === 0;
+    for (const [id, run] of this.runs) {
+      if (run.controller.signal.aborted) continue;
+      const progress = this.derive(run);
+      const last = run.lastEmitted;
+      if (run.changed || !last || last.speed !== progress.speed) {
+        run.changed = false;
+        run.lastEmitted = progress;
+        this.emit(DownloadEvent.Progress, { id, ...progress });
+      }
+      if (persist) {
+        await this.repository
+          .saveProgress(id, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent })
+          .catch((error) => this.logger.warn(`progress of task ${id} not saved: ${describeError(error)}`));
+      }
+    }
+  }
+
+  private emit<K extends DownloadEventName>(name: K, payload: DownloadEventMap[K]): void {
+    this.events.emit(name, payload);
+  }
+}
+

@@ -1,0 +1,90 @@
+import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { appendFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+
+const MAX_LOG_BYTES = 1024 * 1024;
+const KEEP_AFTER_TRIM = 512 * 1024;
+const READ_LIMIT = 256 * 1024;
+
+/** Each task's log in DATA_DIR/logs/<id>.log: appended in batches, trimmed from the front when it grows too large. */
+@Injectable()
+export class TaskLogService implements OnApplicationShutdown {
+  private readonly directory: string;
+  private readonly pending = new Map<number, string[]>();
+  private readonly writing = new Map<number, Promise<void>>();
+
+  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+    this.directory = join(config.dataDir, 'logs');
+  }
+
+  append(id: number, line: string): void {
+    const stamped = `${new Date().toISOString()} ${line.replace(/\r?\n$/, '')}\n`;
+    const queue = this.pending.get(id);
+    if (queue) {
+      queue.push(stamped);
+      return;
+    }
+    this.pending.set(id, [stamped]);
+    const previous = this.writing.get(id) ?? Promise.resolve();
+    const next = previous.then(() => new Promise((resolve) => setTimeout(resolve, 100))).then(() => this.flush(id));
+    this.writing.set(id, next);
+  }
+
+  /** The log, oldest first; only its last 256 KiB when it is longer. */
+  async read(id: number): Promise<string> {
+    await this.settle(id);
+    const path = this.path(id);
+    try {
+      const { size } = await stat(path);
+      if (size <= READ_LIMIT) return await readFile(path, 'utf8');
+      const handle = await open(path, 'r');
+      try {
+        const buffer = Buffer.alloc(READ_LIMIT);
+        await handle.read(buffer, 0, READ_LIMIT, size - READ_LIMIT);
+        const text = buffer.toString('utf8');
+        return `[…earlier lines omitted]\n${text.slice(text.indexOf('\n') + 1)}`;
+      } finally {
+        await handle.close();
+      }
+    } catch {
+      return '';
+    }
+  }
+
+  async remove(id: number): Promise<void> {
+    await this.settle(id);
+    await rm(this.path(id), { force: true });
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    await Promise.all([...this.writing.keys()].map((id) => this.settle(id)));
+  }
+
+  private async settle(id: number): Promise<void> {
+    while (this.writing.get(id)) {
+      const current = this.writing.get(id)!;
+      await current.catch(() => undefined);
+      if (this.writing.get(id) === current) this.writing.delete(id);
+    }
+  }
+
+  private async flush(id: number): Promise<void> {
+    const lines = this.pending.get(id) ?? [];
+    this.pending.delete(id);
+    if (lines.length === 0) return;
+    const path = this.path(id);
+    await mkdir(this.directory, { recursive: true });
+    await appendFile(path, lines.join(''));
+    const { size } = await stat(path);
+    if (size > MAX_LOG_BYTES) {
+      const text = await readFile(path);
+      const kept = text.subarray(text.length - KEEP_AFTER_TRIM);
+      await writeFile(path, Buffer.concat([Buffer.from('[…earlier lines trimmed]\n'), kept.subarray(kept.indexOf(10) + 1)]));
+    }
+  }
+
+  private path(id: number): string {
+    return join(this.directory, `${id}.log`);
+  }
+}
