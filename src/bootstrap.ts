@@ -35,8 +35,6 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],
   });
   app.enableShutdownHooks();
-  // body-parser errors (bad JSON, too large) happen before Nest sees the request
-  app.getHttpAdapter().getInstance().setErrorHandler((error: unknown, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply));
 
   const document = SwaggerModule.createDocument(
     app,

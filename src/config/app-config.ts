@@ -20,6 +20,7 @@ export interface AppConfig {
   progressIntervalMs: number;
   bodyLimitBytes: number;
   bilibiliApiBase: string;
+  ssePingIntervalMs: number;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -98,5 +99,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     progressIntervalMs: integer(env, 'PROGRESS_INTERVAL_MS', 500, 500, 60_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
+    ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
   };
 }

@@ -1,4 +1,5 @@
-import { Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { OnEvent } from '@nestjs/event-emitter';
 import { Observable, Subject, interval, map, merge, startWith } from 'rxjs';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, type SseMessage, toSseMessage } from './download-events.js';
@@ -9,12 +10,12 @@ export interface SseFrame {
   comment?: string;
 }
 
-const PING_INTERVAL_MS = 15_000;
-
 /** One hot stream of contract events that every SSE client subscribes to; nothing is kept per client here. */
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly events = new Subject<SseMessage>();
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
   @OnEvent(DownloadEvent.Created)
   onCreated(payload: DownloadEventMap['download.created']) {
@@ -46,9 +47,9 @@ export class EventStreamService implements OnModuleDestroy {
     this.publish(DownloadEvent.Progress, payload);
   }
 
-  /** A client's view: a comment at once (so the head goes out on connect), the events, and a ping every 15 s. */
-  stream(pingIntervalMs = PING_INTERVAL_MS): Observable<SseFrame> {
-    const pings = interval(pingIntervalMs).pipe(map((): SseFrame => ({ comment: 'ping' })));
+  /** A client's view: a comment at once (so the head goes out on connect), the events, and a ping every SSE_PING_INTERVAL_MS (15 s). */
+  stream(): Observable<SseFrame> {
+    const pings = interval(this.config.ssePingIntervalMs).pipe(map((): SseFrame => ({ comment: 'ping' })));
     return merge(this.events, pings).pipe(startWith<SseFrame>({ comment: 'connected' }));
   }
 

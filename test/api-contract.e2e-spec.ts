@@ -1,0 +1,393 @@
+import assert from 'node:assert/strict';
+import { basename, dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OriginServer } from './fixtures/origin-server.js';
+import { type TestApp, startTestApp } from './helpers/app-harness.js';
+
+/** A task as a client would post it; fields override the defaults. */
+function aTask(fields: Record<string, unknown> = {}) {
+  return { type: 'direct', url: 'http://127.0.0.1:9/file.bin', ...fields };
+}
+
+function assertError(answer: { status: number; body: any }, status: number, mentions?: RegExp) {
+  assert.equal(answer.status, status, JSON.stringify(answer.body));
+  assert.equal(answer.body.success, false);
+  assert.equal(answer.body.code, status);
+  assert.equal(answer.body.data, null);
+  assert.equal(typeof answer.body.message, 'string');
+  if (mentions) assert.match(answer.body.message, mentions);
+  assert.doesNotMatch(answer.body.message, /\bat .+\.js:\d+|SQLITE|SELECT |\/build\/|node_modules/);
+}
+
+describe('the Download API contract', () => {
+  let test: TestApp;
+
+  before(async () => {
+    test = await startTestApp();
+  });
+
+  after(async () => {
+    await test.close();
+  });
+
+  describe('envelope and framework errors', () => {
+    it('wraps a success in {success, code 0, message ok, data}', async () => {
+      const answer = await test.api('GET', '/api/downloads');
+      assert.equal(answer.status, 200);
+      assert.deepEqual(answer.body, { success: true, code: 0, message: 'ok', data: { total: 0, list: [] } });
+    });
+
+    it('answers /healthy open with status ok', async () => {
+      const answer = await test.api('GET', '/healthy');
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.success, true);
+      assert.equal(answer.body.data.status, 'ok');
+      assert.ok(answer.body.data.types.includes('direct'));
+    });
+
+    it('wraps an unknown route in a 404 envelope', async () => {
+      assertError(await test.api('GET', '/api/nothing-here'), 404);
+    });
+
+    it('wraps malformed JSON in a 400 envelope', async () => {
+      assertError(await test.api('POST', '/api/downloads', '{"tasks": [', { 'content-type': 'application/json' }), 400, /JSON/);
+    });
+
+    it('wraps a malformed URL escape in a 400 envelope', async () => {
+      assertError(await test.api('GET', '/api/downloads/%E0%A4%A'), 400);
+    });
+
+    it('refuses a body over the limit with a 413 envelope', async () => {
+      const huge = JSON.stringify({ tasks: [aTask({ name: 'x'.repeat(2 * 1024 * 1024) })] });
+      assertError(await test.api('POST', '/api/downloads', huge), 413, /too large/);
+    });
+
+    it('answers CORS preflight for any origin with the contract headers', async () => {
+      const response = await fetch(`${test.baseUrl}/api/downloads`, {
+        method: 'OPTIONS',
+        headers: { origin: 'http://example.test', 'access-control-request-method': 'PUT', 'access-control-request-headers': 'x-api-key' },
+      });
+      assert.ok(response.status === 204 || response.status === 200);
+      assert.equal(response.headers.get('access-control-allow-origin'), 'http://example.test');
+      assert.match(response.headers.get('access-control-allow-methods') ?? '', /PUT/);
+      assert.match(response.headers.get('access-control-allow-headers') ?? '', /X-API-Key/i);
+    });
+
+    it('serves the OpenAPI document with every route', async () => {
+      const response = await fetch(`${test.baseUrl}/docs-json`);
+      assert.equal(response.status, 200);
+      const document = (await response.json()) as { paths: Record<string, Record<string, unknown>> };
+      for (const path of ['/api/downloads', '/api/downloads/active', '/api/downloads/folders', '/api/downloads/export', '/api/downloads/{id}', '/api/downloads/{id}/logs', '/api/downloads/{id}/start', '/api/downloads/{id}/stop', '/api/downloads/{id}/live', '/api/downloads/status', '/api/events', '/healthy']) {
+        assert.ok(document.paths[path], `OpenAPI lacks ${path}`);
+      }
+      const ui = await fetch(`${test.baseUrl}/docs`);
+      assert.equal(ui.status, 200);
+      assert.match(await ui.text(), /swagger/i);
+    });
+  });
+
+  describe('POST /api/downloads', () => {
+    it('creates tasks in the order given, idle when startDownload is absent', async () => {
+      const answer = await test.api('POST', '/api/downloads', {
+        tasks: [aTask({ url: 'http://127.0.0.1:9/a/first.mp4', name: 'First' }), aTask({ url: 'http://127.0.0.1:9/b/second.zip?x=1', folder: 'sub/dir' })],
+      });
+      assert.equal(answer.status, 200);
+      const [first, second] = answer.body.data;
+      assert.equal(typeof first.id, 'number');
+      assert.ok(second.id > first.id);
+      assert.equal(first.name, 'First');
+      assert.equal(second.name, 'second', 'a missing name comes from the URL');
+      assert.equal(first.status, 'waiting');
+      assert.equal(first.folder, '');
+      assert.equal(first.headers, '');
+      assert.equal(second.folder, 'sub/dir');
+      assert.equal(first.file, null);
+      assert.equal(first.isLive, false);
+      assert.equal(first.localPath, test.config.downloadDir);
+      assert.equal(first.deleteSegments, true);
+      assert.equal(first.error, null);
+      assert.match(first.createdDate, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+      for (const key of ['percent', 'speed', 'downloadedBytes', 'totalBytes', 'eta']) assert.ok(key in first, key);
+    });
+
+    it('accepts headers as lines, as a JSON array, and as an object, and stores them as lines', async () => {
+      const forms = ['User-Agent: UA\nReferer: https://r.test/', ['User-Agent: UA', 'Referer: https://r.test/'], { 'User-Agent': 'UA', Referer: 'https://r.test/' }, '{"User-Agent":"UA","Referer":"https://r.test/"}'];
+      for (const headers of forms) {
+        const answer = await test.api('POST', '/api/downloads', { tasks: [aTask({ headers })] });
+        assert.equal(answer.status, 200, JSON.stringify(answer.body));
+        assert.equal(answer.body.data[0].headers, 'User-Agent: UA\nReferer: https://r.test/');
+      }
+    });
+
+    it('accepts a bare BV id for bilibili and refuses it for other types', async () => {
+      assert.equal((await test.api('POST', '/api/downloads', { tasks: [{ type: 'bilibili', url: 'BV17x411w7KC' }] })).status, 200);
+      assertError(await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: 'BV17x411w7KC' }] }), 400, /tasks\[0\]\.url/);
+    });
+
+    const badBodies: Array<[string, unknown, RegExp]> = [
+      ['no tasks', { startDownload: true }, /tasks/],
+      ['empty tasks', { tasks: [] }, /tasks/],
+      ['over 1000 tasks', { tasks: Array.from({ length: 1001 }, () => aTask()) }, /tasks/],
+      ['a missing type', { tasks: [{ url: 'http://a.test/x' }] }, /tasks\[0\]\.type/],
+      ['an unknown type', { tasks: [aTask({ type: 'torrent' })] }, /tasks\[0\]\.type must be one of/],
+      ['a missing url', { tasks: [{ type: 'direct' }] }, /tasks\[0\]\.url/],
+      ['an ftp url', { tasks: [aTask({ url: 'ftp://a.test/x' })] }, /tasks\[0\]\.url must use http/],
+      ['a non-boolean startDownload', { tasks: [aTask()], startDownload: 'yes' }, /startDownload/],
+      ['a non-boolean isLive', { tasks: [aTask({ isLive: 1 })] }, /tasks\[0\]\.isLive/],
+      ['an unknown field', { tasks: [aTask({ colour: 'red' })] }, /tasks\[0\]\.colour should not exist/],
+      ['an absolute folder', { tasks: [aTask({ folder: '/etc' })] }, /tasks\[0\]\.folder must be a relative/],
+      ['a Windows absolute folder', { tasks: [aTask({ folder: 'C:\\Windows' })] }, /tasks\[0\]\.folder/],
+      ['a .. folder', { tasks: [aTask({ folder: 'a/../../etc' })] }, /tasks\[0\]\.folder must not contain "\.\."/],
+      ['a NUL in the folder', { tasks: [aTask({ folder: 'a\u0000b' })] }, /tasks\[0\]\.folder/],
+      ['a NUL in the name', { tasks: [aTask({ name: 'a\u0000b' })] }, /tasks\[0\]\.name/],
+      ['a header line without a colon', { tasks: [aTask({ headers: 'User-Agent UA' })] }, /tasks\[0\]\.headers/],
+      ['a CR/LF inside a header value', { tasks: [aTask({ headers: { 'X-A': 'one\r\nX-B: two' } })] }, /tasks\[0\]\.headers/],
+    ];
+    for (const [what, body, mentions] of badBodies) {
+      it(`answers 400 naming the field for ${what}`, async () => {
+        assertError(await test.api('POST', '/api/downloads', body), 400, mentions);
+      });
+    }
+
+    it('lists every field error in one message', async () => {
+      const answer = await test.api('POST', '/api/downloads', { tasks: [{ type: 'nope', url: 'nope' }, aTask({ folder: '../x' })] });
+      assertError(answer, 400);
+      assert.match(answer.body.message, /tasks\[0\]\.type/);
+      assert.match(answer.body.message, /tasks\[0\]\.url/);
+      assert.match(answer.body.message, /tasks\[1\]\.folder/);
+    });
+
+    it('makes hostile names safe and keeps them inside the download directory', async () => {
+      const answer = await test.api('POST', '/api/downloads', {
+        tasks: [aTask({ name: '../../etc/passwd' }), aTask({ name: 'CON' }), aTask({ name: 'a<b>c:d"e|f?g*h' }), aTask({ name: '...' })],
+      });
+      assert.equal(answer.status, 200);
+      const names = answer.body.data.map((task: { name: string }) => task.name);
+      assert.equal(names[0], '_.._etc_passwd');
+      assert.equal(names[1], '_CON');
+      assert.equal(names[2], 'a_b_c_d_e_f_g_h');
+      assert.equal(names[3], 'download');
+      for (const name of names) assert.doesNotMatch(name, /[/\\]/);
+    });
+  });
+
+  describe('reading tasks', () => {
+    let ids: number[];
+
+    before(async () => {
+      const created = await test.api('POST', '/api/downloads', {
+        tasks: [aTask({ name: 'r1', folder: 'alpha' }), aTask({ name: 'r2', folder: 'beta' }), aTask({ name: 'r3', folder: 'alpha' })],
+      });
+      ids = created.body.data.map((task: { id: number }) => task.id);
+      await test.api('PUT', '/api/downloads/status', { ids: [ids[0]], status: 'success' });
+      await test.api('PUT', '/api/downloads/status', { ids: [ids[1]], status: 'failed' });
+    });
+
+    it('pages newest first with total', async () => {
+      const answer = await test.api('GET', '/api/downloads?current=1&pageSize=2');
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.data.list.length, 2);
+      assert.ok(answer.body.data.total >= 3);
+      assert.ok(answer.body.data.list[0].id > answer.body.data.list[1].id);
+      const second = await test.api('GET', '/api/downloads?current=2&pageSize=2');
+      assert.ok(second.body.data.list[0].id < answer.body.data.list[1].id);
+    });
+
+    it('filters by status, done and list', async () => {
+      const done = await test.api('GET', '/api/downloads?filter=done&pageSize=100');
+      assert.ok(done.body.data.list.every((task: { status: string }) => task.status === 'success'));
+      assert.ok(done.body.data.list.some((task: { id: number }) => task.id === ids[0]));
+      const success = await test.api('GET', '/api/downloads?filter=success&pageSize=100');
+      assert.equal(success.body.data.total, done.body.data.total);
+      const list = await test.api('GET', '/api/downloads?filter=list&pageSize=100');
+      assert.ok(list.body.data.list.every((task: { status: string }) => task.status !== 'success'));
+      const failed = await test.api('GET', '/api/downloads?filter=failed');
+      assert.deepEqual(failed.body.data.list.map((task: { id: number }) => task.id), [ids[1]]);
+    });
+
+    it('filters by localPath', async () => {
+      const inside = await test.api('GET', `/api/downloads?localPath=${encodeURIComponent(test.config.downloadDir)}&pageSize=100`);
+      assert.ok(inside.body.data.total >= 3);
+      const elsewhere = await test.api('GET', `/api/downloads?localPath=${encodeURIComponent('/nowhere/else')}`);
+      assert.equal(elsewhere.body.data.total, 0);
+    });
+
+    for (const query of ['current=0', 'current=abc', 'pageSize=0', 'pageSize=101', 'pageSize=2.5', 'filter=bogus', 'localPath=relative/dir', 'sort=name']) {
+      it(`answers 400 for ?${query}`, async () => {
+        assertError(await test.api('GET', `/api/downloads?${query}`), 400, new RegExp(query.split('=')[0]));
+      });
+    }
+
+    it('lists active tasks (waiting or downloading)', async () => {
+      const answer = await test.api('GET', '/api/downloads/active');
+      assert.equal(answer.status, 200);
+      assert.ok(Array.isArray(answer.body.data));
+      assert.ok(answer.body.data.every((task: { status: string }) => ['waiting', 'downloading'].includes(task.status)));
+      assert.ok(answer.body.data.some((task: { id: number }) => task.id === ids[2]));
+    });
+
+    it('lists distinct non-empty folders', async () => {
+      const answer = await test.api('GET', '/api/downloads/folders');
+      assert.ok(answer.body.data.includes('alpha'));
+      assert.ok(answer.body.data.includes('beta'));
+      assert.equal(new Set(answer.body.data).size, answer.body.data.length);
+      assert.ok(!answer.body.data.includes(''));
+    });
+
+    it('exports URLs as plain text, newest first, unwrapped', async () => {
+      const response = await fetch(`${test.baseUrl}/api/downloads/export`);
+      assert.equal(response.status, 200);
+      assert.match(response.headers.get('content-type') ?? '', /text\/plain/);
+      const lines = (await response.text()).trim().split('\n');
+      const all = await test.api('GET', '/api/downloads?pageSize=100');
+      assert.deepEqual(lines.slice(0, all.body.data.list.length), all.body.data.list.map((task: { url: string }) => task.url));
+    });
+
+    it('gets one task, 400 for a bad id, 404 for an unknown one', async () => {
+      const answer = await test.api('GET', `/api/downloads/${ids[2]}`);
+      assert.equal(answer.body.data.id, ids[2]);
+      for (const bad of ['abc', '0', '-1', '1.5', '1e3']) assertError(await test.api('GET', `/api/downloads/${bad}`), 400, /id must be a positive integer/);
+      assertError(await test.api('GET', '/api/downloads/999999'), 404, /999999/);
+    });
+
+    it('returns the log envelope for a task, 404 for an unknown one', async () => {
+      const answer = await test.api('GET', `/api/downloads/${ids[2]}/logs`);
+      assert.equal(answer.body.data.id, ids[2]);
+      assert.equal(typeof answer.body.data.log, 'string');
+      assertError(await test.api('GET', '/api/downloads/999999/logs'), 404);
+    });
+  });
+
+  describe('editing and status', () => {
+    it('edits name, url, headers and folder with the create rules', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      const answer = await test.api('PUT', `/api/downloads/${task.id}`, { name: 'Renamed', url: 'https://a.test/new.mp4', headers: ['X-A: 1'], folder: 'moved' });
+      assert.equal(answer.status, 200);
+      assert.equal(answer.body.data.name, 'Renamed');
+      assert.equal(answer.body.data.url, 'https://a.test/new.mp4');
+      assert.equal(answer.body.data.headers, 'X-A: 1');
+      assert.equal(answer.body.data.folder, 'moved');
+      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { folder: '../up' }), 400, /folder/);
+      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { url: 'file:///etc/passwd' }), 400, /url/);
+      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { headers: 'nocolon' }), 400, /headers/);
+      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { status: 'success' }), 400, /status should not exist/);
+      assertError(await test.api('PUT', '/api/downloads/999999', { name: 'x' }), 404);
+    });
+
+    it('sets isLive, and refuses a non-boolean', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      const answer = await test.api('PUT', `/api/downloads/${task.id}/live`, { isLive: true });
+      assert.equal(answer.body.data.isLive, true);
+      assertError(await test.api('PUT', `/api/downloads/${task.id}/live`, { isLive: 'yes' }), 400, /isLive/);
+      assertError(await test.api('PUT', `/api/downloads/${task.id}/live`, {}), 400, /isLive/);
+      assertError(await test.api('PUT', '/api/downloads/999999/live', { isLive: true }), 404);
+    });
+
+    it('marks idle tasks success or failed, refuses downloading, and changes nothing when an id is unknown', async () => {
+      const created = (await test.api('POST', '/api/downloads', { tasks: [aTask(), aTask()] })).body.data;
+      const ids = created.map((task: { id: number }) => task.id);
+      const marked = await test.api('PUT', '/api/downloads/status', { ids, status: 'success' });
+      assert.deepEqual(marked.body.data.map((task: { status: string }) => task.status), ['success', 'success']);
+      assertError(await test.api('PUT', '/api/downloads/status', { ids, status: 'downloading' }), 400, /status must be one of/);
+      assertError(await test.api('PUT', '/api/downloads/status', { ids: [ids[0], 999999], status: 'failed' }), 404, /999999/);
+      assert.equal((await test.api('GET', `/api/downloads/${ids[0]}`)).body.data.status, 'success', 'nothing changed');
+      assertError(await test.api('PUT', '/api/downloads/status', { ids: [], status: 'failed' }), 400, /ids/);
+      assertError(await test.api('PUT', '/api/downloads/status', { ids: ['a'], status: 'failed' }), 400, /ids/);
+      const stopped = await test.api('PUT', '/api/downloads/status', { ids, status: 'stopped' });
+      assert.equal(stopped.status, 200);
+    });
+
+    it('stops an idle task without error and answers {}', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      const answer = await test.api('POST', `/api/downloads/${task.id}/stop`);
+      assert.deepEqual(answer.body, { success: true, code: 0, message: 'ok', data: {} });
+      assertError(await test.api('POST', '/api/downloads/999999/stop'), 404);
+    });
+
+    it('validates the start body: localPath must be absolute, deleteSegments boolean', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      assertError(await test.api('POST', `/api/downloads/${task.id}/start`, { localPath: 'relative/dir' }), 400, /localPath must be an absolute path/);
+      assertError(await test.api('POST', `/api/downloads/${task.id}/start`, { deleteSegments: 'no' }), 400, /deleteSegments/);
+      assertError(await test.api('POST', '/api/downloads/999999/start'), 404);
+    });
+
+    it('deletes a task, 404 afterwards and for an unknown id', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      const answer = await test.api('DELETE', `/api/downloads/${task.id}`);
+      assert.deepEqual(answer.body.data, {});
+      assertError(await test.api('GET', `/api/downloads/${task.id}`), 404);
+      assertError(await test.api('DELETE', `/api/downloads/${task.id}`), 404);
+      assertError(await test.api('DELETE', `/api/downloads/${task.id}?deleteFile=maybe`), 400, /deleteFile/);
+    });
+  });
+});
+
+describe('API key authentication', () => {
+  const key = 'correct-horse-battery';
+  let test: TestApp;
+
+  before(async () => {
+    test = await startTestApp({ API_KEY: key });
+  });
+
+  after(async () => {
+    await test.close();
+  });
+
+  it('refuses a request without a key with a 401 envelope', async () => {
+    assertError(await test.api('GET', '/api/downloads'), 401, /API key/);
+  });
+
+  it('refuses a wrong key', async () => {
+    assertError(await test.api('GET', '/api/downloads', undefined, { authorization: 'Bearer wrong-key-here' }), 401);
+    assertError(await test.api('GET', '/api/downloads', undefined, { 'x-api-key': `${key}x` }), 401);
+  });
+
+  it('accepts Bearer, X-API-Key and ?token=', async () => {
+    assert.equal((await test.api('GET', '/api/downloads', undefined, { authorization: `Bearer ${key}` })).status, 200);
+    assert.equal((await test.api('GET', '/api/downloads', undefined, { 'x-api-key': key })).status, 200);
+    assert.equal((await test.api('GET', `/api/downloads?token=${key}`)).status, 200);
+    assert.equal((await test.api('GET', `/api/downloads/folders?token=${key}`)).status, 200);
+  });
+
+  it('protects the event stream, which accepts ?token=', async () => {
+    const refused = await fetch(`${test.baseUrl}/api/events`);
+    assert.equal(refused.status, 401);
+    await refused.body?.cancel();
+    const controller = new AbortController();
+    const accepted = await fetch(`${test.baseUrl}/api/events?token=${key}`, { signal: controller.signal });
+    assert.equal(accepted.status, 200);
+    assert.match(accepted.headers.get('content-type') ?? '', /text\/event-stream/);
+    controller.abort();
+  });
+
+  it('leaves /healthy open', async () => {
+    assert.equal((await test.api('GET', '/healthy')).status, 200);
+  });
+});
+
+describe('hostile paths never leave the download directory', () => {
+  let test: TestApp;
+  let origin: OriginServer;
+
+  before(async () => {
+    origin = new OriginServer().route('/evil.bin', { body: Buffer.from('payload'), headers: { 'content-disposition': 'attachment; filename="../../../../tmp/evil.sh"' } });
+    await origin.start();
+    test = await startTestApp();
+  });
+
+  after(async () => {
+    await test.close();
+    await origin.stop();
+  });
+
+  it('saves under DOWNLOAD_DIR whatever the server proposes as a name', async () => {
+    const answer = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/evil.bin'), folder: './safe/./dir' }], startDownload: true });
+    const id = answer.body.data[0].id;
+    const { waitForStatus } = await import('./helpers/app-harness.js');
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(dirname(done.file), join(test.config.downloadDir, 'safe', 'dir'), done.file);
+    assert.ok(!basename(done.file).startsWith('.'), done.file);
+  });
+});
