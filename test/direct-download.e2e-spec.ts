@@ -1,0 +1,287 @@
+import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { makeSampleVideo } from './fixtures/sample-media.js';
+import { OriginServer } from './fixtures/origin-server.js';
+import { type TestApp, startTestApp, waitFor, waitForStatus } from './helpers/app-harness.js';
+import { SseRecorder } from './helpers/sse-client.js';
+
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+const MiB = 1024 * 1024;
+
+function rangeRequests(origin: OriginServer, path: string): string[] {
+  return origin.requests.filter((request) => request.path.startsWith(path)).map((request) => String(request.headers.range ?? ''));
+}
+
+describe('direct downloads over the API', () => {
+  let test: TestApp;
+  let origin: OriginServer;
+  let events: SseRecorder;
+  let media: string;
+  const big = randomBytes(6 * MiB);
+  const small = randomBytes(300 * 1024);
+
+  before(async () => {
+    media = await mkdtemp(join(tmpdir(), 'mediago-media-'));
+    const video = await makeSampleVideo(join(media, 'clip.mp4'), 2);
+    origin = new OriginServer()
+      .route('/files/big.bin', { body: big, bytesPerSecond: 1.5 * MiB })
+      .route('/files/clip.mp4', { file: video, contentType: 'video/mp4' })
+      .route('/files/no-ranges.bin', { body: small, ranges: false })
+      .route('/files/chunked.bin', { body: small, hideLength: true, ranges: false })
+      .route('/files/flaky.bin', { body: big, failTimes: 2, failStatus: 503, cutAfterBytes: 200 * 1024, cutRequests: [3, 4, 5] })
+      .route('/files/missing.bin', { status: 404 })
+      .route('/download', { body: small, headers: { 'content-disposition': 'attachment; filename="Quarterly Report.pdf"' }, contentType: 'application/octet-stream' })
+      .route('/files/needs-header.bin', { body: small, requireHeader: ['x-token', /^secret$/] })
+      .route('/files/same-name.bin', { body: small });
+    await origin.start();
+    test = await startTestApp({ DIRECT_CONNECTIONS: '4', MAX_CONCURRENT_DOWNLOADS: '2', PROGRESS_INTERVAL_MS: '500' });
+    events = new SseRecorder();
+    await events.open(`${test.baseUrl}/api/events`);
+  });
+
+  after(async () => {
+    events.close();
+    await test.close();
+    await origin.stop();
+    await rm(media, { recursive: true, force: true });
+  });
+
+  async function create(task: Record<string, unknown>, startDownload = true): Promise<number> {
+    const answer = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', ...task }], startDownload });
+    assert.equal(answer.status, 200, answer.text);
+    return answer.body.data[0].id;
+  }
+
+  it('downloads a file over several ranged connections, byte-exact, with the events in order', async () => {
+    const id = await create({ url: origin.url('/files/big.bin'), name: 'Big File' });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(done.file, join(test.config.downloadDir, 'Big File.bin'));
+    assert.equal(sha256(await readFile(done.file)), sha256(big));
+    assert.equal(done.percent, 100);
+    assert.equal(done.downloadedBytes, big.length);
+    assert.equal(done.totalBytes, big.length);
+    const ranges = new Set(rangeRequests(origin, '/files/big.bin'));
+    assert.ok(ranges.size >= 4, `expected several ranges, saw ${[...ranges].join(' ')}`);
+
+    await events.waitFor('download-success', id);
+    const created = events.events.find((event) => event.type === 'download-create' && event.data.ids.includes(id))!;
+    assert.deepEqual(created.data, { ids: [id], count: 1 });
+    const order = events.events.filter((event) => event.data.id === String(id) && event.type !== 'download-progress').map((event) => event.type);
+    assert.deepEqual(order, ['download-start', 'download-success']);
+    const progress = events.of('download-progress', id);
+    assert.ok(progress.length >= 2, 'progress events arrive while the file downloads');
+    for (const event of progress) {
+      assert.equal(typeof event.data.id, 'string');
+      for (const key of ['percent', 'speed', 'downloadedBytes', 'totalBytes', 'eta']) assert.ok(key in event.data, key);
+    }
+    assert.ok(progress.some((event) => event.data.speed > 0 && event.data.eta !== null));
+    const span = (progress[progress.length - 1].at - progress[0].at) / 1000;
+    assert.ok(progress.length <= Math.ceil(span * 2) + 2, `${progress.length} progress events in ${span} s is more than 2 per second`);
+    assert.equal(await readdir(test.config.downloadDir).then((names) => names.filter((name) => name.startsWith('.mediago-task-')).length), 0, 'the working directory is gone');
+  });
+
+  it('takes the extension from the URL for a real video, and names it from the URL when no name is given', async () => {
+    const id = await create({ url: origin.url('/files/clip.mp4') });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(basename(done.file), 'clip.mp4');
+    assert.equal(done.name, 'clip');
+  });
+
+  it('takes name and extension from Content-Disposition when no name is given', async () => {
+    const id = await create({ url: origin.url('/download') });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(basename(done.file), 'Quarterly Report.pdf');
+    assert.equal(done.name, 'Quarterly Report');
+  });
+
+  it('streams from servers without ranges or without a length', async () => {
+    for (const path of ['/files/no-ranges.bin', '/files/chunked.bin']) {
+      const id = await create({ url: origin.url(path) });
+      const done = await waitForStatus(test, id, ['success', 'failed']);
+      assert.equal(done.status, 'success', `${path}: ${done.error}`);
+      assert.equal(sha256(await readFile(done.file)), sha256(small), path);
+      assert.equal(done.totalBytes, small.length);
+    }
+  });
+
+  it("sends the task's headers with every request", async () => {
+    const refused = await create({ url: origin.url('/files/needs-header.bin') });
+    const failed = await waitForStatus(test, refused, ['success', 'failed']);
+    assert.equal(failed.status, 'failed');
+    const id = await create({ url: origin.url('/files/needs-header.bin'), headers: 'X-Token: secret' });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+  });
+
+  it('retries 503s and cut connections, then finishes byte-exact', async () => {
+    const id = await create({ url: origin.url('/files/flaky.bin') });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(big));
+    const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
+    assert.match(body.data.log, /503/);
+    assert.match(body.data.log, /retrying/);
+  });
+
+  it('fails a missing file with a useful error and a download-failed event', async () => {
+    const id = await create({ url: origin.url('/files/missing.bin') });
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'failed');
+    assert.match(done.error, /HTTP 404/);
+    assert.equal(done.file, null);
+    const event = await events.waitFor('download-failed', id);
+    assert.equal(event.data.id, String(id));
+    assert.match(event.data.error, /404/);
+  });
+
+  it('never lets two tasks overwrite each other', async () => {
+    const first = await create({ url: origin.url('/files/same-name.bin'), name: 'Twin' });
+    const second = await create({ url: origin.url('/files/same-name.bin'), name: 'Twin' });
+    const a = await waitForStatus(test, first, ['success', 'failed']);
+    const b = await waitForStatus(test, second, ['success', 'failed']);
+    assert.deepEqual([a.status, b.status], ['success', 'success']);
+    assert.notEqual(a.file, b.file);
+    assert.deepEqual([basename(a.file), basename(b.file)].sort(), ['Twin (1).bin', 'Twin.bin']);
+  });
+
+  it('saves into the localPath given at start, and downloads a finished task again over its own file', async () => {
+    const target = await mkdtemp(join(tmpdir(), 'mediago-local-'));
+    try {
+      const id = await create({ url: origin.url('/files/same-name.bin'), name: 'Placed', folder: 'inner' }, false);
+      const started = await test.api('POST', `/api/downloads/${id}/start`, { localPath: target, deleteSegments: true });
+      assert.equal(started.status, 200);
+      const done = await waitForStatus(test, id, ['success', 'failed']);
+      assert.equal(done.file, join(target, 'inner', 'Placed.bin'));
+      assert.equal(done.localPath, target);
+      const only = await test.api('GET', `/api/downloads?localPath=${encodeURIComponent(target)}`);
+      assert.deepEqual(only.body.data.list.map((task: { id: number }) => task.id), [id]);
+      await test.api('POST', `/api/downloads/${id}/start`);
+      const again = await waitFor(async () => {
+        const { body } = await test.api('GET', `/api/downloads/${id}`);
+        return body.data.status === 'success' && events.of('download-success', id).length === 2 ? body.data : null;
+      });
+      assert.equal(again.file, done.file, 'a re-download replaces its own file');
+      assert.deepEqual(await readdir(join(target, 'inner')), ['Placed.bin']);
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('stop, resume and the concurrency limit', () => {
+  let test: TestApp;
+  let origin: OriginServer;
+  let events: SseRecorder;
+  const size = 4 * MiB;
+  const content = randomBytes(size);
+  const changed = randomBytes(size);
+
+  before(async () => {
+    origin = new OriginServer()
+      .route('/slow.bin', { body: content, bytesPerSecond: 512 * 1024, etag: '"v1"' })
+      .route('/changing.bin', { body: content, bytesPerSecond: 512 * 1024, etag: '"v1"' });
+    for (let n = 1; n <= 4; n++) origin.route(`/queue-${n}.bin`, { body: randomBytes(600 * 1024), bytesPerSecond: 512 * 1024 });
+    await origin.start();
+    test = await startTestApp({ DIRECT_CONNECTIONS: '2', MAX_CONCURRENT_DOWNLOADS: '2' });
+    events = new SseRecorder();
+    await events.open(`${test.baseUrl}/api/events`);
+  });
+
+  after(async () => {
+    events.close();
+    await test.close();
+    await origin.stop();
+  });
+
+  async function downloadedSoFar(id: number): Promise<number> {
+    const { body } = await test.api('GET', `/api/downloads/${id}`);
+    return body.data.downloadedBytes;
+  }
+
+  it('stops mid-download, keeps the partial data, and resumes to a byte-exact file', async () => {
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/slow.bin'), name: 'resumed' }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    const stop = await test.api('POST', `/api/downloads/${id}/stop`);
+    assert.deepEqual(stop.body.data, {});
+    const stopped = (await test.api('GET', `/api/downloads/${id}`)).body.data;
+    assert.equal(stopped.status, 'stopped');
+    assert.equal(stopped.file, null);
+    await events.waitFor('download-stop', id);
+    const workDir = join(test.config.downloadDir, `.mediago-task-${id}`);
+    assert.ok(existsSync(join(workDir, 'download.part')), 'partial data stays on disk');
+    const kept = stopped.downloadedBytes;
+    assert.ok(kept > 0 && kept < size, `kept ${kept}`);
+    assert.ok(!existsSync(join(test.config.downloadDir, 'resumed.bin')), 'no file at the final path before it is complete');
+
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(content));
+    const served = origin.sentBytes('/slow.bin');
+    assert.ok(served < size * 1.25, `the origin sent ${served} bytes in all for a ${size}-byte file: the resume fetched again what was on disk`);
+  });
+
+  it('starts over when the file changed on the server while stopped', async () => {
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/changing.bin') }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    await test.api('POST', `/api/downloads/${id}/stop`);
+    origin.route('/changing.bin', { body: changed, bytesPerSecond: 4 * MiB, etag: '"v2"' });
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(changed));
+    const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
+    assert.match(body.data.log, /changed/);
+  });
+
+  it('runs at most MAX_CONCURRENT_DOWNLOADS at once, in FIFO order, and fills freed slots', async () => {
+    const tasks = [1, 2, 3, 4].map((n) => ({ type: 'direct', url: origin.url(`/queue-${n}.bin`), name: `queued-${n}` }));
+    const ids: number[] = (await test.api('POST', '/api/downloads', { tasks, startDownload: true })).body.data.map((task: { id: number }) => task.id);
+    let most = 0;
+    await waitFor(async () => {
+      const { body } = await test.api('GET', '/api/downloads/active');
+      const downloading = body.data.filter((task: { status: string; id: number }) => task.status === 'downloading' && ids.includes(task.id)).length;
+      most = Math.max(most, downloading);
+      const all = await Promise.all(ids.map(async (id) => (await test.api('GET', `/api/downloads/${id}`)).body.data.status));
+      return all.every((status) => status === 'success');
+    }, 60_000, 'all four to finish');
+    assert.equal(most, 2, 'two at a time');
+    const starts = events.events.filter((event) => event.type === 'download-start' && ids.includes(Number(event.data.id))).map((event) => Number(event.data.id));
+    assert.deepEqual(starts, ids, 'started in the order they were queued');
+  });
+
+  it('stops a queued task before it runs, and deletes a running task with its partial data', async () => {
+    origin.route('/hold-1.bin', { body: randomBytes(2 * MiB), bytesPerSecond: 256 * 1024 });
+    origin.route('/hold-2.bin', { body: randomBytes(2 * MiB), bytesPerSecond: 256 * 1024 });
+    origin.route('/hold-3.bin', { body: randomBytes(2 * MiB), bytesPerSecond: 256 * 1024 });
+    const tasks = [1, 2, 3].map((n) => ({ type: 'direct', url: origin.url(`/hold-${n}.bin`) }));
+    const ids: number[] = (await test.api('POST', '/api/downloads', { tasks, startDownload: true })).body.data.map((task: { id: number }) => task.id);
+    await waitForStatus(test, ids[1], ['downloading']);
+    const queued = (await test.api('GET', `/api/downloads/${ids[2]}`)).body.data;
+    assert.equal(queued.status, 'waiting');
+    const again = await test.api('POST', `/api/downloads/${ids[0]}/start`);
+    assert.equal(again.body.data.status, 'downloading', 'starting an active task changes nothing');
+    await test.api('POST', `/api/downloads/${ids[2]}/stop`);
+    assert.equal((await test.api('GET', `/api/downloads/${ids[2]}`)).body.data.status, 'stopped');
+    await events.waitFor('download-stop', ids[2]);
+
+    await waitFor(async () => (await downloadedSoFar(ids[0])) > 0, 30_000, 'bytes on disk');
+    const workDir = join(test.config.downloadDir, `.mediago-task-${ids[0]}`);
+    assert.ok(existsSync(workDir));
+    const deleted = await test.api('DELETE', `/api/downloads/${ids[0]}?deleteFile=true`);
+    assert.deepEqual(deleted.body.data, {});
+    assert.ok(!existsSync(workDir), 'the partial data is gone');
+    assert.equal((await test.api('GET', `/api/downloads/${ids[0]}`)).status, 404);
+    await test.api('DELETE', `/api/downloads/${ids[1]}?deleteFile=true`);
+    await test.api('DELETE', `/api/downloads/${ids[2]}?deleteFile=true`);
+    assert.equal((await stat(dirname(workDir))).isDirectory(), true);
+  });
+});
