@@ -126,6 +126,7 @@ export class SegmentPool {
   private readonly signal: AbortSignal;
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<Entry>();
+  private readonly madeDirs = new Map<string, Promise<unknown>>();
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private failure: Error | null = null;
   private active = 0;
@@ -278,7 +279,7 @@ export class SegmentPool {
         },
       });
       const stages = (await request.stages?.(signal)) ?? [];
-      await mkdir(dirname(request.path), { recursive: true });
+      await this.ensureDir(dirname(request.path));
       const file = createWriteStream(temporary);
       await pipeline([response.body, ...(slice ? [slice] : []), meter, ...stages, file], { signal });
       if (expected !== null && entry.inFlightBytes !== expected) {
@@ -293,6 +294,17 @@ export class SegmentPool {
     } finally {
       clearTimeout(watchdog);
     }
+  }
+
+  /** One recursive mkdir per directory rather than per piece. */
+  private ensureDir(dir: string): Promise<unknown> {
+    let made = this.madeDirs.get(dir);
+    if (!made) {
+      made = mkdir(dir, { recursive: true });
+      made.catch(() => this.madeDirs.delete(dir));
+      this.madeDirs.set(dir, made);
+    }
+    return made;
   }
 
   private reportProgress(force: boolean): void {

@@ -1,7 +1,5 @@
-import { createReadStream, createWriteStream } from 'node:fs';
-import { rename, rm, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { once } from 'node:events';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
 
 /** One downloaded segment file of a track, in playback order. */
@@ -68,16 +66,12 @@ export function groupFileSequence(group: TrackSegmentFile[]): string[] {
 
 /** Appends files byte-wise into one, one open file at a time (thousands of segments never hit the open-file limit). */
 export async function joinFiles(files: string[], output: string): Promise<void> {
-  const target = createWriteStream(output);
+  const target = await open(output, 'w');
   try {
-    for (const file of files) {
-      for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024 })) {
-        if (!target.write(chunk)) await once(target, 'drain');
-      }
-    }
+    // segments are small: whole-file reads and one positional write each beat a stream per file
+    for (const file of files) await target.write(await readFile(file));
   } finally {
-    target.end();
-    await once(target, 'close');
+    await target.close();
   }
 }
 

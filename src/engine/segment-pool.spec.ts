@@ -1,0 +1,125 @@
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OriginServer } from '../../test/fixtures/origin-server.js';
+import { HttpClient } from './http-client.js';
+import { SegmentPool, type SegmentPoolOptions } from './segment-pool.js';
+
+const body = (index: number) => Buffer.alloc(20_000, index);
+
+describe('SegmentPool', () => {
+  const origin = new OriginServer();
+  const http = new HttpClient({ stallTimeoutMs: 10_000, retry: { attempts: 3, baseDelayMs: 10 } });
+  const dir = mkdtempSync(join(tmpdir(), 'segment-pool-'));
+  let busy = 0;
+  let peak = 0;
+  let served = 0;
+
+  before(async () => {
+    for (let index = 0; index < 8; index++) origin.route(`/s/${index}`, { body: body(index) });
+    origin.route('/range', { body: Buffer.concat([body(1), body(2)]) });
+    origin.route('/norange', { body: Buffer.concat([body(1), body(2)]), ranges: false });
+    origin.route('/gone', { status: 404 });
+    // answers 429 to the first burst, then serves slowly enough to measure concurrency
+    origin.route('/busy', {
+      handler: async (req, res) => {
+        served++;
+        if (served <= 4) return void res.writeHead(429, { 'retry-after': '0' }).end();
+        busy++;
+        peak = Math.max(peak, busy);
+        await new Promise((resolve) => setTimeout(resolve, 30));
+        busy--;
+        res.writeHead(200).end(body(9));
+      },
+    });
+    let stalls = 0;
+    origin.route('/stall', {
+      handler: (_req, res) => {
+        res.writeHead(200, { 'content-length': '20000' });
+        if (++stalls === 1) return void res.write(body(3).subarray(0, 100));
+        res.end(body(3));
+      },
+    });
+    await origin.start();
+  });
+
+  after(async () => {
+    await origin.stop();
+    await http.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const options = (overrides: Partial<SegmentPoolOptions> = {}): SegmentPoolOptions => ({
+    http,
+    headers: [['X-Task', 'yes']],
+    concurrency: 4,
+    retry: { attempts: 3, baseDelayMs: 10 },
+    stallTimeoutMs: 5_000,
+    signal: new AbortController().signal,
+    ...overrides,
+  });
+
+  it('fetches every piece into its file with the task headers, and skips complete files on a later run', async () => {
+    const target = join(dir, 'all');
+    const requests = Array.from({ length: 8 }, (_, index) => ({ label: `piece ${index}`, url: origin.url(`/s/${index}`), path: join(target, `${index}.bin`) }));
+    const pool = new SegmentPool(options());
+    pool.add(requests);
+    await pool.settled();
+    for (let index = 0; index < 8; index++) assert.deepEqual(readFileSync(join(target, `${index}.bin`)), body(index));
+    assert.ok(origin.requests.filter((request) => request.path.startsWith('/s/')).every((request) => request.headers['x-task'] === 'yes'));
+    assert.deepEqual(readdirSync(target).filter((file) => file.endsWith('.part')), []);
+
+    const again = new SegmentPool(options());
+    again.add(requests);
+    await again.settled();
+    assert.equal(origin.hits('/s/0'), 1);
+    assert.equal(again.progress().done, 8);
+    assert.equal(again.progress().completedBytes, 8 * 20_000);
+  });
+
+  it('cuts a byte range, also out of a server that ignores Range', async () => {
+    const pool = new SegmentPool(options());
+    pool.add([
+      { label: 'ranged', url: origin.url('/range'), range: { start: 20_000, end: 29_999 }, path: join(dir, 'r1') },
+      { label: 'ignored', url: origin.url('/norange'), range: { start: 20_000, end: 29_999 }, path: join(dir, 'r2') },
+    ]);
+    await pool.settled();
+    assert.deepEqual(readFileSync(join(dir, 'r1')), body(2).subarray(0, 10_000));
+    assert.deepEqual(readFileSync(join(dir, 'r2')), body(2).subarray(0, 10_000));
+  });
+
+  it('lowers the concurrency for a host that answers 429, and still completes', async () => {
+    const log: string[] = [];
+    const pool = new SegmentPool(options({ concurrency: 4, log: (line) => log.push(line) }));
+    pool.add(Array.from({ length: 8 }, (_, index) => ({ label: `busy ${index}`, url: origin.url('/busy'), path: join(dir, 'busy', `${index}`) })));
+    await pool.settled();
+    assert.ok(log.some((line) => /answered HTTP 429: lowering its concurrency to 2/.test(line)), log.join('\n'));
+    assert.ok(peak <= 2, `peak concurrency after the 429s was ${peak}`);
+  });
+
+  it('aborts a stalled request and tries again', async () => {
+    const pool = new SegmentPool(options({ stallTimeoutMs: 300 }));
+    pool.add([{ label: 'stalling', url: origin.url('/stall'), path: join(dir, 'stall') }]);
+    await pool.settled();
+    assert.deepEqual(readFileSync(join(dir, 'stall')), body(3));
+    assert.equal(origin.hits('/stall'), 2);
+  });
+
+  it('fails with the piece, the status and the tries when a piece never succeeds', async () => {
+    const pool = new SegmentPool(options());
+    pool.add([{ label: 'segment 5 of https://h/p.m3u8', url: origin.url('/gone'), path: join(dir, 'gone') }]);
+    await assert.rejects(pool.settled(), /^SegmentFailedError: segment 5 of https:\/\/h\/p\.m3u8 answered HTTP 404 after 3 tries$/);
+    assert.equal(existsSync(join(dir, 'gone')), false);
+  });
+
+  it('rejects with an AbortError when the signal aborts', async () => {
+    const controller = new AbortController();
+    const pool = new SegmentPool(options({ signal: controller.signal }));
+    writeFileSync(join(dir, 'placeholder'), '');
+    pool.add([{ label: 'stalling', url: origin.url('/stall'), path: join(dir, 'never') }]);
+    controller.abort();
+    await assert.rejects(pool.settled(), (error: Error) => error.name === 'AbortError');
+  });
+});

@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type AppConfig, loadConfig } from '../src/config/app-config.js';
+import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
+import { M3u8Downloader } from '../src/downloaders/m3u8/m3u8.downloader.js';
+import { DownloadType } from '../src/downloads/download-status.enum.js';
+import { HttpClient } from '../src/engine/http-client.js';
+import { ToolsService } from '../src/engine/tools.service.js';
+import { FIXTURE_SECONDS, PLAYLIST_TYPE, buildHlsFixtures, liveHandler, serveFixtureDir } from './fixtures/hls-media.js';
+import { OriginServer } from './fixtures/origin-server.js';
+
+interface Probe {
+  duration: number;
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'm3u8-e2e-'));
+const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
+const tools = new ToolsService(baseConfig);
+const origin = new OriginServer();
+const clients: HttpClient[] = [];
+let jobs = 0;
+
+function downloaderWith(overrides: Partial<AppConfig> = {}, toolsOverride: ToolsService = tools): M3u8Downloader {
+  const config = { ...baseConfig, ...overrides };
+  const http = new HttpClient({ stallTimeoutMs: config.stallTimeoutMs, retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs } });
+  clients.push(http);
+  return new M3u8Downloader(http, toolsOverride, config);
+}
+
+function aJob(path: string, overrides: Partial<DownloadJob> = {}): DownloadJob {
+  const id = ++jobs;
+  return {
+    id,
+    type: DownloadType.M3u8,
+    url: origin.url(path),
+    name: `job-${id}`,
+    nameIsDerived: false,
+    headers: [],
+    isLive: false,
+    outputDir: root,
+    workDir: join(root, 'work', `job-${id}`),
+    deleteSegments: true,
+    ...overrides,
+  };
+}
+
+interface RunOptions {
+  signal?: AbortSignal;
+  onProgress?: (report: ProgressReport) => void;
+}
+
+async function run(downloader: M3u8Downloader, job: DownloadJob, options: RunOptions = {}): Promise<{ output: DownloadOutput; progress: ProgressReport[]; log: string[] }> {
+  const progress: ProgressReport[] = [];
+  const log: string[] = [];
+  const output = await downloader.run(job, {
+    signal: options.signal ?? new AbortController().signal,
+    progress: (report) => {
+      progress.push(report);
+      options.onProgress?.(report);
+    },
+    log: (line) => log.push(line),
+  });
+  return { output, progress, log };
+}
+
+function probe(path: string): Probe {
+  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+  const parsed = JSON.parse(result.stdout) as { format: { duration: string }; streams: Probe['streams'] };
+  return { duration: Number(parsed.format.duration), streams: parsed.streams };
+}
+
+/** Decodes every frame; a player would stumble wherever ffmpeg reports an error. */
+function assertDecodesCleanly(path: string): void {
+  const result = spawnSync(tools.ffmpeg!, ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0);
+  assert.equal(result.stderr.trim(), '', `decoding ${path} reported errors`);
+}
+
+function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, expected: { seconds?: number; width?: number; audio?: boolean; subtitles?: boolean } = {}): Probe {
+  assert.equal(output.extension, 'mp4');
+  assert.ok(output.path.startsWith(job.workDir), 'the output lies inside the work directory');
+  assert.ok(existsSync(output.path));
+  const media = probe(output.path);
+  assert.ok(Math.abs(media.duration - (expected.seconds ?? FIXTURE_SECONDS)) <= 0.5, `duration ${media.duration}`);
+  const video = media.streams.find((stream) => stream.codec_type === 'video');
+  assert.equal(video?.codec_name, 'h264');
+  assert.equal(video?.width, expected.width ?? 160);
+  if (expected.audio !== false) assert.equal(media.streams.find((stream) => stream.codec_type === 'audio')?.codec_name, 'aac');
+  if (expected.subtitles) assert.equal(media.streams.find((stream) => stream.codec_type === 'subtitle')?.codec_name, 'mov_text');
+  assertDecodesCleanly(output.path);
+  return media;
+}
+
+function segmentFiles(job: DownloadJob, track = 'video'): string[] {
+  const dir = join(job.workDir, 'segments', track);
+  return existsSync(dir) ? readdirSync(dir).filter((file) => !file.endsWith('.part')) : [];
+}
+
+describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
+  let media: ReturnType<typeof buildHlsFixtures>;
+
+  before(async () => {
+    assert.ok(tools.ffmpeg && tools.ffprobe, 'ffmpeg and ffprobe are needed for these tests');
+    media = buildHlsFixtures(tools.ffmpeg, join(root, 'media'));
+    await origin.start();
+    for (const name of ['clear', 'fmp4', 'byterange', 'byterange-fmp4', 'aes-sequence', 'master', 'discontinuity']) serveFixtureDir(origin, media.root, name);
+    serveFixtureDir(origin, media.root, 'aes-explicit', { requireHeader: ['referer', /^https:\/\/player\.example\//] });
+    serveFixtureDir(origin, media.root, 'clear', {}, 'flaky');
+    origin.route('/flaky/seg3.ts', { file: join(media.root, 'clear', 'seg3.ts'), failTimes: 2, failStatus: 503 });
+    serveFixtureDir(origin, media.root, 'clear', {}, 'broken');
+    origin.route('/broken/seg2.ts', { status: 404 });
+    serveFixtureDir(origin, media.root, 'clear', { latencyMs: 150 }, 'slow');
+    serveFixtureDir(origin, media.root, 'clear', {}, 'live-src');
+    serveFixtureDir(origin, media.root, 'clear', {}, 'nofm');
+    origin.route('/moved/index.m3u8', { handler: (_req, res) => void res.writeHead(302, { location: '/clear/index.m3u8' }).end() });
+    origin.route('/drm/index.m3u8', {
+      contentType: PLAYLIST_TYPE,
+      body: '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-KEY:METHOD=SAMPLE-AES,URI="skd://key",KEYFORMAT="com.apple.streamingkeydelivery"\n#EXTINF:1,\n/clear/seg0.ts\n#EXT-X-ENDLIST\n',
+    });
+  });
+
+  after(async () => {
+    await origin.stop();
+    await Promise.all(clients.map((client) => client.close()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('downloads a clear MPEG-TS stream through a redirect into one MP4, reporting progress', async () => {
+    const job = aJob('/moved/index.m3u8', { nameIsDerived: true });
+    const { output, progress } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(output.title, 'moved', 'a derived name gets the playlist URL as title');
+    const last = progress.at(-1)!;
+    assert.equal(last.percent, 100);
+    assert.equal(last.totalBytes, last.downloadedBytes);
+    assert.ok(last.downloadedBytes > 0);
+    assert.deepEqual(segmentFiles(job), [], 'deleteSegments removes the segment files');
+  });
+
+  it('decrypts AES-128 with explicit IVs, key rotation and a METHOD=NONE tail, sending the task headers everywhere', async () => {
+    const job = aJob('/aes-explicit/index.m3u8', { headers: [['Referer', 'https://player.example/watch']] });
+    const { output } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(origin.hits('/aes-explicit/key0.bin'), 1, 'each key is fetched once');
+    assert.equal(origin.hits('/aes-explicit/key1.bin'), 1);
+    assert.ok(origin.requests.some((request) => request.path === '/aes-explicit/seg5.ts?token=t5'), 'query tokens are kept');
+  });
+
+  it('derives the IV from the media sequence number when the key has none', async () => {
+    const job = aJob('/aes-sequence/index.m3u8');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+  });
+
+  it('joins fMP4 fragments after their EXT-X-MAP init section, and keeps segments when asked', async () => {
+    const job = aJob('/fmp4/index.m3u8', { deleteSegments: false });
+    const { output } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(segmentFiles(job).filter((file) => file.endsWith('.m4s')).length, FIXTURE_SECONDS);
+  });
+
+  it('fetches EXT-X-BYTERANGE segments of a single file, with and without offsets', async () => {
+    const job = aJob('/byterange/index.m3u8');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+  });
+
+  it('fetches a byte-range fMP4 stream whose EXT-X-MAP is a range too', async () => {
+    const job = aJob('/byterange-fmp4/index.m3u8');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+  });
+
+  it('picks the best variant of a master playlist and muxes the default audio rendition and the subtitles', async () => {
+    const job = aJob('/master/master.m3u8');
+    const { output } = await run(downloaderWith(), job);
+    const result = assertPlayableMp4(output, job, { width: 320, subtitles: true });
+    assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 240);
+    assert.equal(origin.hits('/master/lo0.ts'), 0, 'the lower variant is not downloaded');
+    assert.equal(origin.hits('/master/audio0.ts'), 1, 'the DEFAULT=YES audio rendition is downloaded');
+    assert.equal(origin.hits('/master/dub0.ts'), 0, 'the other rendition is not');
+  });
+
+  it('gives a file that plays through an EXT-X-DISCONTINUITY where timestamps restart', async () => {
+    const job = aJob('/discontinuity/index.m3u8');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+  });
+
+  it('retries a segment that fails twice', async () => {
+    const job = aJob('/flaky/index.m3u8');
+    const { output, log } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(origin.hits('/flaky/seg3.ts'), 3);
+    assert.ok(log.some((line) => /segment 4 of .* answered HTTP 503/.test(line)));
+  });
+
+  it('fails with a message naming the segment, the playlist and the status when a segment is always 404', async () => {
+    const job = aJob('/broken/index.m3u8');
+    await assert.rejects(run(downloaderWith(), job), /segment 3 of http:\/\/127\.0\.0\.1:\d+\/broken\/index\.m3u8 answered HTTP 404 after 3 tries/);
+  });
+
+  it('refuses SAMPLE-AES/DRM streams with an error naming the method', async () => {
+    await assert.rejects(run(downloaderWith(), aJob('/drm/index.m3u8')), /METHOD=SAMPLE-AES with KEYFORMAT="com\.apple\.streamingkeydelivery", which is not supported/);
+  });
+
+  it('stops promptly when aborted and resumes without fetching completed segments again', async () => {
+    const downloader = downloaderWith({ segmentConcurrency: 2 });
+    const job = aJob('/slow/index.m3u8');
+    const controller = new AbortController();
+    const stopped = run(downloader, job, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        if ((report.percent ?? 0) >= 30) controller.abort();
+      },
+    });
+    await assert.rejects(stopped, (error: Error) => error.name === 'AbortError');
+    const kept = segmentFiles(job);
+    assert.ok(kept.length >= 2 && kept.length < FIXTURE_SECONDS, `kept ${kept.length} segments`);
+    const hitsBefore = new Map(kept.map((file) => [file, origin.hits(`/slow/seg${Number.parseInt(file, 10)}.ts`)]));
+
+    const { output } = await run(downloader, job);
+    assertPlayableMp4(output, job);
+    for (const [file, hits] of hitsBefore) {
+      assert.equal(hits, 1);
+      assert.equal(origin.hits(`/slow/seg${Number.parseInt(file, 10)}.ts`), 1, `${file} was not fetched again`);
+    }
+  });
+
+  it('falls back to a joined MPEG-TS file when ffmpeg is missing', async () => {
+    const noFfmpeg = new ToolsService({ ...baseConfig, ffmpegPath: join(root, 'no-such-ffmpeg') });
+    assert.equal(noFfmpeg.ffmpeg, null);
+    const job = aJob('/nofm/index.m3u8');
+    const { output, log } = await run(downloaderWith({}, noFfmpeg), job);
+    assert.equal(output.extension, 'ts');
+    assert.ok(log.some((line) => line.includes('ffmpeg was not found')));
+    assert.ok(Math.abs(probe(output.path).duration - FIXTURE_SECONDS) <= 0.5);
+    assertDecodesCleanly(output.path);
+  });
+
+  it('records a live window until EXT-X-ENDLIST, each segment once and in order', async () => {
+    origin.route('/live/index.m3u8', { handler: liveHandler(media.root, { segmentsAt: '/live-src', stepMs: 400, window: 3 }) });
+    const job = aJob('/live/index.m3u8');
+    const { output, progress } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    for (let index = 0; index < FIXTURE_SECONDS; index++) assert.equal(origin.hits(`/live-src/seg${index}.ts`), 1, `segment ${index} fetched once`);
+    assert.ok(origin.hits('/live/index.m3u8') > 2, 'the playlist was reloaded');
+    assert.equal(progress.at(-1)?.totalBytes, null);
+  });
+
+  it('resolves with what was recorded when a live recording is stopped', async () => {
+    origin.route('/endless/index.m3u8', { handler: liveHandler(media.root, { segmentsAt: '/clear', stepMs: 400, window: 3, endless: true }) });
+    const job = aJob('/endless/index.m3u8', { isLive: true });
+    const controller = new AbortController();
+    let stopScheduled = false;
+    const recording = run(downloaderWith(), job, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        if (report.downloadedBytes === 0 || stopScheduled) return;
+        stopScheduled = true;
+        setTimeout(() => controller.abort(), 1_200);
+      },
+    });
+    const { output } = await recording;
+    const result = probe(output.path);
+    assert.ok(result.duration >= 1 && result.duration < FIXTURE_SECONDS, `recorded ${result.duration} s`);
+    assertDecodesCleanly(output.path);
+  });
+});

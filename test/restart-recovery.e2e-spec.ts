@@ -1,0 +1,149 @@
+import assert from 'node:assert/strict';
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import { OriginServer } from './fixtures/origin-server.js';
+import { callApi, waitFor } from './helpers/app-harness.js';
+
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const MiB = 1024 * 1024;
+const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The built service as its own process, as a user runs it. */
+class ServiceProcess {
+  child: ChildProcess | null = null;
+  output = '';
+  baseUrl = '';
+
+  constructor(private readonly root: string) {}
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: join(this.root, 'data'),
+        DOWNLOAD_DIR: join(this.root, 'downloads'),
+        DIRECT_CONNECTIONS: '2',
+        RETRY_BASE_DELAY_MS: '50',
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (chunk) => (this.output += chunk));
+    this.child.stderr!.on('data', (chunk) => (this.output += chunk));
+    await waitFor(async () => {
+      if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
+      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
+    }, 30_000, 'the service to answer /healthy');
+  }
+
+  api<T = any>(method: string, path: string, body?: unknown) {
+    return callApi<T>(this.baseUrl, method, path, body);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child!;
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill(signal);
+    const [code, gotSignal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the service did not exit within 20 s of ${signal}`)), 20_000)),
+    ]);
+    return { code, signal: gotSignal };
+  }
+}
+
+describe('restart recovery', () => {
+  let origin: OriginServer;
+  let root: string;
+  const size = 6 * MiB;
+  const content = randomBytes(size);
+
+  before(async () => {
+    origin = new OriginServer()
+      .route('/crash.bin', { body: content, bytesPerSecond: 512 * 1024 })
+      .route('/term.bin', { body: content, bytesPerSecond: 512 * 1024 });
+    await origin.start();
+    root = await mkdtemp(join(tmpdir(), 'mediago-restart-'));
+  });
+
+  after(async () => {
+    await origin.stop();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('resumes a download after kill -9 and finishes it byte-exact', async () => {
+    const first = new ServiceProcess(root);
+    await first.start();
+    const created = await first.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/crash.bin'), name: 'crash' }], startDownload: true });
+    const id = created.body.data[0].id;
+    // wait until a checkpoint (every 2 s) has recorded real progress on disk
+    await waitFor(async () => (await first.api('GET', `/api/downloads/${id}`)).body.data.downloadedBytes > size / 3, 30_000, 'a third of the file');
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    await first.kill('SIGKILL');
+    const sentBeforeCrash = origin.sentBytes('/crash.bin');
+
+    const second = new ServiceProcess(root);
+    await second.start();
+    try {
+      const done = await waitFor(async () => {
+        const { body } = await second.api('GET', `/api/downloads/${id}`);
+        return ['success', 'failed'].includes(body.data.status) ? body.data : null;
+      }, 60_000, 'the task to finish after the restart');
+      assert.equal(done.status, 'success', done.error);
+      assert.equal(sha256(await readFile(done.file)), sha256(content));
+      const sentAfter = origin.sentBytes('/crash.bin') - sentBeforeCrash;
+      assert.ok(sentAfter < size - size / 4, `after the restart the origin sent ${sentAfter} of ${size} bytes: the data on disk was not reused`);
+      const log = (await second.api('GET', `/api/downloads/${id}/logs`)).body.data.log;
+      assert.match(log, /queued again/);
+      assert.match(log, /resuming/);
+    } finally {
+      await second.kill('SIGTERM');
+    }
+  });
+
+  it('on SIGTERM exits promptly, leaves the running task queued, and resumes it at the next start', async () => {
+    const first = new ServiceProcess(root);
+    await first.start();
+    const created = await first.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/term.bin'), name: 'term' }], startDownload: true });
+    const id = created.body.data[0].id;
+    await waitFor(async () => (await first.api('GET', `/api/downloads/${id}`)).body.data.downloadedBytes > size / 4, 30_000, 'a quarter of the file');
+    const exit = await first.kill('SIGTERM');
+    // Nest closes the app, then re-raises the signal: an exit by SIGTERM (or code 0) is a clean one
+    assert.ok(exit.code === 0 || exit.signal === 'SIGTERM', `exit ${exit.code} ${exit.signal}\n${first.output}`);
+    assert.doesNotMatch(first.output, /ERROR/);
+
+    const second = new ServiceProcess(root);
+    await second.start();
+    try {
+      const done = await waitFor(async () => {
+        const { body } = await second.api('GET', `/api/downloads/${id}`);
+        return ['success', 'failed', 'stopped'].includes(body.data.status) ? body.data : null;
+      }, 60_000, 'the task to finish after the restart');
+      assert.equal(done.status, 'success', done.error);
+      assert.equal(sha256(await readFile(done.file)), sha256(content));
+      const log = (await second.api('GET', `/api/downloads/${id}/logs`)).body.data.log;
+      assert.match(log, /interrupted by a shutdown/);
+    } finally {
+      await second.kill('SIGTERM');
+    }
+  });
+});
