@@ -5,8 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { ensureDependencies, root } from './ensure-installed.mjs';
 
-const root = new URL('..', import.meta.url).pathname;
+ensureDependencies();
 const out = join(root, process.env.TEST_BUILD_DIR ?? 'build');
 const tsc = spawnSync(
   process.execPath,

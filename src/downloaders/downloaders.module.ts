@@ -1,11 +1,12 @@
 import { Module } from '@nestjs/common';
 import { DOWNLOADERS, type Downloader } from './downloader.interface.js';
 import { DownloaderRegistry } from './downloader.registry.js';
+import { BilibiliDownloader } from './bilibili/bilibili.downloader.js';
 import { DirectDownloader } from './direct/direct.downloader.js';
 import { M3u8Downloader } from './m3u8/m3u8.downloader.js';
 
 /** Every strategy, one line each; the registry receives them all under the DOWNLOADERS token. */
-const STRATEGIES = [DirectDownloader, M3u8Downloader];
+const STRATEGIES = [DirectDownloader, M3u8Downloader, BilibiliDownloader];
 
 @Module({
   providers: [

@@ -88,7 +88,7 @@ export class HttpClient {
         for await (const chunk of response.body) {
           size += chunk.length;
           if (size > maxBytes) {
-            response.body.destroy();
+            discardBody(response);
             throw new PermanentError(`${url} sent more than ${maxBytes} bytes where a small document was expected`);
           }
           chunks.push(chunk as Buffer);
@@ -123,6 +123,13 @@ function parseRetryAfter(value: string | string[] | undefined): number | null {
   if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
   const date = Date.parse(raw);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+/** Drops a response body nobody will read; the error undici emits for an unread aborted body is expected. */
+export function discardBody(response: Pick<HttpResponse, 'body'> | null | undefined): void {
+  if (!response) return;
+  response.body.on('error', () => undefined);
+  response.body.destroy();
 }
 
 export function headerValue(headers: HttpResponse['headers'], name: string): string | undefined {

@@ -1,7 +1,7 @@
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from './abort.js';
-import { type HeaderPairs, type HttpClient, type HttpResponse, headerValue } from './http-client.js';
+import { type HeaderPairs, type HttpClient, type HttpResponse, discardBody, headerValue } from './http-client.js';
 import { PermanentError, describeError, isTransient } from './http-error.js';
 import { backoffDelay } from './retry.js';
 import { sleep } from './abort.js';
@@ -132,7 +132,7 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
     await rm(options.partPath, { force: true });
   }
   if (total === 0) {
-    probe.body.destroy();
+    discardBody(probe);
     await writeFile(options.partPath, '');
     return { totalBytes: 0, headers: probe.headers, finalUrl: probe.url };
   }
@@ -213,7 +213,7 @@ class RangedSession {
   async run(probe: HttpResponse, probeStart: number): Promise<void> {
     const pending = this.state.ranges.filter((range) => !isComplete(range));
     const probeRange = pending.find((range) => range.pos === probeStart);
-    if (!probeRange) probe.body.destroy();
+    if (!probeRange) discardBody(probe);
     this.report();
     const onAbort = () => this.stop.abort(this.options.signal.reason);
     this.options.signal.addEventListener('abort', onAbort, { once: true });
@@ -286,7 +286,7 @@ class RangedSession {
         }
         if (!isComplete(range)) throw Object.assign(new Error('the connection closed before the range was complete'), { code: 'ERR_STREAM_PREMATURE_CLOSE' });
       } catch (error) {
-        response?.body.destroy();
+        discardBody(response);
         response = null;
         if (signal.aborted) throw error;
         // a try that moved bytes forward resets the count: only a stuck range exhausts its retries

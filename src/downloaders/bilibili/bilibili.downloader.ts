@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
@@ -7,7 +7,7 @@ import { isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
 import { type HeaderPairs, HttpClient } from '../../engine/http-client.js';
 import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
-import { downloadRanged } from '../../engine/ranged-download.js';
+import { type RangedState, downloadRanged } from '../../engine/ranged-download.js';
 import { withRetry } from '../../engine/retry.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader, ProgressReport } from '../downloader.interface.js';
@@ -105,7 +105,8 @@ export class BilibiliDownloader implements Downloader {
     const landed = await withRetry(
       async () => {
         const response = await this.http.open(url, { headers: scope.headers, signal });
-        response.body.destroy();
+        // only where it landed matters; dump() ends the body without an unhandled abort error
+        await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
         return response.url;
       },
       this.http.retryPolicy,
@@ -160,13 +161,29 @@ export class BilibiliDownloader implements Downloader {
   }
 
   private async fetchDash(video: DashVideo, audio: DashAudio | null, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
-    const progress = new ProgressSum(scope.ctx.progress, audio ? ['video', 'audio'] : ['video']);
+    const progress = new ProgressSum(scope.ctx.progress, new Map(audio ? [['video', null], ['audio', null]] : [['video', null]]));
     const videoFile = join(scope.job.workDir, `${media.cid}-video-${video.id}-${video.codec ?? 'other'}.m4s`);
     const audioFile = audio ? join(scope.job.workDir, `${media.cid}-audio-${audio.id}.m4s`) : null;
-    await Promise.all([
-      this.fetchStream(`video stream ${video.id}`, video.urls, videoFile, scope, (done, total) => progress.update('video', done, total)),
-      audio && audioFile ? this.fetchStream(`audio stream ${audio.id}`, audio.urls, audioFile, scope, (done, total) => progress.update('audio', done, total)) : null,
-    ]);
+    // one stream failing stops the other, so that no download outlives the run
+    const stop = new AbortController();
+    const onAbort = () => stop.abort(scope.ctx.signal.reason);
+    scope.ctx.signal.addEventListener('abort', onAbort, { once: true });
+    const fetchOne = (label: string, urls: string[], file: string, key: string) =>
+      this.fetchStream(label, urls, file, scope, stop.signal, (done, total) => progress.update(key, done, total)).catch((error: unknown) => {
+        stop.abort(error);
+        throw error;
+      });
+    try {
+      const results = await Promise.allSettled([
+        fetchOne(`video stream ${video.id}`, video.urls, videoFile, 'video'),
+        ...(audio && audioFile ? [fetchOne(`audio stream ${audio.id}`, audio.urls, audioFile, 'audio')] : []),
+      ]);
+      throwIfAborted(scope.ctx.signal);
+      const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+      if (failed) throw stop.signal.reason ?? failed.reason;
+    } finally {
+      scope.ctx.signal.removeEventListener('abort', onAbort);
+    }
     return {
       files: [videoFile, `${videoFile}.state.json`, ...(audioFile ? [audioFile, `${audioFile}.state.json`] : [])],
       ffmpegArgs: (output) => [
@@ -191,12 +208,12 @@ export class BilibiliDownloader implements Downloader {
 
   private async fetchDurl(choice: Extract<StreamChoice, { mode: 'durl' }>, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
     const keys = choice.parts.map((part) => `part ${part.order}`);
-    const progress = new ProgressSum(scope.ctx.progress, keys);
-    choice.parts.forEach((part, index) => progress.update(keys[index], 0, part.size));
+    // the API gives each part's size, so the total is known before the first byte
+    const progress = new ProgressSum(scope.ctx.progress, new Map(choice.parts.map((part, index) => [keys[index], part.size])));
     const files: string[] = [];
     for (const [index, part] of choice.parts.entries()) {
       const file = join(scope.job.workDir, `${media.cid}-durl-${choice.quality ?? 0}-${part.order}.${choice.container}`);
-      await this.fetchStream(`part ${part.order} of ${choice.parts.length}`, part.urls, file, scope, (done, total) => progress.update(keys[index], done, total ?? part.size));
+      await this.fetchStream(`part ${part.order} of ${choice.parts.length}`, part.urls, file, scope, scope.ctx.signal, (done, total) => progress.update(keys[index], done, total ?? part.size));
       files.push(file);
     }
     const list = join(scope.job.workDir, `${media.cid}-durl-${choice.quality ?? 0}.txt`);
@@ -219,9 +236,22 @@ export class BilibiliDownloader implements Downloader {
   }
 
   /** One stream into `file`, resumable; the backup URLs are tried in turn when the main one fails. */
-  private async fetchStream(label: string, urls: string[], file: string, scope: RunScope, onProgress: (done: number, total: number | null) => void): Promise<void> {
-    const { signal, log } = scope.ctx;
+  private async fetchStream(
+    label: string,
+    urls: string[],
+    file: string,
+    scope: RunScope,
+    signal: AbortSignal,
+    onProgress: (done: number, total: number | null) => void,
+  ): Promise<void> {
+    const { log } = scope.ctx;
     const statePath = `${file}.state.json`;
+    const complete = await completeSize(file, statePath);
+    if (complete !== null) {
+      // finished by an earlier run (which stopped before or during the mux): nothing to fetch
+      onProgress(complete, complete);
+      return;
+    }
     let lastError: unknown = null;
     for (const [index, url] of urls.entries()) {
       await adoptResumeState(statePath, url);
@@ -237,6 +267,7 @@ export class BilibiliDownloader implements Downloader {
           onProgress,
           log: (line) => log(`${label}: ${line}`),
         });
+        if (index > 0) log(`${label}: downloaded from backup URL ${index}`);
         return;
       } catch (error) {
         if (isAbortError(error) || signal.aborted) throw error;
@@ -283,6 +314,18 @@ async function adoptResumeState(statePath: string, url: string): Promise<void> {
   await rename(temporary, statePath);
 }
 
+/** The size of a stream an earlier run completed, per its saved state and the file on disk; null otherwise. */
+async function completeSize(file: string, statePath: string): Promise<number | null> {
+  try {
+    const state = JSON.parse(await readFile(statePath, 'utf8')) as Partial<RangedState>;
+    if (typeof state.total !== 'number' || !Array.isArray(state.ranges) || state.ranges.length === 0) return null;
+    const covered = state.ranges.every((range) => range.end !== null && range.pos > range.end);
+    return covered && (await stat(file)).size === state.total ? state.total : null;
+  } catch {
+    return null;
+  }
+}
+
 function fileNameOf(url: string): string | null {
   try {
     const path = new URL(url).pathname;
@@ -327,13 +370,18 @@ class ProgressSum {
 
   constructor(
     private readonly report: (progress: ProgressReport) => void,
-    keys: string[],
+    totals: Map<string, number | null>,
   ) {
-    for (const key of keys) this.parts.set(key, { done: 0, total: null });
+    for (const [key, total] of totals) this.parts.set(key, { done: 0, total });
+    this.emit();
   }
 
   update(key: string, done: number, total: number | null): void {
     this.parts.set(key, { done, total });
+    this.emit();
+  }
+
+  private emit(): void {
     let downloadedBytes = 0;
     let totalBytes: number | null = 0;
     for (const part of this.parts.values()) {
