@@ -1,3 +1,4 @@
+import { setMaxListeners } from 'node:events';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from './abort.js';
@@ -50,7 +51,8 @@ export interface RangedDownloadResult {
   finalUrl: string;
 }
 
-const DEFAULT_MIN_SPLIT = 1024 * 1024;
+// small enough that the last stolen tail is short, large enough that a steal's new request pays for itself
+const DEFAULT_MIN_SPLIT = 256 * 1024;
 
 /** Splits [0, total) into up to `parts` ranges of at least minSplit bytes. */
 export function splitRanges(total: number, parts: number, minSplit: number): ByteRange[] {
@@ -208,6 +210,8 @@ class RangedSession {
     private readonly log: (line: string) => void,
   ) {
     this.downloaded = downloadedBytes(state.ranges);
+    // every connection's request listens on this signal
+    setMaxListeners(options.connections * 2 + 8, this.stop.signal);
   }
 
   async run(probe: HttpResponse, probeStart: number): Promise<void> {
@@ -321,7 +325,8 @@ class RangedSession {
       range.pos += room;
       this.downloaded += room;
       this.report();
-      if (Date.now() - this.lastCheckpoint >= (this.options.checkpointMs ?? 2_000)) await this.checkpoint();
+      // the flush runs beside the transfer: no connection waits for the disk
+      if (Date.now() - this.lastCheckpoint >= (this.options.checkpointMs ?? 2_000)) void this.checkpoint().catch((error) => this.log(`checkpoint not saved: ${describeError(error)}`));
       if (isComplete(range)) break;
     }
   }

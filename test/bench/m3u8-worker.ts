@@ -5,6 +5,7 @@ import { loadConfig } from '../../src/config/app-config.js';
 import { M3u8Downloader } from '../../src/downloaders/m3u8/m3u8.downloader.js';
 import { DownloadType } from '../../src/downloads/download-status.enum.js';
 import { HttpClient } from '../../src/engine/http-client.js';
+import { peakRssKb } from './peak-rss.js';
 import { ToolsService } from '../../src/engine/tools.service.js';
 
 const [url, workDir] = process.argv.slice(2);
@@ -27,4 +28,4 @@ const output = await downloader.run(
 );
 const finished = performance.now();
 await http.close();
-console.log(JSON.stringify({ output: output.path, bytes, downloadMs: downloadedAt - began, totalMs: finished - began, maxRssKb: process.resourceUsage().maxRSS }));
+console.log(JSON.stringify({ output: output.path, bytes, downloadMs: downloadedAt - began, totalMs: finished - began, maxRssKb: peakRssKb() }));
