@@ -6,9 +6,6 @@ export const PROGRESS_MARKER = '[ytdlp-progress]';
 /** File (relative to the working directory) where yt-dlp appends one JSON line per finished media file. */
 export const RESULT_FILE = '.ytdlp-result.jsonl';
 
-/** yt-dlp appends ".f<format>.<ext>.part" and similar to the name; this keeps the whole name below 255 bytes. */
-const MAX_NAME_LENGTH = 120;
-
 export interface YtdlpSettings {
   /** ffmpeg to merge separate video and audio and to record live streams; null picks single-file formats. */
   ffmpegPath: string | null;
@@ -22,7 +19,7 @@ export interface YtdlpSettings {
   socketTimeoutSeconds: number;
 }
 
-export type YtdlpJob = Pick<DownloadJob, 'url' | 'name' | 'headers' | 'isLive' | 'deleteSegments'>;
+export type YtdlpJob = Pick<DownloadJob, 'id' | 'url' | 'headers' | 'isLive' | 'deleteSegments'>;
 
 /**
  * The full yt-dlp command line for a job, in a fixed order. yt-dlp runs with the job's working
@@ -36,6 +33,9 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
     '--no-colors',
     '--newline',
     '--no-playlist',
+    // one task is one file: of a playlist (or a page embedding several videos) only the first item
+    '--playlist-items',
+    '1',
     '--no-mtime',
     '--continue',
     '--part',
@@ -46,7 +46,7 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
     'after_move:%(.{title,filepath,ext})j',
     RESULT_FILE,
     '--output',
-    outputTemplate(job.name),
+    outputTemplate(workFileName(job)),
     '--proxy',
     proxyFor(job.url, settings.proxy, settings.noProxy),
     '--concurrent-fragments',
@@ -75,15 +75,18 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
   return args;
 }
 
-/** The output template: the job's name (with yt-dlp's "%" escaped) and the extension yt-dlp picks. */
-export function outputTemplate(name: string): string {
-  const base = Array.from(name.trim() || 'media').slice(0, MAX_NAME_LENGTH).join('').trim() || 'media';
-  return `${base.replaceAll('%', '%%')}.%(ext)s`;
+/**
+ * The base name of the files yt-dlp writes in the working directory. It follows the task's id, not its
+ * name, so that a task renamed while stopped still resumes its partial files; the scheduler gives the
+ * result its real name.
+ */
+export function workFileName(job: Pick<DownloadJob, 'id'>): string {
+  return `task-${job.id}`;
 }
 
-/** The file base name yt-dlp writes for a job's name (the template without its escapes and extension). */
-export function outputBaseName(name: string): string {
-  return outputTemplate(name).slice(0, -'.%(ext)s'.length).replaceAll('%%', '%');
+/** The output template for a base name ("%" escaped, so it is never read as a field) and yt-dlp's extension. */
+export function outputTemplate(baseName: string): string {
+  return `${baseName.replaceAll('%', '%%')}.%(ext)s`;
 }
 
 /**

@@ -1,0 +1,194 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { extname, isAbsolute, join, relative, resolve } from 'node:path';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { abortError, throwIfAborted } from '../../engine/abort.js';
+import { PermanentError } from '../../engine/http-error.js';
+import { ToolsService } from '../../engine/tools.service.js';
+import { DownloadType } from '../../downloads/download-status.enum.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
+import { RESULT_FILE, buildYtdlpArguments, describeArguments, workFileName } from './ytdlp-arguments.js';
+import { type YtdlpExit, runYtdlpProcess } from './ytdlp-process.js';
+import { YtdlpProgressTracker, parseYtdlpLine } from './ytdlp-progress.js';
+
+/** Time an interrupted live recording gets to finish ffmpeg's file and yt-dlp's remux to mp4. */
+const LIVE_FINALISE_TIMEOUT_MS = 60_000;
+/** Time yt-dlp gets after SIGTERM before SIGKILL when a normal download is stopped. */
+const KILL_GRACE_MS = 3_000;
+
+export const YTDLP_MISSING_MESSAGE =
+  'yt-dlp is not installed, so "youtube" tasks cannot run: install it with "apt-get install yt-dlp" or "pip install yt-dlp", or set YTDLP_PATH to its location';
+
+/** Failures no retry can mend: the URL is not a media page, the page or the format is not there. */
+const PERMANENT_FAILURES = [
+  /Unsupported URL/i,
+  /is not a valid URL/i,
+  /HTTP Error (?!408|425|429)4\d\d/,
+  /Requested format is not available/i,
+  /Video unavailable|This video is (?:private|unavailable)|Private video/i,
+];
+
+interface YtdlpResult {
+  title?: unknown;
+  filepath?: unknown;
+  ext?: unknown;
+}
+
+/**
+ * The "youtube" type: YouTube and the other sites yt-dlp supports, with yt-dlp as a child process.
+ * Partial data stays in the task's working directory, where a later run resumes it.
+ */
+@Injectable()
+export class YoutubeDownloader implements Downloader {
+  readonly type = DownloadType.Youtube;
+
+  constructor(
+    private readonly tools: ToolsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
+    throwIfAborted(ctx.signal);
+    const ytdlp = this.tools.ytdlp;
+    if (!ytdlp) throw new PermanentError(YTDLP_MISSING_MESSAGE);
+    await mkdir(job.workDir, { recursive: true });
+    // a result left by an earlier run must not be taken for this run's
+    await rm(join(job.workDir, RESULT_FILE), { force: true });
+
+    const args = buildYtdlpArguments(job, {
+      ffmpegPath: this.tools.ffmpeg,
+      proxy: this.config.proxy,
+      noProxy: this.config.noProxy,
+      concurrentFragments: this.config.segmentConcurrency,
+      retries: this.config.retryAttempts,
+      socketTimeoutSeconds: Math.max(1, Math.ceil(this.config.stallTimeoutMs / 1000)),
+    });
+    ctx.log(`yt-dlp ${describeArguments(args)}`);
+
+    const tracker = new YtdlpProgressTracker(workFileName(job));
+    const errors: string[] = [];
+    const lastLines: string[] = [];
+    let exit: YtdlpExit;
+    try {
+      exit = await runYtdlpProcess(ytdlp, args, {
+        cwd: job.workDir,
+        signal: ctx.signal,
+        interruptOnAbort: job.isLive,
+        finaliseTimeoutMs: LIVE_FINALISE_TIMEOUT_MS,
+        killGraceMs: KILL_GRACE_MS,
+        onLine: (raw) => {
+          const line = parseYtdlpLine(raw);
+          const report = tracker.update(line);
+          if (report) ctx.progress(report);
+          if (line.kind === 'error') errors.push(line.message);
+          // progress has its own channel; the log keeps what a person reading it needs
+          if (line.kind === 'progress' || line.kind === 'recording' || line.kind === 'noise' || !raw.trim() || raw.includes(RESULT_FILE)) return;
+          ctx.log(raw);
+          lastLines.push(raw.trim());
+          if (lastLines.length > 5) lastLines.shift();
+        },
+      });
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      if (code === 'ENOENT' || code === 'EACCES') throw new PermanentError(`${YTDLP_MISSING_MESSAGE} (${ytdlp}: ${code})`);
+      throw error;
+    }
+
+    if (exit.aborted) {
+      // a stopped live recording is a finished recording, as long as something was recorded
+      const recording = job.isLive ? ((await this.readResult(job)) ?? (await this.findRecording(job))) : null;
+      if (!recording) throw abortError(ctx.signal);
+      ctx.log(`Recording stopped; keeping ${recording.path.slice(job.workDir.length + 1)}`);
+      return this.finish(job, ctx, recording);
+    }
+    if (exit.code !== 0) throw this.failure(errors, lastLines, exit);
+    const result = await this.readResult(job);
+    if (!result) {
+      throw new Error(`yt-dlp finished without saving a file${lastLines.length ? `: ${lastLines.at(-1)}` : ''}`);
+    }
+    return this.finish(job, ctx, result);
+  }
+
+  private async finish(job: DownloadJob, ctx: DownloadContext, output: DownloadOutput): Promise<DownloadOutput> {
+    const { size } = await stat(output.path);
+    ctx.progress({ downloadedBytes: size, totalBytes: size, percent: 100 });
+    return job.nameIsDerived && output.title ? output : { path: output.path, extension: output.extension };
+  }
+
+  /** What yt-dlp reported after moving the finished file into place, if it got that far. */
+  private async readResult(job: DownloadJob): Promise<DownloadOutput | null> {
+    let text: string;
+    try {
+      text = await readFile(join(job.workDir, RESULT_FILE), 'utf8');
+    } catch {
+      return null;
+    }
+    const line = text.split('\n').filter((entry) => entry.trim()).at(-1);
+    if (!line) return null;
+    let result: YtdlpResult;
+    try {
+      result = JSON.parse(line) as YtdlpResult;
+    } catch {
+      return null;
+    }
+    if (typeof result.filepath !== 'string' || !result.filepath) return null;
+    const path = resolve(job.workDir, result.filepath);
+    const inside = relative(job.workDir, path);
+    if (!inside || inside.startsWith('..') || isAbsolute(inside)) {
+      throw new PermanentError(`yt-dlp saved its file outside the task's working directory (${result.filepath})`);
+    }
+    if (!(await isNonEmptyFile(path))) return null;
+    const extension = extname(path).slice(1) || (typeof result.ext === 'string' && result.ext) || 'mp4';
+    const title = typeof result.title === 'string' && result.title.trim() ? result.title.trim() : undefined;
+    return { path, extension, ...(title ? { title } : {}) };
+  }
+
+  /**
+   * The largest file a killed live recording left behind (yt-dlp's .part, written by ffmpeg).
+   * ffmpeg records live HLS as MPEG-TS whatever the name says, so the extension follows the content.
+   */
+  private async findRecording(job: DownloadJob): Promise<DownloadOutput | null> {
+    const base = workFileName(job);
+    let best: { path: string; size: number } | null = null;
+    for (const entry of await readdir(job.workDir, { withFileTypes: true })) {
+      if (!entry.isFile() || !entry.name.startsWith(`${base}.`) || /\.(ytdl|temp\.\w+|part-Frag\d+.*)$/.test(entry.name)) continue;
+      const path = join(job.workDir, entry.name);
+      const { size } = await stat(path);
+      if (size > 0 && (!best || size > best.size)) best = { path, size };
+    }
+    if (!best) return null;
+    const named = extname(best.path.replace(/\.part$/, '')).slice(1) || 'mp4';
+    return { path: best.path, extension: (await isMpegTs(best.path)) ? 'ts' : named };
+  }
+
+  /** An Error carrying yt-dlp's own words: its ERROR line, else its last lines, never just a code. */
+  private failure(errors: string[], lastLines: string[], exit: YtdlpExit): Error {
+    let message = errors.at(-1) ?? lastLines.slice(-2).join(' | ');
+    if (!message) message = exit.signal ? `yt-dlp was ended by ${exit.signal}` : `yt-dlp stopped with exit code ${exit.code} without saying why`;
+    if (!this.tools.ffmpeg && /Requested format is not available/i.test(message)) {
+      message += ' (this site offers video and audio separately: install ffmpeg so that they can be merged)';
+    }
+    return PERMANENT_FAILURES.some((pattern) => pattern.test(message)) ? new PermanentError(message) : new Error(message);
+  }
+}
+
+async function isNonEmptyFile(path: string): Promise<boolean> {
+  try {
+    const info = await stat(path);
+    return info.isFile() && info.size > 0;
+  } catch {
+    return false;
+  }
+}
+
+/** MPEG-TS packets are 188 bytes long and each starts with the sync byte 0x47. */
+async function isMpegTs(path: string): Promise<boolean> {
+  const handle = await open(path, 'r');
+  try {
+    const buffer = Buffer.alloc(189);
+    const { bytesRead } = await handle.read(buffer, 0, 189, 0);
+    return bytesRead === 189 && buffer[0] === 0x47 && buffer[188] === 0x47;
+  } finally {
+    await handle.close();
+  }
+}

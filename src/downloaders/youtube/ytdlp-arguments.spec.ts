@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { PROGRESS_MARKER, RESULT_FILE, type YtdlpJob, type YtdlpSettings, buildYtdlpArguments, describeArguments, outputTemplate, proxyFor, workFileName } from './ytdlp-arguments.js';
+
+function aJob(overrides: Partial<YtdlpJob> = {}): YtdlpJob {
+  return { id: 42, url: 'https://video.example/watch?v=abc', headers: [], isLive: false, deleteSegments: true, ...overrides };
+}
+
+function someSettings(overrides: Partial<YtdlpSettings> = {}): YtdlpSettings {
+  return { ffmpegPath: '/usr/bin/ffmpeg', proxy: null, noProxy: null, concurrentFragments: 16, retries: 5, socketTimeoutSeconds: 30, ...overrides };
+}
+
+/** The value following an option, or undefined. */
+function valueOf(args: string[], option: string): string | undefined {
+  const index = args.indexOf(option);
+  return index === -1 ? undefined : args[index + 1];
+}
+
+function valuesOf(args: string[], option: string): string[] {
+  return args.flatMap((arg, index) => (arg === option ? [args[index + 1]] : []));
+}
+
+describe('buildYtdlpArguments', () => {
+  it('is deterministic', () => {
+    assert.deepEqual(buildYtdlpArguments(aJob(), someSettings()), buildYtdlpArguments(aJob(), someSettings()));
+  });
+
+  it('ends with the URL after "--", so a URL can never be read as an option', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings());
+    assert.deepEqual(args.slice(-2), ['--', 'https://video.example/watch?v=abc']);
+  });
+
+  it('ignores every config file, never updates, and resumes without touching mtimes or playlists', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings());
+    for (const flag of ['--ignore-config', '--no-update', '--no-playlist', '--no-mtime', '--continue', '--part', '--newline', '--no-colors']) {
+      assert.ok(args.includes(flag), `${flag} is passed`);
+    }
+    assert.ok(!args.includes('--print') && !args.includes('-O'), '--print would make yt-dlp quiet');
+  });
+
+  it('downloads one item only, even from a playlist', () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob(), someSettings()), '--playlist-items'), '1');
+  });
+
+  it('prints machine-readable progress and writes the final path to the result file', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings());
+    const template = valueOf(args, '--progress-template')!;
+    assert.ok(template.startsWith(`download:${PROGRESS_MARKER} `));
+    for (const field of ['downloaded_bytes', 'total_bytes', 'total_bytes_estimate', 'fragment_index', 'fragment_count', 'filename']) {
+      assert.ok(template.includes(field), `template has ${field}`);
+    }
+    const index = args.indexOf('--print-to-file');
+    assert.deepEqual(args.slice(index + 1, index + 3), ['after_move:%(.{title,filepath,ext})j', RESULT_FILE]);
+  });
+
+  it('names the output after the task id, so that a renamed task still finds its partial files', () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ id: 7 }), someSettings()), '--output'), 'task-7.%(ext)s');
+    assert.equal(workFileName({ id: 7 }), 'task-7');
+  });
+
+  it('merges best video and best audio into mp4 with the ffmpeg it is given', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings({ ffmpegPath: '/opt/ffmpeg/bin/ffmpeg' }));
+    assert.equal(valueOf(args, '--ffmpeg-location'), '/opt/ffmpeg/bin/ffmpeg');
+    assert.equal(valueOf(args, '--format'), 'bv*+ba/b');
+    assert.equal(valueOf(args, '--merge-output-format'), 'mp4');
+  });
+
+  it('picks the best single file when there is no ffmpeg to merge with', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings({ ffmpegPath: null }));
+    assert.equal(valueOf(args, '--format'), 'b');
+    assert.equal(valueOf(args, '--ffmpeg-location'), undefined);
+    assert.equal(valueOf(args, '--merge-output-format'), undefined);
+  });
+
+  it('sends every header of the task, in order, as Name:value', () => {
+    const args = buildYtdlpArguments(
+      aJob({ headers: [['Referer', 'https://site.example/page'], ['Cookie', 'a=1; b=2'], ['User-Agent', 'Mozilla/5.0 (X11)']] }),
+      someSettings(),
+    );
+    assert.deepEqual(valuesOf(args, '--add-header'), ['Referer:https://site.example/page', 'Cookie:a=1; b=2', 'User-Agent:Mozilla/5.0 (X11)']);
+  });
+
+  it('uses the configured proxy, and an explicit direct connection without one', () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob(), someSettings({ proxy: 'http://proxy.lan:3128' })), '--proxy'), 'http://proxy.lan:3128');
+    assert.equal(valueOf(buildYtdlpArguments(aJob(), someSettings({ proxy: null })), '--proxy'), '');
+  });
+
+  it('takes the concurrency, retries and stall timeout from the settings', () => {
+    const args = buildYtdlpArguments(aJob(), someSettings({ concurrentFragments: 7, retries: 3, socketTimeoutSeconds: 12 }));
+    assert.equal(valueOf(args, '--concurrent-fragments'), '7');
+    assert.equal(valueOf(args, '--retries'), '3');
+    assert.equal(valueOf(args, '--fragment-retries'), '3');
+    assert.equal(valueOf(args, '--socket-timeout'), '12');
+  });
+
+  it('marks a live job as live so that yt-dlp records it until interrupted', () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ isLive: true }), someSettings()), '--parse-metadata'), '%(id)s:(?P<is_live>.+)');
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ isLive: false }), someSettings()), '--parse-metadata'), undefined);
+    assert.ok(!buildYtdlpArguments(aJob({ isLive: true }), someSettings()).includes('--live-from-start'));
+  });
+
+  it('keeps the separate streams after merging when segments are to be kept', () => {
+    assert.ok(buildYtdlpArguments(aJob({ deleteSegments: false }), someSettings()).includes('--keep-video'));
+    assert.ok(!buildYtdlpArguments(aJob({ deleteSegments: true }), someSettings()).includes('--keep-video'));
+  });
+});
+
+describe('outputTemplate', () => {
+  it('escapes "%" so that a name is never read as a template field', () => {
+    assert.equal(outputTemplate('100% %(id)s'), '100%% %%(id)s.%(ext)s');
+  });
+});
+
+describe('proxyFor', () => {
+  const proxy = 'http://proxy.lan:3128';
+
+  it('is empty without a proxy', () => {
+    assert.equal(proxyFor('https://a.example/', null, null), '');
+  });
+
+  it('honours NO_PROXY hosts, domains, wildcards and ports', () => {
+    assert.equal(proxyFor('https://a.example/v', proxy, 'b.example, a.example'), '');
+    assert.equal(proxyFor('https://cdn.a.example/v', proxy, '.a.example'), '');
+    assert.equal(proxyFor('https://cdn.a.example/v', proxy, '*.a.example'), '');
+    assert.equal(proxyFor('https://cdn.a.example/v', proxy, 'a.example'), '');
+    assert.equal(proxyFor('https://nota.example/v', proxy, 'a.example'), proxy);
+    assert.equal(proxyFor('http://127.0.0.1:8080/v', proxy, '127.0.0.1:8080'), '');
+    assert.equal(proxyFor('http://127.0.0.1:9090/v', proxy, '127.0.0.1:8080'), proxy);
+    assert.equal(proxyFor('http://[::1]:8080/v', proxy, '[::1]:8080'), '');
+    assert.equal(proxyFor('https://anything.example/', proxy, '*'), '');
+    assert.equal(proxyFor('https://a.example/', proxy, ''), proxy);
+  });
+});
+
+describe('describeArguments', () => {
+  it('masks header values and proxy credentials', () => {
+    const args = buildYtdlpArguments(aJob({ headers: [['Cookie', 'session=secret']] }), someSettings({ proxy: 'http://user:pw@proxy.lan:3128' }));
+    const text = describeArguments(args);
+    assert.ok(!text.includes('secret') && !text.includes('user:pw'), text);
+    assert.ok(text.includes('Cookie:***'));
+    assert.ok(text.includes('http://***@proxy.lan:3128'));
+  });
+
+  it('quotes arguments a shell would split', () => {
+    assert.equal(describeArguments(['--output', 'My Video.%(ext)s', '--proxy', '']), "--output 'My Video.%(ext)s' --proxy ''");
+  });
+});
