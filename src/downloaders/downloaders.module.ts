@@ -4,10 +4,11 @@ import { DownloaderRegistry } from './downloader.registry.js';
 import { BilibiliDownloader } from './bilibili/bilibili.downloader.js';
 import { DirectDownloader } from './direct/direct.downloader.js';
 import { M3u8Downloader } from './m3u8/m3u8.downloader.js';
+import { MediagoDownloader } from './mediago/mediago.downloader.js';
 import { YoutubeDownloader } from './youtube/youtube.downloader.js';
 
 /** Every strategy, one line each; the registry receives them all under the DOWNLOADERS token. */
-const STRATEGIES = [DirectDownloader, M3u8Downloader, BilibiliDownloader, YoutubeDownloader];
+const STRATEGIES = [DirectDownloader, M3u8Downloader, BilibiliDownloader, YoutubeDownloader, MediagoDownloader];
 
 @Module({
   providers: [

@@ -1,0 +1,262 @@
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { AppConfig } from '../../../config/app-config.js';
+import { throwIfAborted } from '../../../engine/abort.js';
+import type { HttpClient } from '../../../engine/http-client.js';
+import { PermanentError, redactUrl } from '../../../engine/http-error.js';
+import { withRetry } from '../../../engine/retry.js';
+import { SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../../downloader.interface.js';
+import { type MergeResult, type TrackFiles, mergeHls } from '../../m3u8/hls-merge.js';
+import { vodProgress } from '../../m3u8/hls-session.js';
+import { type ByteRange, type DashManifest, type DashRepresentation, type MediaReference, parseMpd } from './mpd-manifest.js';
+import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
+import { loadSidxSegments } from './sidx.js';
+
+export interface DashDependencies {
+  http: HttpClient;
+  ffmpeg: string | null;
+  config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
+}
+
+type TrackKind = 'video' | 'audio';
+
+/** One output track: the representation chosen in each period that has one, joined in order. */
+interface TrackPlan {
+  kind: TrackKind;
+  requests: SegmentRequest[];
+  files: TrackFiles['segments'];
+}
+
+interface DashState {
+  version: 1;
+  fingerprint: string;
+}
+
+const SEGMENTS_DIR = 'segments';
+const STATE_FILE = 'dash-state.json';
+const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+const INDEX_MAX_BYTES = 4 * 1024 * 1024;
+
+/**
+ * Downloads one static DASH presentation into a single MP4 in job.workDir: the best video and audio
+ * representation of each period, fetched by the segment pool, joined per track and muxed by ffmpeg.
+ * Not a Nest provider: the mediago strategy drives it after its probe.
+ */
+export class DashSession {
+  private readonly segmentsDir: string;
+
+  constructor(
+    private readonly deps: DashDependencies,
+    private readonly job: DownloadJob,
+    private readonly ctx: DownloadContext,
+  ) {
+    this.segmentsDir = join(job.workDir, SEGMENTS_DIR);
+  }
+
+  /** Runs the download; `prefetched` lets a caller that already fetched the manifest (a probe) hand it over. */
+  async run(prefetched?: { text: string; url: string }): Promise<DownloadOutput> {
+    const { job, ctx } = this;
+    await mkdir(job.workDir, { recursive: true });
+    const source = prefetched ?? (await this.fetchManifest());
+    const manifest = parseMpd(source.text, source.url);
+    assertDownloadable(manifest);
+    const selections = manifest.periods.map(selectRepresentations).filter((selection) => selection.video || selection.audio);
+    if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
+    this.logChoice(manifest, selections);
+    await this.resolveIndexes(selections);
+
+    const plans = this.planTracks(selections);
+    await this.adoptState(fingerprint(plans));
+    const pool = new SegmentPool({
+      http: this.deps.http,
+      headers: job.headers,
+      concurrency: this.deps.config.segmentConcurrency,
+      retry: { attempts: this.deps.config.retryAttempts, baseDelayMs: this.deps.config.retryBaseDelayMs },
+      stallTimeoutMs: this.deps.config.stallTimeoutMs,
+      signal: ctx.signal,
+      log: (line) => ctx.log(line),
+      onProgress: (progress) => ctx.progress(vodProgress(progress)),
+    });
+    pool.add(plans.flatMap((plan) => plan.requests));
+    await pool.settled();
+    ctx.progress(vodProgress(pool.progress()));
+
+    const result = await this.merge(plans);
+    if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
+    const title = job.nameIsDerived ? (manifest.title ?? titleFromMpdUrl(job.url)) : undefined;
+    return { ...result, ...(title ? { title } : {}) };
+  }
+
+  private async fetchManifest(): Promise<{ text: string; url: string }> {
+    const { text, url } = await this.deps.http.fetchText(this.job.url, {
+      headers: this.job.headers,
+      signal: this.ctx.signal,
+      maxBytes: MANIFEST_MAX_BYTES,
+      onRetry: (_attempt, error, delay) => this.ctx.log(`manifest ${redactUrl(this.job.url)}: ${(error as Error).message}; retrying in ${delay} ms`),
+    });
+    return { text, url };
+  }
+
+  private logChoice(manifest: DashManifest, selections: PeriodSelection[]): void {
+    const periods = selections.length > 1 ? ` in ${selections.length} periods` : '';
+    this.ctx.log(`DASH: ${redactUrl(manifest.url)}${periods}`);
+    for (const { period, video, audio } of selections) {
+      const offered = period.representations.length;
+      const chosen = [video, audio].filter((choice): choice is DashRepresentation => choice !== null).map(describeRepresentation).join(' + ');
+      this.ctx.log(`${selections.length > 1 ? `period ${period.index + 1}: ` : ''}${offered} representations; chose ${chosen}`);
+    }
+    const text = manifest.periods.some((period) => period.representations.some((representation) => representation.kind === 'text'));
+    if (text) this.ctx.log('the manifest has subtitle tracks: they are not downloaded (DASH subtitles are not supported yet)');
+  }
+
+  /** SegmentBase representations list their segments in a sidx box: read it to get byte ranges. */
+  private async resolveIndexes(selections: PeriodSelection[]): Promise<void> {
+    const indexed = selections.flatMap(({ video, audio }) => [video, audio]).filter((choice): choice is DashRepresentation => choice?.index != null);
+    await Promise.all(
+      indexed.map(async (representation) => {
+        const index = representation.index!;
+        const ranges = await loadSidxSegments((range) => this.readRange(index.url, range), index.range);
+        representation.segments = ranges.map((range) => ({ url: index.url, range }));
+        this.ctx.log(`${representation.kind} "${representation.id}": ${ranges.length} segments from the index of ${redactUrl(index.url)}`);
+      }),
+    );
+  }
+
+  /** A small byte range (a sidx box), with retries; a server that ignores Range still works. */
+  private readRange(url: string, range: ByteRange): Promise<Buffer> {
+    const length = range.end - range.start + 1;
+    if (length > INDEX_MAX_BYTES) throw new PermanentError(`the DASH index range of ${redactUrl(url)} is ${length} bytes, more than an index can be`);
+    return withRetry(
+      async () => {
+        const response = await this.deps.http.open(url, { headers: this.job.headers, signal: this.ctx.signal, range });
+        // a 200 answer is the whole file: skip to the range and stop reading after it
+        const skip = response.status === 200 ? range.start : 0;
+        const chunks: Buffer[] = [];
+        let received = 0;
+        for await (const chunk of response.body as AsyncIterable<Buffer>) {
+          chunks.push(chunk);
+          received += chunk.length;
+          if (received >= skip + length) break;
+        }
+        response.body.destroy();
+        const data = Buffer.concat(chunks).subarray(skip, skip + length);
+        if (data.length < length) throw Object.assign(new Error(`received ${data.length} of ${length} index bytes`), { code: 'ECONNRESET' });
+        return data;
+      },
+      this.deps.http.retryPolicy,
+      {
+        signal: this.ctx.signal,
+        onRetry: (_attempt, error, delay) => this.ctx.log(`index of ${redactUrl(url)}: ${(error as Error).message}; retrying in ${delay} ms`),
+      },
+    );
+  }
+
+  private planTracks(selections: PeriodSelection[]): TrackPlan[] {
+    const plans: TrackPlan[] = [];
+    for (const kind of ['video', 'audio'] as const) {
+      const chosen = selections.filter((selection) => selection[kind] !== null);
+      if (chosen.length === 0) continue;
+      if (chosen.length < selections.length) this.ctx.log(`${kind}: only ${chosen.length} of ${selections.length} periods have it; the others are left out of this track`);
+      const plan: TrackPlan = { kind, requests: [], files: [] };
+      for (const [order, selection] of chosen.entries()) this.planPeriod(plan, selection[kind]!, order);
+      plans.push(plan);
+    }
+    return plans;
+  }
+
+  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): void {
+    const dir = join(this.segmentsDir, plan.kind);
+    const where = `${plan.kind} ${representation.periodIndex > 0 || order > 0 ? `period ${representation.periodIndex + 1} ` : ''}`;
+    const init = representation.init ? join(dir, `p${order}-init.mp4`) : null;
+    if (init) plan.requests.push(this.request(`${where}initialization segment`, representation.init!, init));
+    if (representation.segments.length === 0) throw new PermanentError(`${plan.kind} representation "${representation.id}" of ${redactUrl(this.job.url)} lists no segments`);
+    representation.segments.forEach((segment, index) => {
+      const file = join(dir, `p${order}-${String(index).padStart(6, '0')}.m4s`);
+      plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file));
+      // each period restarts its timestamps and may change encoding: the merge treats it like an HLS discontinuity
+      plan.files.push({ file, init, discontinuity: index === 0 && order > 0 });
+    });
+  }
+
+  private request(what: string, reference: MediaReference, path: string): SegmentRequest {
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path };
+  }
+
+  /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */
+  private async adoptState(print: string): Promise<void> {
+    const path = join(this.job.workDir, STATE_FILE);
+    const previous = await readFile(path, 'utf8').then((text) => JSON.parse(text) as DashState, () => null);
+    if (previous?.version === 1 && previous.fingerprint === print) {
+      this.ctx.log('resuming: segments already on disk are kept');
+      return;
+    }
+    if (previous) this.ctx.log('the presentation changed since the last run: starting over');
+    await rm(this.segmentsDir, { recursive: true, force: true });
+    const state: DashState = { version: 1, fingerprint: print };
+    await writeFile(`${path}.part`, JSON.stringify(state));
+    await rename(`${path}.part`, path);
+  }
+
+  private async merge(plans: TrackPlan[]): Promise<MergeResult> {
+    throwIfAborted(this.ctx.signal);
+    const video = plans.find((plan) => plan.kind === 'video');
+    const audio = plans.find((plan) => plan.kind === 'audio') ?? null;
+    // an audio-only presentation goes in as the main input; the mux maps its audio either way
+    const main = video ?? audio!;
+    const second = video ? audio : null;
+    this.ctx.log(`merging ${main.files.length} ${main.kind} segments${second ? ` with ${second.files.length} audio segments` : ''}`);
+    return mergeHls({
+      ffmpeg: this.deps.ffmpeg,
+      workDir: this.job.workDir,
+      baseName: 'output',
+      video: { kind: main.kind, segments: main.files },
+      audio: second ? { kind: 'audio', segments: second.files } : null,
+      subtitles: null,
+      signal: this.ctx.signal,
+      log: (line) => this.ctx.log(line),
+    });
+  }
+}
+
+/** Live, encrypted and empty presentations fail before anything is fetched, with a message a user can act on. */
+export function assertDownloadable(manifest: DashManifest): void {
+  const where = redactUrl(manifest.url);
+  if (manifest.protection.length > 0) {
+    throw new PermanentError(`the DASH stream ${where} is encrypted (ContentProtection: ${manifest.protection.join(', ')}); DRM-protected content cannot be downloaded`);
+  }
+  if (manifest.dynamic) throw new PermanentError(`the DASH manifest ${where} is a live stream (type="dynamic"): live DASH is not supported yet`);
+}
+
+/** Identifies the presentation: each track's segment URLs (query strings left out, tokens change) and ranges. */
+export function fingerprint(plans: Array<{ kind: string; requests: SegmentRequest[] }>): string {
+  const hash = createHash('sha1');
+  for (const plan of plans) {
+    hash.update(`${plan.kind}\n`);
+    for (const request of plan.requests) hash.update(`${request.url.replace(/[?#].*$/, '')} ${request.range?.start ?? ''}-${request.range?.end ?? ''} ${request.path}\n`);
+  }
+  return hash.digest('hex');
+}
+
+/** A title from the manifest URL: the last path part that is not a generic manifest name. */
+export function titleFromMpdUrl(url: string): string | undefined {
+  let parts: string[];
+  try {
+    parts = new URL(url).pathname.split('/').filter(Boolean).map((part) => {
+      try {
+        return decodeURIComponent(part);
+      } catch {
+        return part;
+      }
+    });
+  } catch {
+    return undefined;
+  }
+  const generic = /^(index|manifest|master|main|stream|playlist|video|dash|mpd|default|live|output|media)$/i;
+  for (let index = parts.length - 1; index >= 0; index--) {
+    const stem = parts[index].replace(/\.mpd$/i, '').trim();
+    if (stem && !generic.test(stem)) return stem;
+  }
+  return undefined;
+}

@@ -1,0 +1,263 @@
+import { type DashPlaylist, type MpdByteRange, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
+import { PermanentError, redactUrl } from '../../../engine/http-error.js';
+
+export type DashTrackKind = 'video' | 'audio' | 'text' | 'other';
+
+/** Inclusive byte range, as in an HTTP Range header. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/** One fetchable piece: a whole resource, or a byte range of it. */
+export interface MediaReference {
+  url: string;
+  range: ByteRange | null;
+}
+
+export interface DashRepresentation {
+  id: string;
+  periodIndex: number;
+  adaptationSetIndex: number;
+  kind: DashTrackKind;
+  bandwidth: number;
+  width: number | null;
+  height: number | null;
+  codecs: string | null;
+  mimeType: string | null;
+  language: string | null;
+  /** The AdaptationSet's Role value (main, alternate, commentary…), null when none. */
+  role: string | null;
+  /** The initialization segment, null when the media segments are self-initialising. */
+  init: MediaReference | null;
+  /** Media segments in playback order; empty until `index` is resolved for SegmentBase. */
+  segments: MediaReference[];
+  /** SegmentBase with an indexRange: the segments are listed by the sidx box at this range. */
+  index: { url: string; range: ByteRange } | null;
+}
+
+export interface DashPeriod {
+  index: number;
+  /** Seconds from the start of the presentation; null when the manifest does not say. */
+  start: number | null;
+  duration: number | null;
+  representations: DashRepresentation[];
+}
+
+export interface DashManifest {
+  url: string;
+  /** MPD@type="dynamic": a live presentation whose segment list changes. */
+  dynamic: boolean;
+  /** ProgramInformation/Title, when given. */
+  title: string | null;
+  duration: number | null;
+  /** Names of the protection schemes found (ContentProtection anywhere), empty for clear content. */
+  protection: string[];
+  /** Periods with at least one representation, in playback order; empty for a dynamic manifest. */
+  periods: DashPeriod[];
+}
+
+// markers put on our copy of the DOM so that mpd-parser's flat list can be grouped again
+const PERIOD_MARK = 'mediagoPeriod';
+const SET_MARK = 'mediagoAdaptationSet';
+
+const KEY_SYSTEMS: Record<string, string> = {
+  'urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed': 'Widevine',
+  'urn:uuid:9a04f079-9840-4286-ab92-e65be0885f95': 'PlayReady',
+  'urn:uuid:79f0049a-4098-8642-ab92-e65be0885f95': 'PlayReady',
+  'urn:uuid:94ce86fb-07ff-4f43-adb8-93d2fa968ca2': 'FairPlay',
+  'urn:uuid:e2719d58-a985-b3c9-781a-b030af78d30e': 'ClearKey',
+  'urn:uuid:1077efec-c0b2-4d02-ace3-3c1e52e2fb4b': 'ClearKey',
+  'urn:uuid:f239e769-efa3-4850-9c16-a903c6932efb': 'Adobe Primetime',
+  'urn:mpeg:dash:mp4protection:2011': 'CENC',
+};
+
+/**
+ * Parses an MPD with mpd-parser (inheritance, BaseURL resolution, template expansion, timelines)
+ * and regroups its flat output by Period and AdaptationSet. `url` is the MPD's final URL after redirects.
+ */
+export function parseMpd(text: string, url: string): DashManifest {
+  let mpd: MpdNode;
+  try {
+    mpd = stringToMpdXml(text);
+  } catch (error) {
+    throw new PermanentError(`${redactUrl(url)} is not a valid DASH manifest (${(error as Error).message})`);
+  }
+  const dynamic = (mpd.getAttribute('type') ?? 'static') === 'dynamic';
+  const title = textOf(firstChild(firstChild(mpd, 'ProgramInformation'), 'Title'));
+  const protection = protectionSchemes(mpd);
+  markAdaptationSets(mpd);
+  if (dynamic) return { url, dynamic, title, duration: null, protection, periods: [] };
+
+  let info: RepresentationInfo[];
+  let playlists: DashPlaylist[];
+  try {
+    info = dedupeBaseUrls(inheritAttributes(mpd, { manifestUri: url }).representationInfo);
+    fillPeriodDurations(info);
+    playlists = toPlaylists(info);
+  } catch (error) {
+    throw new PermanentError(`the DASH manifest ${redactUrl(url)} could not be read (${(error as Error).message})`);
+  }
+  const duration = numberOr(info[0]?.attributes.sourceDuration, null) || null;
+  const periods = new Map<number, DashPeriod>();
+  playlists.forEach((playlist, position) => {
+    const representation = toRepresentation(playlist, info[position]);
+    let period = periods.get(representation.periodIndex);
+    if (!period) {
+      period = {
+        index: representation.periodIndex,
+        start: numberOr(playlist.attributes.periodStart, null),
+        duration: numberOr(playlist.attributes.periodDuration, null),
+        representations: [],
+      };
+      periods.set(representation.periodIndex, period);
+    }
+    period.representations.push(representation);
+  });
+  return { url, dynamic, title, duration, protection, periods: [...periods.values()].sort((a, b) => a.index - b.index) };
+}
+
+/** Classifies a representation from its contentType, mimeType and codecs. */
+export function kindOf(attributes: { contentType?: unknown; mimeType?: unknown; codecs?: unknown }): DashTrackKind {
+  const contentType = stringOr(attributes.contentType, '').toLowerCase();
+  if (contentType === 'video' || contentType === 'audio' || contentType === 'text') return contentType;
+  const mime = stringOr(attributes.mimeType, '').toLowerCase();
+  const codecs = stringOr(attributes.codecs, '').toLowerCase();
+  if (mime.startsWith('video/')) return 'video';
+  if (mime.startsWith('audio/')) return 'audio';
+  if (mime.startsWith('text/') || mime.includes('ttml') || /\b(stpp|wvtt)/.test(codecs)) return 'text';
+  if (/\b(avc[1-4]|hvc1|hev1|vp0?[89]|av01|dvh[e1]|dva[v1])/.test(codecs)) return 'video';
+  if (/\b(mp4a|opus|ac-[34]|ec-3|flac|dts[cehl]|mhm[12])/.test(codecs)) return 'audio';
+  return 'other';
+}
+
+function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): DashRepresentation {
+  const attributes = playlist.attributes;
+  const base: Omit<DashRepresentation, 'init' | 'segments' | 'index'> = {
+    id: stringOr(attributes.id, ''),
+    periodIndex: Number(attributes[PERIOD_MARK] ?? 0),
+    adaptationSetIndex: Number(attributes[SET_MARK] ?? 0),
+    kind: kindOf(attributes),
+    bandwidth: numberOr(attributes.bandwidth, 0) ?? 0,
+    width: numberOr(attributes.width, null),
+    height: numberOr(attributes.height, null),
+    codecs: stringOr(attributes.codecs, null),
+    mimeType: stringOr(attributes.mimeType, null),
+    language: stringOr(attributes.lang, null),
+    role: stringOr((attributes.role as { value?: unknown } | undefined)?.value, null),
+  };
+  if (playlist.sidx) {
+    const index = { url: playlist.sidx.resolvedUri, range: toRange(playlist.sidx.byterange)! };
+    const map = playlist.sidx.map;
+    // without an Initialization range, the init section is everything before the index (ftyp + moov)
+    const init = map && (map.byterange || map.resolvedUri !== index.url) ? reference(map) : index.range.start > 0 ? { url: index.url, range: { start: 0, end: index.range.start - 1 } } : null;
+    return { ...base, init, segments: [], index };
+  }
+  if (info.segmentInfo.base) {
+    // SegmentBase without an index: the one segment is the whole self-contained file
+    return { ...base, init: null, segments: playlist.segments.map((segment) => ({ url: segment.resolvedUri, range: null })), index: null };
+  }
+  const first = playlist.segments.find((segment) => segment.map?.resolvedUri);
+  const init = first?.map ? reference(first.map) : null;
+  const segments = trimToPeriod(playlist, info).map(reference);
+  return { ...base, init, segments, index: null };
+}
+
+/**
+ * A SegmentTemplate with @duration gives a count from a float division: a result a hair above a whole
+ * number adds a segment past the end that the server does not have.
+ */
+function trimToPeriod(playlist: DashPlaylist, info: RepresentationInfo): DashPlaylist['segments'] {
+  if (!info.segmentInfo.template || info.segmentInfo.segmentTimeline) return playlist.segments;
+  const length = numberOr(playlist.attributes.periodDuration, null) ?? numberOr(playlist.attributes.sourceDuration, null);
+  if (!length) return playlist.segments;
+  let start = 0;
+  return playlist.segments.filter((segment) => {
+    const keep = start < length - 0.001;
+    start += segment.duration;
+    return keep;
+  });
+}
+
+function reference(segment: MpdSegmentReference): MediaReference {
+  return { url: segment.resolvedUri, range: toRange(segment.byterange) };
+}
+
+function toRange(byterange: MpdByteRange | undefined): ByteRange | null {
+  if (!byterange) return null;
+  const start = Number(byterange.offset);
+  return { start, end: start + Number(byterange.length) - 1 };
+}
+
+/** Several BaseURLs (mirrors) make mpd-parser repeat a representation once per mirror: keep the first. */
+function dedupeBaseUrls(info: RepresentationInfo[]): RepresentationInfo[] {
+  const seen = new Set<string>();
+  return info.filter((entry, position) => {
+    const { attributes } = entry;
+    const key = `${String(attributes[PERIOD_MARK])}/${String(attributes[SET_MARK])}/${String(attributes.id ?? position)}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * mpd-parser counts @duration-template segments of a period from Period@duration, else from the whole
+ * presentation: give every period its real length (next start minus its start) so that periods do not overrun.
+ */
+function fillPeriodDurations(info: RepresentationInfo[]): void {
+  const starts = new Map<number, number | null>();
+  for (const { attributes } of info) starts.set(Number(attributes[PERIOD_MARK]), numberOr(attributes.periodStart, null));
+  const order = [...starts.keys()].sort((a, b) => a - b);
+  for (const { attributes } of info) {
+    if (typeof attributes.periodDuration === 'number') continue;
+    const period = Number(attributes[PERIOD_MARK]);
+    const start = starts.get(period);
+    const next = order.find((candidate) => candidate > period);
+    const end = next !== undefined ? starts.get(next) : numberOr(attributes.sourceDuration, null);
+    if (typeof start === 'number' && typeof end === 'number' && end > start) attributes.periodDuration = end - start;
+  }
+}
+
+function markAdaptationSets(mpd: MpdNode): void {
+  childElements(mpd, 'Period').forEach((period, periodIndex) => {
+    childElements(period, 'AdaptationSet').forEach((set, setIndex) => {
+      set.setAttribute(PERIOD_MARK, String(periodIndex));
+      set.setAttribute(SET_MARK, String(setIndex));
+    });
+  });
+}
+
+/** Every ContentProtection element, at any level (mpd-parser only reports known key systems on AdaptationSets). */
+function protectionSchemes(mpd: MpdNode): string[] {
+  const names = new Set<string>();
+  const nodes = mpd.getElementsByTagName('ContentProtection');
+  for (let index = 0; index < nodes.length; index++) {
+    const scheme = (nodes[index].getAttribute('schemeIdUri') ?? '').trim().toLowerCase();
+    names.add(KEY_SYSTEMS[scheme] ?? (scheme || 'unnamed scheme'));
+  }
+  return [...names];
+}
+
+function childElements(node: MpdNode | null, name: string): MpdNode[] {
+  if (!node) return [];
+  return Array.from(node.childNodes).filter((child) => child.nodeType === 1 && child.tagName === name);
+}
+
+function firstChild(node: MpdNode | null, name: string): MpdNode | null {
+  return childElements(node, name)[0] ?? null;
+}
+
+function textOf(node: MpdNode | null): string | null {
+  const value = node?.textContent?.trim();
+  return value ? value : null;
+}
+
+function numberOr<T>(value: unknown, fallback: T): number | T {
+  const parsed = typeof value === 'number' ? value : typeof value === 'string' && value.trim() !== '' ? Number(value) : Number.NaN;
+  return Number.isFinite(parsed) ? parsed : fallback;
+}
+
+function stringOr<T>(value: unknown, fallback: T): string | T {
+  return typeof value === 'string' && value.trim() !== '' ? value.trim() : fallback;
+}

@@ -1,0 +1,67 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { DashPeriod, DashRepresentation } from './mpd-manifest.js';
+import { describeRepresentation, selectRepresentations } from './representation-selection.js';
+
+function aRepresentation(overrides: Partial<DashRepresentation>): DashRepresentation {
+  return {
+    id: 'r',
+    periodIndex: 0,
+    adaptationSetIndex: 0,
+    kind: 'video',
+    bandwidth: 1000,
+    width: null,
+    height: null,
+    codecs: null,
+    mimeType: null,
+    language: null,
+    role: null,
+    init: null,
+    segments: [],
+    index: null,
+    ...overrides,
+  };
+}
+
+const aPeriod = (representations: DashRepresentation[]): DashPeriod => ({ index: 0, start: 0, duration: null, representations });
+
+describe('selectRepresentations', () => {
+  it('takes the video with the highest bandwidth', () => {
+    const { video } = selectRepresentations(aPeriod([
+      aRepresentation({ id: 'mid', bandwidth: 2_000_000, width: 1280, height: 720 }),
+      aRepresentation({ id: 'top', bandwidth: 5_000_000, width: 1920, height: 1080 }),
+      aRepresentation({ id: 'low', bandwidth: 500_000, width: 640, height: 360 }),
+    ]));
+    assert.equal(video?.id, 'top');
+  });
+
+  it('breaks a bandwidth tie by resolution', () => {
+    const { video } = selectRepresentations(aPeriod([
+      aRepresentation({ id: 'small', bandwidth: 1_000_000, width: 640, height: 360 }),
+      aRepresentation({ id: 'large', bandwidth: 1_000_000, width: 1280, height: 720 }),
+    ]));
+    assert.equal(video?.id, 'large');
+  });
+
+  it('takes the best main audio over a richer commentary track, and ignores text', () => {
+    const selection = selectRepresentations(aPeriod([
+      aRepresentation({ id: 'v', kind: 'video' }),
+      aRepresentation({ id: 'commentary', kind: 'audio', bandwidth: 256_000, role: 'commentary' }),
+      aRepresentation({ id: 'main-lo', kind: 'audio', bandwidth: 64_000, role: 'main' }),
+      aRepresentation({ id: 'main-hi', kind: 'audio', bandwidth: 128_000 }),
+      aRepresentation({ id: 'subs', kind: 'text', bandwidth: 9_999_999 }),
+    ]));
+    assert.equal(selection.audio?.id, 'main-hi');
+    assert.equal(selection.video?.id, 'v');
+  });
+
+  it('falls back to a secondary audio role when it is all there is, and allows audio-only or video-only periods', () => {
+    assert.equal(selectRepresentations(aPeriod([aRepresentation({ id: 'd', kind: 'audio', role: 'description' })])).audio?.id, 'd');
+    assert.equal(selectRepresentations(aPeriod([aRepresentation({ id: 'd', kind: 'audio' })])).video, null);
+    assert.equal(selectRepresentations(aPeriod([aRepresentation({ id: 'v' })])).audio, null);
+  });
+
+  it('describes a choice for the log', () => {
+    assert.equal(describeRepresentation(aRepresentation({ id: '1080p', bandwidth: 5_000_000, width: 1920, height: 1080, codecs: 'avc1.640028' })), 'video "1080p" 1920x1080 5000 kbit/s avc1.640028');
+  });
+});

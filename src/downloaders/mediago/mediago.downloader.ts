@@ -1,0 +1,77 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
+import { DownloadType } from '../../downloads/download-status.enum.js';
+import { HttpClient } from '../../engine/http-client.js';
+import { PermanentError, redactUrl } from '../../engine/http-error.js';
+import { downloadRanged } from '../../engine/ranged-download.js';
+import { ToolsService } from '../../engine/tools.service.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
+import { pickExtension, titleFromResponse } from '../direct/file-naming.js';
+import { HlsSession } from '../m3u8/hls-session.js';
+import { DashSession } from './dash/dash-session.js';
+import { type UrlProbe, probeUrl } from './url-probe.js';
+
+const KIND_NAMES = { hls: 'an HLS playlist', dash: 'a DASH manifest', file: 'a plain file', html: 'a web page', unknown: 'unrecognised content' } as const;
+
+/** The `mediago` type: probes the URL, then downloads an HLS stream, a DASH presentation or a plain file. */
+@Injectable()
+export class MediagoDownloader implements Downloader {
+  readonly type = DownloadType.Mediago;
+
+  constructor(
+    private readonly http: HttpClient,
+    private readonly tools: ToolsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async run(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
+    const probe = await probeUrl(this.http, job.url, { headers: job.headers, signal: ctx.signal, log: ctx.log });
+    const { kind, by } = probe.decision;
+    ctx.log(`probe: ${redactUrl(probe.url)} is ${KIND_NAMES[kind]} (by its ${by}${probe.contentType ? `; Content-Type ${probe.contentType}` : ''})`);
+    const deps = { http: this.http, ffmpeg: this.tools.ffmpeg, config: this.config };
+    const prefetched = probe.whole ? { text: probe.whole.toString('utf8'), url: probe.url } : undefined;
+    switch (kind) {
+      case 'hls':
+        return new HlsSession(deps, job, ctx).run(prefetched);
+      case 'dash':
+        return new DashSession(deps, job, ctx).run(prefetched);
+      case 'file':
+        return this.downloadFile(job, ctx);
+      default:
+        throw unsupported(probe);
+    }
+  }
+
+  /** The same segmented, resumable downloader as the `direct` type. */
+  private async downloadFile(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
+    await mkdir(job.workDir, { recursive: true });
+    const partPath = join(job.workDir, 'download.part');
+    const statePath = join(job.workDir, 'download.state.json');
+    const result = await downloadRanged({
+      http: this.http,
+      url: job.url,
+      headers: job.headers,
+      partPath,
+      statePath,
+      connections: this.config.directConnections,
+      signal: ctx.signal,
+      onProgress: (downloadedBytes, totalBytes) => ctx.progress({ downloadedBytes, totalBytes }),
+      log: ctx.log,
+    });
+    await rm(statePath, { force: true });
+    ctx.log(`downloaded ${result.totalBytes} bytes`);
+    const title = job.nameIsDerived ? titleFromResponse(result.headers) : undefined;
+    return { path: partPath, extension: pickExtension(result.headers, result.finalUrl, job.url), ...(title ? { title } : {}) };
+  }
+}
+
+function unsupported(probe: UrlProbe): PermanentError {
+  const where = redactUrl(probe.url);
+  const type = probe.contentType ? ` (${probe.contentType.split(';')[0].trim()})` : '';
+  if (probe.decision.kind === 'html') {
+    return new PermanentError(`${where} is a web page${type}, not a media stream or file; to download the video shown on a site page, create the task with type "youtube"`);
+  }
+  return new PermanentError(`${where} answered content${type} that is neither an HLS playlist, a DASH manifest nor a media file; for a video on a site page use type "youtube"`);
+}

@@ -1,0 +1,251 @@
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { type AppConfig, loadConfig } from '../src/config/app-config.js';
+import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
+import { MediagoDownloader } from '../src/downloaders/mediago/mediago.downloader.js';
+import { DownloadType } from '../src/downloads/download-status.enum.js';
+import { HttpClient } from '../src/engine/http-client.js';
+import { ToolsService } from '../src/engine/tools.service.js';
+import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, manifestOf, serveDashDir } from './fixtures/dash-media.js';
+import { OriginServer } from './fixtures/origin-server.js';
+import { makeSampleVideo } from './fixtures/sample-media.js';
+
+interface Probe {
+  duration: number;
+  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
+}
+
+const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
+const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
+const tools = new ToolsService(baseConfig);
+const origin = new OriginServer();
+const clients: HttpClient[] = [];
+let jobs = 0;
+
+function downloaderWith(overrides: Partial<AppConfig> = {}): MediagoDownloader {
+  const config = { ...baseConfig, ...overrides };
+  const http = new HttpClient({ stallTimeoutMs: config.stallTimeoutMs, retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs } });
+  clients.push(http);
+  return new MediagoDownloader(http, tools, config);
+}
+
+function aJob(path: string, overrides: Partial<DownloadJob> = {}): DownloadJob {
+  const id = ++jobs;
+  return {
+    id,
+    type: DownloadType.Mediago,
+    url: origin.url(path),
+    name: `job-${id}`,
+    nameIsDerived: false,
+    headers: [],
+    isLive: false,
+    outputDir: root,
+    workDir: join(root, 'work', `job-${id}`),
+    deleteSegments: true,
+    ...overrides,
+  };
+}
+
+async function run(downloader: MediagoDownloader, job: DownloadJob, options: { signal?: AbortSignal; onProgress?: (report: ProgressReport) => void } = {}): Promise<{ output: DownloadOutput; progress: ProgressReport[]; log: string[] }> {
+  const progress: ProgressReport[] = [];
+  const log: string[] = [];
+  const output = await downloader.run(job, {
+    signal: options.signal ?? new AbortController().signal,
+    progress: (report) => {
+      progress.push(report);
+      options.onProgress?.(report);
+    },
+    log: (line) => log.push(line),
+  });
+  return { output, progress, log };
+}
+
+function probe(path: string): Probe {
+  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(result.status, 0, result.stderr);
+  const parsed = JSON.parse(result.stdout) as { format: { duration: string }; streams: Probe['streams'] };
+  return { duration: Number(parsed.format.duration), streams: parsed.streams };
+}
+
+/** Decodes every frame; a player would stumble wherever ffmpeg reports an error. */
+function assertDecodesCleanly(path: string): void {
+  const result = spawnSync(tools.ffmpeg!, ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0);
+  assert.equal(result.stderr.trim(), '', `decoding ${path} reported errors`);
+}
+
+function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, width = 320): Probe {
+  assert.equal(output.extension, 'mp4');
+  assert.ok(output.path.startsWith(job.workDir), 'the output lies inside the work directory');
+  const media = probe(output.path);
+  assert.ok(Math.abs(media.duration - DASH_SECONDS) <= 0.5, `duration ${media.duration}`);
+  const video = media.streams.find((stream) => stream.codec_type === 'video');
+  assert.equal(video?.codec_name, 'h264');
+  assert.equal(video?.width, width);
+  assert.equal(media.streams.find((stream) => stream.codec_type === 'audio')?.codec_name, 'aac');
+  assertDecodesCleanly(output.path);
+  return media;
+}
+
+function keptSegments(job: DownloadJob, track: string): string[] {
+  const dir = join(job.workDir, 'segments', track);
+  return existsSync(dir) ? readdirSync(dir).filter((file) => !file.endsWith('.part')) : [];
+}
+
+function sha256(path: string): string {
+  return createHash('sha256').update(readFileSync(path)).digest('hex');
+}
+
+describe('mediago downloader against a local origin', { timeout: 150_000 }, () => {
+  let media: DashFixtures;
+  let sample: string;
+
+  before(async () => {
+    assert.ok(tools.ffmpeg && tools.ffprobe, 'ffmpeg and ffprobe are needed for these tests');
+    media = buildDashFixtures(tools.ffmpeg, join(root, 'media'));
+    sample = await makeSampleVideo(join(root, 'sample.mp4'), 3);
+    await origin.start();
+    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'hls']) serveDashDir(origin, media.root, name);
+    serveDashDir(origin, media.root, 'number', { latencyMs: 120 }, 'slow');
+    serveDashDir(origin, media.root, 'number', { requireHeader: ['referer', /^https:\/\/player\.example\//] }, 'private');
+    origin.route('/go/multi', { handler: (_req, res) => void res.writeHead(302, { location: '/multi/manifest.mpd' }).end() });
+    // served as text/plain on purpose: the first bytes decide, not the label
+    origin.route('/hls-plain/index.m3u8', { file: join(media.root, 'hls', 'index.m3u8'), contentType: 'text/plain' });
+    for (let index = 0; index < DASH_SECONDS; index++) origin.route(`/hls-plain/seg${index}.ts`, { file: join(media.root, 'hls', `seg${index}.ts`), contentType: 'video/mp2t' });
+    origin.route('/files/clip', { file: sample, contentType: 'application/octet-stream', headers: { 'content-disposition': 'attachment; filename="Holiday Clip.mp4"' } });
+    origin.route('/watch', { body: '<!DOCTYPE html><html><head><title>A video</title></head><body><video src="x.mp4"></video></body></html>', contentType: 'text/html; charset=utf-8' });
+    origin.route('/api/status', { body: '{"error":"not a video"}', contentType: 'application/json' });
+    const protectedMpd = manifestOf(media.root, 'timeline').replace(
+      /(<Representation id="0"[^>]*>)/,
+      '$1\n<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" />\n<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed" />',
+    );
+    origin.route('/timeline/drm.mpd', { body: protectedMpd, contentType: MPD_TYPE });
+    origin.route('/timeline/live.mpd', { body: manifestOf(media.root, 'timeline').replace('type="static"', 'type="dynamic" availabilityStartTime="2020-01-01T00:00:00Z"'), contentType: MPD_TYPE });
+  });
+
+  after(async () => {
+    await origin.stop();
+    await Promise.all(clients.map((client) => client.close()));
+    rmSync(root, { recursive: true, force: true });
+  });
+
+  it('downloads SegmentTemplate + SegmentTimeline ($Time$), choosing the best video representation, with progress', async () => {
+    const job = aJob('/timeline/manifest.mpd', { nameIsDerived: true });
+    const { output, progress, log } = await run(downloaderWith(), job);
+    const result = assertPlayableMp4(output, job, media.best.width);
+    assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, media.best.height);
+    assert.equal(origin.hits('/timeline/chunk-1-0.m4s'), 0, 'the lower video representation is not downloaded');
+    assert.equal(origin.hits('/timeline/chunk-0-0.m4s'), 1);
+    assert.equal(output.title, 'timeline', 'a derived name gets the manifest folder as title');
+    assert.ok(log.some((line) => line.includes('is a DASH manifest')));
+    const last = progress.at(-1)!;
+    assert.equal(last.percent, 100);
+    assert.equal(last.totalBytes, last.downloadedBytes);
+    assert.deepEqual(keptSegments(job, 'video'), [], 'deleteSegments removes the segment files');
+  });
+
+  it('downloads SegmentTemplate with @duration and $Number$ (no timeline), keeping segments when asked', async () => {
+    const job = aJob('/number/manifest.mpd', { deleteSegments: false });
+    const { output } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(keptSegments(job, 'video').filter((file) => file.endsWith('.m4s')).length, DASH_SECONDS);
+  });
+
+  it('downloads SegmentList media ranges of one file per representation', async () => {
+    const job = aJob('/segment-list/manifest.mpd');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+    assert.equal(origin.hits('/segment-list/manifest-stream1.mp4'), 0, 'the lower representation is not downloaded');
+  });
+
+  it('downloads SegmentBase by reading the sidx at its indexRange and fetching the referenced ranges', async () => {
+    const job = aJob('/segment-base/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.ok(log.some((line) => /video "0": \d+ segments from the index/.test(line)), log.join('\n'));
+    assert.ok(origin.sentBytes('/segment-base/manifest-stream0.mp4') < 2 * readFileSync(join(media.root, 'segment-base', 'manifest-stream0.mp4')).length);
+  });
+
+  it('joins a multi-period manifest in order, resolving BaseURLs at every level against the URL after a redirect', async () => {
+    const job = aJob('/go/multi', { nameIsDerived: true });
+    const { output } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(output.title, 'Two Parts', 'the ProgramInformation title names the task');
+    assert.equal(origin.hits('/multi/media/p1/video/init-stream0.m4s'), 1);
+    assert.equal(origin.hits('/multi/media/p0/audio/chunk-stream1-00003.m4s'), 1);
+  });
+
+  it('downloads an HLS playlist through the HLS engine, recognised by its bytes despite a text/plain label', async () => {
+    const job = aJob('/hls-plain/index.m3u8');
+    const { output, log } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.ok(log.some((line) => line.includes('is an HLS playlist (by its bytes')));
+    assert.equal(origin.hits('/hls-plain/index.m3u8'), 1, 'the probe hands the playlist over instead of fetching it twice');
+  });
+
+  it('downloads a plain file byte for byte with the segmented downloader, named from Content-Disposition', async () => {
+    const job = aJob('/files/clip', { nameIsDerived: true });
+    const { output } = await run(downloaderWith(), job);
+    assert.equal(output.extension, 'mp4');
+    assert.equal(output.title, 'Holiday Clip');
+    assert.equal(sha256(output.path), sha256(sample));
+  });
+
+  it('fails on a web page with a pointer to the youtube type', async () => {
+    await assert.rejects(run(downloaderWith(), aJob('/watch')), (error: Error) => {
+      assert.equal(error.name, 'PermanentError');
+      assert.match(error.message, /is a web page \(text\/html\).*type "youtube"/);
+      return true;
+    });
+  });
+
+  it('fails on content that is neither a manifest nor media', async () => {
+    await assert.rejects(run(downloaderWith(), aJob('/api/status')), /\(application\/json\) that is neither an HLS playlist, a DASH manifest nor a media file/);
+  });
+
+  it('refuses encrypted DASH, naming the protection, before fetching any segment', async () => {
+    const before = origin.hits('/timeline/init-stream0.m4s');
+    await assert.rejects(run(downloaderWith(), aJob('/timeline/drm.mpd')), /is encrypted \(ContentProtection: CENC, Widevine\); DRM-protected content cannot be downloaded/);
+    assert.equal(origin.hits('/timeline/init-stream0.m4s'), before);
+  });
+
+  it('refuses live DASH clearly', async () => {
+    await assert.rejects(run(downloaderWith(), aJob('/timeline/live.mpd')), /live DASH is not supported yet/);
+  });
+
+  it('sends the task headers with every request', async () => {
+    const job = aJob('/private/manifest.mpd', { headers: [['Referer', 'https://player.example/watch']] });
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+    const seen = origin.requests.filter((request) => request.path.startsWith('/private/'));
+    assert.ok(seen.length > DASH_SECONDS * 2);
+    assert.ok(seen.every((request) => request.headers.referer === 'https://player.example/watch'));
+    await assert.rejects(run(downloaderWith(), aJob('/private/manifest.mpd')), /HTTP 403/);
+  });
+
+  it('stops promptly when aborted and resumes without fetching completed segments again', async () => {
+    const downloader = downloaderWith({ segmentConcurrency: 2 });
+    const job = aJob('/slow/manifest.mpd');
+    const controller = new AbortController();
+    const stopped = run(downloader, job, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        if ((report.percent ?? 0) >= 30) controller.abort();
+      },
+    });
+    await assert.rejects(stopped, (error: Error) => error.name === 'AbortError');
+    // p0-000003.m4s is segment 4 of representation "0" (video) or "1" (audio): chunk-stream<id>-00004.m4s
+    const originPath = (track: string, file: string) =>
+      file.includes('init') ? `/slow/init-stream${track === 'video' ? 0 : 1}.m4s` : `/slow/chunk-stream${track === 'video' ? 0 : 1}-${String(Number(/-(\d+)\.m4s$/.exec(file)![1]) + 1).padStart(5, '0')}.m4s`;
+    const kept = ['video', 'audio'].flatMap((track) => keptSegments(job, track).map((file) => originPath(track, file)));
+    assert.ok(kept.length >= 3 && kept.length < DASH_SECONDS * 2 + 2, `kept ${kept.length} pieces`);
+    for (const path of kept) assert.equal(origin.hits(path), 1, `${path} fetched once before the stop`);
+
+    const { output } = await run(downloader, job);
+    assertPlayableMp4(output, job);
+    for (const path of kept) assert.equal(origin.hits(path), 1, `${path} was not fetched again`);
+  });
+});
