@@ -1,0 +1,30 @@
+import type { DownloadEntity } from '../database/download.entity.js';
+import type { LiveProgress } from '../scheduler/speed-meter.js';
+import { DownloadStatus } from './download-status.enum.js';
+import type { DownloadTaskDto } from './dto/download-task.dto.js';
+
+/** The contract's view of a task: stored fields, plus live figures while it runs. */
+export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null): DownloadTaskDto {
+  const succeeded = task.status === DownloadStatus.Success;
+  return {
+    id: task.id,
+    name: task.name,
+    type: task.type,
+    url: task.url,
+    folder: task.folder,
+    headers: task.headers,
+    isLive: task.isLive,
+    status: task.status,
+    file: task.file,
+    createdDate: task.createdDate,
+    updatedDate: task.updatedDate,
+    localPath: task.localPath ?? defaultDirectory,
+    deleteSegments: task.deleteSegments,
+    percent: live ? live.percent : succeeded ? 100 : task.percent,
+    speed: live ? live.speed : 0,
+    downloadedBytes: live ? live.downloadedBytes : task.downloadedBytes,
+    totalBytes: live ? live.totalBytes : task.totalBytes,
+    eta: live ? live.eta : null,
+    error: task.error,
+  };
+}

@@ -1,0 +1,322 @@
+import 'reflect-metadata';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, beforeEach, describe, it } from 'node:test';
+import { DataSource } from 'typeorm';
+import ormDataSource from '../../ormconfig.js';
+import { dataSourceOptions } from '../database/data-source-options.js';
+import { DownloadEntity } from '../database/download.entity.js';
+import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
+import { DownloadStatus, DownloadType } from './download-status.enum.js';
+import { DownloadRepository, type NewDownload, type PageQuery } from './download.repository.js';
+
+const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+
+/** A new task as the service would insert it; only what a test cares about is given. */
+const aTask = (overrides: Partial<NewDownload> = {}): NewDownload => ({
+  name: 'Clip',
+  nameIsDerived: false,
+  type: DownloadType.Direct,
+  url: 'https://example.com/clip.mp4',
+  folder: '',
+  headers: '',
+  isLive: false,
+  status: DownloadStatus.Waiting,
+  file: null,
+  localPath: null,
+  deleteSegments: true,
+  downloadedBytes: 0,
+  totalBytes: null,
+  percent: null,
+  error: null,
+  queuedAt: null,
+  ...overrides,
+});
+const aPage = (overrides: Partial<PageQuery> = {}): PageQuery => ({ current: 1, pageSize: 100, ...overrides });
+const namesOf = (tasks: DownloadEntity[]) => tasks.map((task) => task.name);
+
+describe('DownloadRepository (real SQLite file)', () => {
+  let dir: string;
+  let dataSource: DataSource;
+  let repository: DownloadRepository;
+
+  const connect = async () => {
+    dataSource = new DataSource(dataSourceOptions(dir));
+    await dataSource.initialize();
+    repository = new DownloadRepository(dataSource.getRepository(DownloadEntity));
+  };
+  /** Inserts tasks named by their position, in that order. */
+  const insert = (...tasks: Array<Partial<NewDownload>>) => repository.insertMany(tasks.map((task) => aTask(task)));
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'download-repository-'));
+    await connect();
+  });
+
+  after(async () => {
+    if (dataSource?.isInitialized) await dataSource.destroy();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeEach(async () => {
+    await dataSource.getRepository(DownloadEntity).clear();
+  });
+
+  describe('schema', () => {
+    it('is created by the migrations, in the data directory', async () => {
+      const tables = (await dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name`)) as Array<{ name: string }>;
+      assert.ok(tables.some((table) => table.name === 'download_tasks'));
+      const indexes = (await dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'download_tasks' ORDER BY name`)) as Array<{ name: string }>;
+      assert.deepEqual(
+        indexes.map((index) => index.name).filter((name) => name.startsWith('idx_')),
+        ['idx_download_tasks_created_date', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
+      );
+      const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
+      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000']);
+      assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
+    });
+
+    it('matches the entity: no pending schema change', async () => {
+      const pending = await dataSource.driver.createSchemaBuilder().log();
+      assert.deepEqual(pending.upQueries.map((query) => query.query), []);
+    });
+
+    it('survives a second initialize on the same file, keeping the data and running nothing twice', async () => {
+      const [kept] = await insert({ name: 'kept across restarts' });
+      await dataSource.destroy();
+      await connect();
+      const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
+      assert.equal(migrations.length, 1);
+      assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
+    });
+  });
+
+  describe('insertMany', () => {
+    it('keeps the order given, with increasing ids', async () => {
+      const saved = await insert({ name: 'first' }, { name: 'second' }, { name: 'third' });
+      assert.deepEqual(namesOf(saved), ['first', 'second', 'third']);
+      assert.ok(saved[0].id < saved[1].id && saved[1].id < saved[2].id);
+      assert.deepEqual(namesOf(await repository.findByIds(saved.map((task) => task.id))).sort(), ['first', 'second', 'third']);
+    });
+
+    it('stamps ISO dates, created = updated, strictly increasing even within one millisecond', async () => {
+      const saved = await repository.insertMany(Array.from({ length: 20 }, (_, index) => aTask({ name: `task ${index}` })));
+      for (const task of saved) {
+        assert.match(task.createdDate, ISO_DATE);
+        assert.equal(task.updatedDate, task.createdDate);
+      }
+      for (let index = 1; index < saved.length; index++) assert.ok(saved[index].createdDate > saved[index - 1].createdDate);
+      const stored = await repository.findById(saved[0].id);
+      assert.equal(stored?.createdDate, saved[0].createdDate);
+    });
+
+    it('stores every column as given, booleans and nulls included', async () => {
+      const given = aTask({
+        name: 'Live show',
+        nameIsDerived: true,
+        type: DownloadType.M3u8,
+        url: 'https://example.com/live.m3u8',
+        folder: 'shows/2024',
+        headers: 'Referer: https://example.com/',
+        isLive: true,
+        status: DownloadStatus.Downloading,
+        file: '/media/shows/2024/Live show.ts',
+        localPath: '/media',
+        deleteSegments: false,
+        downloadedBytes: 123_456_789_012,
+        totalBytes: 223_456_789_012,
+        percent: 55.2,
+        error: null,
+        queuedAt: '2026-01-01T00:00:00.000Z',
+      });
+      const [saved] = await repository.insertMany([given]);
+      const stored = await repository.findById(saved.id);
+      assert.deepEqual({ ...stored, id: undefined, createdDate: undefined, updatedDate: undefined }, { ...given, id: undefined, createdDate: undefined, updatedDate: undefined });
+    });
+
+    it('writes nothing when one row of the batch fails', async () => {
+      await assert.rejects(repository.insertMany([aTask({ name: 'good' }), aTask({ name: null as unknown as string })]));
+      assert.equal((await repository.page(aPage())).total, 0);
+    });
+  });
+
+  describe('page', () => {
+    it('lists newest first, with skip/take and the total of all matches', async () => {
+      await repository.insertMany(Array.from({ length: 7 }, (_, index) => aTask({ name: `t${index + 1}` })));
+      const first = await repository.page(aPage({ current: 1, pageSize: 3 }));
+      const second = await repository.page(aPage({ current: 2, pageSize: 3 }));
+      const third = await repository.page(aPage({ current: 3, pageSize: 3 }));
+      const beyond = await repository.page(aPage({ current: 4, pageSize: 3 }));
+      assert.deepEqual(namesOf(first.list), ['t7', 't6', 't5']);
+      assert.deepEqual(namesOf(second.list), ['t4', 't3', 't2']);
+      assert.deepEqual(namesOf(third.list), ['t1']);
+      assert.deepEqual(beyond.list, []);
+      for (const page of [first, second, third, beyond]) assert.equal(page.total, 7);
+    });
+
+    it('filters by statuses included', async () => {
+      await insert(
+        { name: 'w', status: DownloadStatus.Waiting },
+        { name: 'd', status: DownloadStatus.Downloading },
+        { name: 's', status: DownloadStatus.Success },
+        { name: 'f', status: DownloadStatus.Failed },
+        { name: 'x', status: DownloadStatus.Stopped },
+      );
+      const page = await repository.page(aPage({ statuses: [DownloadStatus.Waiting, DownloadStatus.Failed] }));
+      assert.deepEqual(namesOf(page.list), ['f', 'w']);
+      assert.equal(page.total, 2);
+      assert.deepEqual(namesOf((await repository.page(aPage({ statuses: [DownloadStatus.Success] }))).list), ['s']);
+    });
+
+    it('filters by a status excluded', async () => {
+      await insert({ name: 'w', status: DownloadStatus.Waiting }, { name: 's', status: DownloadStatus.Success }, { name: 'f', status: DownloadStatus.Failed });
+      const page = await repository.page(aPage({ excludeStatus: DownloadStatus.Success }));
+      assert.deepEqual(namesOf(page.list), ['f', 'w']);
+      assert.equal(page.total, 2);
+    });
+
+    describe('under a directory', () => {
+      // "%" and "_" are LIKE wildcards, "\" the escape: a directory name holding them must match only itself
+      const DIRECTORY = '/media/50%_off\\sale';
+      beforeEach(async () => {
+        await insert(
+          { name: 'default directory', localPath: null },
+          { name: 'the directory itself', localPath: DIRECTORY },
+          { name: 'below it', localPath: `${DIRECTORY}/series/s01` },
+          { name: '% would match', localPath: '/media/50XY_off\\sale/x' },
+          { name: '_ would match', localPath: '/media/50%Xoff\\sale/x' },
+          { name: '\\ unescaped', localPath: '/media/50%_offsale/x' },
+          { name: 'a sibling sharing the prefix', localPath: `${DIRECTORY}-old` },
+          { name: 'a sibling below the prefix', localPath: `${DIRECTORY}-old/x` },
+          { name: 'the parent', localPath: '/media' },
+        );
+      });
+
+      it('lists the directory and what is below it, escaping LIKE wildcards', async () => {
+        const page = await repository.page(aPage({ under: { directory: DIRECTORY, includeDefault: false } }));
+        assert.deepEqual(namesOf(page.list), ['below it', 'the directory itself']);
+        assert.equal(page.total, 2);
+      });
+
+      it('adds the tasks without a directory when the default directory is under it', async () => {
+        const page = await repository.page(aPage({ under: { directory: DIRECTORY, includeDefault: true } }));
+        assert.deepEqual(namesOf(page.list), ['below it', 'the directory itself', 'default directory']);
+      });
+
+      it('accepts a directory given with a trailing slash', async () => {
+        const page = await repository.page(aPage({ under: { directory: `${DIRECTORY}/series/`, includeDefault: false } }));
+        assert.deepEqual(namesOf(page.list), ['below it']);
+      });
+
+      it('combines with a status filter and paging', async () => {
+        await insert({ name: 'failed below', localPath: `${DIRECTORY}/y`, status: DownloadStatus.Failed });
+        const page = await repository.page(aPage({ pageSize: 1, statuses: [DownloadStatus.Waiting], under: { directory: DIRECTORY, includeDefault: true } }));
+        assert.deepEqual(namesOf(page.list), ['below it']);
+        assert.equal(page.total, 3);
+      });
+
+      it('tells directories apart by case, as the file system does', async () => {
+        await insert({ name: 'other case', localPath: '/media/Videos/x' }, { name: 'same case', localPath: '/media/videos/x' });
+        const page = await repository.page(aPage({ under: { directory: '/media/videos', includeDefault: false } }));
+        assert.deepEqual(namesOf(page.list), ['same case']);
+      });
+    });
+  });
+
+  describe('folders', () => {
+    it('gives the distinct non-empty folders, sorted', async () => {
+      await insert({ folder: 'b' }, { folder: '' }, { folder: 'a/c' }, { folder: 'b' }, { folder: 'a' }, { folder: 'B' });
+      assert.deepEqual(await repository.folders(), ['B', 'a', 'a/c', 'b']);
+    });
+
+    it('gives [] when no task has a folder', async () => {
+      await insert({ folder: '' });
+      assert.deepEqual(await repository.folders(), []);
+    });
+  });
+
+  it('urlsNewestFirst gives every url, newest first, repeats kept', async () => {
+    await insert({ url: 'https://example.com/1' }, { url: 'https://example.com/2' }, { url: 'https://example.com/1' });
+    assert.deepEqual(await repository.urlsNewestFirst(), ['https://example.com/1', 'https://example.com/2', 'https://example.com/1']);
+  });
+
+  it('findQueued gives the queued tasks by queuedAt, then id', async () => {
+    await insert(
+      { name: 'queued last', queuedAt: '2026-01-01T00:00:03.000Z', status: DownloadStatus.Waiting },
+      { name: 'not queued', queuedAt: null, status: DownloadStatus.Waiting },
+      { name: 'tie, inserted first', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Downloading },
+      { name: 'queued first', queuedAt: '2026-01-01T00:00:01.000Z', status: DownloadStatus.Downloading },
+      { name: 'tie, inserted second', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Waiting },
+    );
+    assert.deepEqual(namesOf(await repository.findQueued()), ['queued first', 'tie, inserted first', 'tie, inserted second', 'queued last']);
+  });
+
+  it('findActive gives waiting and downloading tasks, newest first', async () => {
+    await insert({ name: 'w', status: DownloadStatus.Waiting }, { name: 's', status: DownloadStatus.Success }, { name: 'd', status: DownloadStatus.Downloading }, { name: 'x', status: DownloadStatus.Stopped });
+    assert.deepEqual(namesOf(await repository.findActive()), ['d', 'w']);
+  });
+
+  describe('changes', () => {
+    it('update changes the fields and moves updatedDate on, keeping createdDate', async () => {
+      const [task] = await insert({ name: 'before' });
+      await repository.update(task.id, { name: 'after', status: DownloadStatus.Failed, error: 'the origin answered 404' });
+      const stored = (await repository.findById(task.id))!;
+      assert.equal(stored.name, 'after');
+      assert.equal(stored.status, DownloadStatus.Failed);
+      assert.equal(stored.error, 'the origin answered 404');
+      assert.equal(stored.createdDate, task.createdDate);
+      assert.match(stored.updatedDate, ISO_DATE);
+      assert.ok(stored.updatedDate > task.updatedDate, `${stored.updatedDate} after ${task.updatedDate}`);
+    });
+
+    it('updateMany changes only the given tasks, and accepts none', async () => {
+      const [a, b, c] = await insert({ name: 'a' }, { name: 'b' }, { name: 'c' });
+      await repository.updateMany([a.id, c.id], { status: DownloadStatus.Stopped });
+      await repository.updateMany([], { status: DownloadStatus.Failed });
+      const byName = new Map((await repository.findByIds([a.id, b.id, c.id])).map((task) => [task.name, task]));
+      assert.equal(byName.get('a')?.status, DownloadStatus.Stopped);
+      assert.equal(byName.get('b')?.status, DownloadStatus.Waiting);
+      assert.equal(byName.get('c')?.status, DownloadStatus.Stopped);
+      assert.equal(byName.get('b')?.updatedDate, b.updatedDate);
+      assert.ok(byName.get('a')!.updatedDate > a.updatedDate);
+    });
+
+    it('saveProgress stores progress but leaves updatedDate as it was', async () => {
+      const [task] = await insert({ name: 'running', status: DownloadStatus.Downloading });
+      await repository.saveProgress(task.id, { downloadedBytes: 5_000_000, totalBytes: 10_000_000, percent: 50 });
+      const stored = (await repository.findById(task.id))!;
+      assert.equal(stored.downloadedBytes, 5_000_000);
+      assert.equal(stored.totalBytes, 10_000_000);
+      assert.equal(stored.percent, 50);
+      assert.equal(stored.updatedDate, task.updatedDate);
+    });
+
+    it('delete removes only that task', async () => {
+      const [gone, kept] = await insert({ name: 'gone' }, { name: 'kept' });
+      await repository.delete(gone.id);
+      assert.equal(await repository.findById(gone.id), null);
+      assert.equal((await repository.findById(kept.id))?.name, 'kept');
+      await repository.delete(gone.id); // deleting again is harmless
+    });
+
+    it('findById and findByIds give nothing for unknown ids', async () => {
+      assert.equal(await repository.findById(999_999), null);
+      assert.deepEqual(await repository.findByIds([999_999]), []);
+    });
+  });
+});
+
+describe('ormconfig (the data source of the TypeORM CLI)', () => {
+  it('is a DataSource with the same entities and migrations, that does not run migrations by itself', () => {
+    assert.ok(ormDataSource instanceof DataSource);
+    assert.equal(ormDataSource.isInitialized, false);
+    assert.equal(ormDataSource.options.migrationsRun, false);
+    assert.equal(ormDataSource.options.type, 'sqlite');
+    assert.deepEqual(ormDataSource.options.entities, [DownloadEntity]);
+    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000]);
+    assert.equal(ormDataSource.options.synchronize, false);
+    assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
+  });
+});

@@ -1,0 +1,111 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { In, IsNull, Not, type Repository } from 'typeorm';
+import { DownloadEntity } from '../database/download.entity.js';
+import { DownloadStatus } from './download-status.enum.js';
+
+export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
+export type DownloadPatch = Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>;
+
+export interface PageQuery {
+  current: number;
+  pageSize: number;
+  statuses?: DownloadStatus[];
+  excludeStatus?: DownloadStatus;
+  /** Tasks whose directory is this one or below it. */
+  under?: { directory: string; includeDefault: boolean };
+}
+
+/** Strictly increasing ISO timestamps, so that queue order survives a restart even within one millisecond. */
+let lastStamp = 0;
+export function nowIso(): string {
+  const now = Math.max(Date.now(), lastStamp + 1);
+  lastStamp = now;
+  return new Date(now).toISOString();
+}
+
+/** The only place that talks to the ORM about download tasks. */
+@Injectable()
+export class DownloadRepository {
+  constructor(@InjectRepository(DownloadEntity) private readonly orm: Repository<DownloadEntity>) {}
+
+  async insertMany(rows: NewDownload[]): Promise<DownloadEntity[]> {
+    return this.orm.manager.transaction(async (manager) => {
+      const saved: DownloadEntity[] = [];
+      for (const row of rows) {
+        const stamp = nowIso();
+        saved.push(await manager.save(DownloadEntity, manager.create(DownloadEntity, { ...row, createdDate: stamp, updatedDate: stamp })));
+      }
+      return saved;
+    });
+  }
+
+  findById(id: number): Promise<DownloadEntity | null> {
+    return this.orm.findOneBy({ id });
+  }
+
+  findByIds(ids: number[]): Promise<DownloadEntity[]> {
+    return this.orm.findBy({ id: In(ids) });
+  }
+
+  async page(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
+    const builder = this.orm.createQueryBuilder('task');
+    if (query.statuses) builder.andWhere('task.status IN (:...statuses)', { statuses: query.statuses });
+    if (query.excludeStatus) builder.andWhere('task.status != :excluded', { excluded: query.excludeStatus });
+    if (query.under) {
+      const escaped = query.under.directory.replace(/[\\%_]/g, (character) => `\\${character}`);
+      const prefix = escaped.endsWith('/') ? escaped : `${escaped}/`;
+      builder.andWhere(
+        `(task.localPath = :directory OR task.localPath LIKE :prefix ESCAPE '\\'${query.under.includeDefault ? ' OR task.localPath IS NULL' : ''})`,
+        { directory: query.under.directory, prefix: `${prefix}%` },
+      );
+    }
+    const [list, total] = await builder
+      .orderBy('task.id', 'DESC')
+      .skip((query.current - 1) * query.pageSize)
+      .take(query.pageSize)
+      .getManyAndCount();
+    return { total, list };
+  }
+
+  findActive(): Promise<DownloadEntity[]> {
+    return this.orm.find({ where: { status: In([DownloadStatus.Waiting, DownloadStatus.Downloading]) }, order: { id: 'DESC' } });
+  }
+
+  /** Tasks that held or waited for a slot when the service last stopped, in queue order. */
+  findQueued(): Promise<DownloadEntity[]> {
+    return this.orm.find({ where: { queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  async folders(): Promise<string[]> {
+    const rows = await this.orm
+      .createQueryBuilder('task')
+      .select('DISTINCT task.folder', 'folder')
+      .where("task.folder != ''")
+      .orderBy('task.folder', 'ASC')
+      .getRawMany<{ folder: string }>();
+    return rows.map((row) => row.folder);
+  }
+
+  async urlsNewestFirst(): Promise<string[]> {
+    const rows = await this.orm.find({ select: { url: true, id: true }, order: { id: 'DESC' } });
+    return rows.map((row) => row.url);
+  }
+
+  async update(id: number, patch: DownloadPatch): Promise<void> {
+    await this.orm.update({ id }, { ...patch, updatedDate: nowIso() });
+  }
+
+  async updateMany(ids: number[], patch: DownloadPatch): Promise<void> {
+    if (ids.length > 0) await this.orm.update({ id: In(ids) }, { ...patch, updatedDate: nowIso() });
+  }
+
+  /** Progress is written at a modest rate and does not count as an edit (updatedDate stays). */
+  async saveProgress(id: number, progress: Pick<DownloadEntity, 'downloadedBytes' | 'totalBytes' | 'percent'>): Promise<void> {
+    await this.orm.update({ id }, progress);
+  }
+
+  async delete(id: number): Promise<void> {
+    await this.orm.delete({ id });
+  }
+}

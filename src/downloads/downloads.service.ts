@@ -1,0 +1,206 @@
+import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { EventEmitter2 } from '@nestjs/event-emitter';
+import { rm } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
+import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import type { DownloadEntity } from '../database/download.entity.js';
+import { nameFromUrl } from '../downloaders/direct/file-naming.js';
+import { DownloadEvent } from '../events/download-events.js';
+import { SchedulerService } from '../scheduler/scheduler.service.js';
+import { TaskLogService } from '../scheduler/task-log.service.js';
+import { DownloadRepository, type PageQuery, nowIso } from './download.repository.js';
+import { toDownloadTaskDto } from './download.mapper.js';
+import { DownloadStatus } from './download-status.enum.js';
+import type { CreateDownloadItemDto, CreateDownloadsDto } from './dto/create-downloads.dto.js';
+import type { DownloadLogDto, DownloadPageDto, DownloadTaskDto } from './dto/download-task.dto.js';
+import type { ListDownloadsQueryDto } from './dto/list-downloads-query.dto.js';
+import type { SetStatusDto } from './dto/set-status.dto.js';
+import type { StartDownloadDto } from './dto/start-download.dto.js';
+import type { UpdateDownloadDto } from './dto/update-download.dto.js';
+import { urlProblem } from './dto/validators.js';
+
+/** The task lifecycle as the API sees it; running is the scheduler's business. */
+@Injectable()
+export class DownloadsService {
+  constructor(
+    private readonly repository: DownloadRepository,
+    private readonly scheduler: SchedulerService,
+    private readonly taskLogs: TaskLogService,
+    private readonly events: EventEmitter2,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(dto: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
+    const queuedAt = dto.startDownload ? nowIso : () => null;
+    const saved = await this.repository.insertMany(
+      dto.tasks.map((item) => ({
+        ...this.describeNewTask(item),
+        status: DownloadStatus.Waiting,
+        file: null,
+        localPath: null,
+        deleteSegments: true,
+        downloadedBytes: 0,
+        totalBytes: null,
+        percent: null,
+        error: null,
+        queuedAt: queuedAt(),
+      })),
+    );
+    this.events.emit(DownloadEvent.Created, { ids: saved.map((task) => task.id), count: saved.length });
+    if (dto.startDownload) for (const task of saved) this.scheduler.enqueue(task.id);
+    return saved.map((task) => this.view(task));
+  }
+
+  async page(query: ListDownloadsQueryDto): Promise<DownloadPageDto> {
+    const filter: Pick<PageQuery, 'statuses' | 'excludeStatus'> =
+      query.filter === 'done'
+        ? { statuses: [DownloadStatus.Success] }
+        : query.filter === 'list'
+          ? { excludeStatus: DownloadStatus.Success }
+          : query.filter
+            ? { statuses: [query.filter as DownloadStatus] }
+            : {};
+    const under = query.localPath ? resolve(query.localPath) : null;
+    const { total, list } = await this.repository.page({
+      current: query.current ?? 1,
+      pageSize: query.pageSize ?? 20,
+      ...filter,
+      under: under ? { directory: under, includeDefault: isSameOrBelow(this.config.downloadDir, under) } : undefined,
+    });
+    return { total, list: list.map((task) => this.view(task)) };
+  }
+
+  async active(): Promise<DownloadTaskDto[]> {
+    return (await this.repository.findActive()).map((task) => this.view(task));
+  }
+
+  async get(id: number): Promise<DownloadTaskDto> {
+    return this.view(await this.mustFind(id));
+  }
+
+  folders(): Promise<string[]> {
+    return this.repository.folders();
+  }
+
+  async exportText(): Promise<string> {
+    const urls = await this.repository.urlsNewestFirst();
+    return urls.length ? `${urls.join('\n')}\n` : '';
+  }
+
+  async logs(id: number): Promise<DownloadLogDto> {
+    await this.mustFind(id);
+    return { id, log: await this.taskLogs.read(id) };
+  }
+
+  async remove(id: number, deleteFile: boolean): Promise<Record<string, never>> {
+    const task = await this.mustFind(id);
+    await this.scheduler.stop(id, 'delete');
+    await this.repository.delete(id);
+    if (deleteFile) {
+      if (task.file) await rm(task.file, { force: true });
+      const outputDir = await resolveInside(task.localPath ?? this.config.downloadDir, task.folder || '.').catch(() => null);
+      if (outputDir) await rm(join(outputDir, `.mediago-task-${id}`), { recursive: true, force: true });
+    }
+    await this.taskLogs.remove(id);
+    return {};
+  }
+
+  async update(id: number, dto: UpdateDownloadDto): Promise<DownloadTaskDto> {
+    const task = await this.mustFind(id);
+    if (task.status === DownloadStatus.Downloading || this.scheduler.isRunning(id)) {
+      throw new ConflictException(`Task ${id} is downloading; stop it before editing it`);
+    }
+    const patch: Partial<DownloadEntity> = {};
+    if (dto.url !== undefined) {
+      const problem = urlProblem(dto.url, task.type);
+      if (problem) throw new BadRequestException(`Invalid request: url ${problem}`);
+      patch.url = dto.url.trim();
+    }
+    if (dto.name !== undefined) {
+      patch.name = dto.name.trim() ? sanitizeFileName(dto.name) : sanitizeFileName(nameFromUrl(patch.url ?? task.url));
+      patch.nameIsDerived = !dto.name.trim();
+    }
+    if (dto.headers !== undefined) patch.headers = formatHeaderLines(parseHeaderLines(dto.headers));
+    if (dto.folder !== undefined) patch.folder = normalizeFolder(dto.folder);
+    if (Object.keys(patch).length > 0) await this.repository.update(id, patch);
+    return this.get(id);
+  }
+
+  async setLive(id: number, isLive: boolean): Promise<DownloadTaskDto> {
+    await this.mustFind(id);
+    await this.repository.update(id, { isLive });
+    return this.get(id);
+  }
+
+  async setStatus(dto: SetStatusDto): Promise<DownloadTaskDto[]> {
+    const ids = [...new Set(dto.ids)];
+    const tasks = await this.repository.findByIds(ids);
+    const missing = ids.filter((id) => !tasks.some((task) => task.id === id));
+    if (missing.length > 0) throw new NotFoundException(`No task with id ${missing.join(', ')}; nothing was changed`);
+    if (dto.status === DownloadStatus.Success || dto.status === DownloadStatus.Failed) {
+      const running = ids.filter((id) => this.scheduler.isRunning(id));
+      if (running.length > 0) throw new ConflictException(`Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
+      for (const id of ids) await this.scheduler.stop(id, 'delete');
+      await this.repository.updateMany(ids, { status: dto.status, queuedAt: null, ...(dto.status === DownloadStatus.Failed ? {} : { error: null }) });
+    } else if (dto.status === DownloadStatus.Waiting) {
+      for (const id of ids) await this.start(id, {});
+    } else {
+      for (const id of ids) await this.stop(id);
+    }
+    const updated = await this.repository.findByIds(ids);
+    return ids.map((id) => this.view(updated.find((task) => task.id === id)!));
+  }
+
+  async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
+    const task = await this.mustFind(id);
+    if (this.scheduler.isActive(id)) return this.view(task);
+    await this.repository.update(id, {
+      status: DownloadStatus.Waiting,
+      queuedAt: nowIso(),
+      error: null,
+      ...(dto.localPath !== undefined ? { localPath: resolve(dto.localPath) } : {}),
+      deleteSegments: dto.deleteSegments ?? true,
+      ...(task.status === DownloadStatus.Success ? { downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+    });
+    this.taskLogs.append(id, 'queued by a client');
+    this.scheduler.enqueue(id);
+    return this.get(id);
+  }
+
+  async stop(id: number): Promise<Record<string, never>> {
+    await this.mustFind(id);
+    await this.scheduler.stop(id, 'client');
+    return {};
+  }
+
+  private describeNewTask(item: CreateDownloadItemDto) {
+    const url = item.url.trim();
+    const given = item.name?.trim();
+    return {
+      type: item.type,
+      url,
+      name: sanitizeFileName(given || nameFromUrl(url)),
+      nameIsDerived: !given,
+      folder: normalizeFolder(item.folder),
+      headers: formatHeaderLines(parseHeaderLines(item.headers)),
+      isLive: item.isLive ?? false,
+    };
+  }
+
+  private async mustFind(id: number): Promise<DownloadEntity> {
+    const task = await this.repository.findById(id);
+    if (!task) throw new NotFoundException(`No task with id ${id}`);
+    return task;
+  }
+
+  private view(task: DownloadEntity): DownloadTaskDto {
+    return toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id));
+  }
+}
+
+function isSameOrBelow(path: string, directory: string): boolean {
+  const a = resolve(path);
+  return a === directory || a.startsWith(directory.endsWith('/') ? directory : `${directory}/`);
+}

@@ -1,0 +1,54 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, ValidateNested } from 'class-validator';
+import { DOWNLOAD_TYPES, DownloadType } from '../download-status.enum.js';
+import { IsHeaderLines, IsSafeFolder, IsTaskName, IsTaskUrl } from './validators.js';
+
+export class CreateDownloadItemDto {
+  @ApiProperty({ enum: DownloadType, example: DownloadType.Direct })
+  @IsIn(DOWNLOAD_TYPES, { message: `type must be one of ${DOWNLOAD_TYPES.join(', ')}` })
+  type: DownloadType;
+
+  @ApiProperty({ example: 'https://example.com/video.m3u8', description: 'http(s) URL; for bilibili also a bare BV…/av… id' })
+  @IsTaskUrl()
+  url: string;
+
+  @ApiPropertyOptional({ example: 'My Video', description: 'File name without extension; derived from the media or URL when omitted' })
+  @IsOptional()
+  @IsTaskName()
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'my-folder', description: 'A relative sub-directory of the download directory' })
+  @IsOptional()
+  @IsSafeFolder()
+  folder?: string;
+
+  @ApiPropertyOptional({
+    example: 'User-Agent: Mozilla/5.0\nReferer: https://example.com/',
+    description: '"Name: value" lines; also a JSON array of such lines or a JSON object',
+    oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'object', additionalProperties: { type: 'string' } }],
+  })
+  @IsOptional()
+  @IsHeaderLines()
+  headers?: string | string[] | Record<string, string>;
+
+  @ApiPropertyOptional({ description: 'Record a live stream until stopped', default: false })
+  @IsOptional()
+  @IsBoolean()
+  isLive?: boolean;
+}
+
+export class CreateDownloadsDto {
+  @ApiProperty({ type: [CreateDownloadItemDto], minItems: 1, maxItems: 1000 })
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => CreateDownloadItemDto)
+  tasks: CreateDownloadItemDto[];
+
+  @ApiPropertyOptional({ description: 'Queue the tasks at once (default false: they wait idle until started)', default: false })
+  @IsOptional()
+  @IsBoolean()
+  startDownload?: boolean;
+}

@@ -1,0 +1,15 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { IsAbsoluteDirectory } from './validators.js';
+
+export class StartDownloadDto {
+  @ApiPropertyOptional({ example: '/home/me/Videos', description: 'Absolute directory for this task (default DOWNLOAD_DIR)' })
+  @IsOptional()
+  @IsAbsoluteDirectory()
+  localPath?: string;
+
+  @ApiPropertyOptional({ default: true, description: 'Remove temporary segment files after a successful merge' })
+  @IsOptional()
+  @IsBoolean()
+  deleteSegments?: boolean;
+}

@@ -1,0 +1,31 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
+import { IsBoolean, IsOptional } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
+import { IsHeaderLines, IsSafeFolder, IsTaskName } from './validators.js';
+
+export class UpdateDownloadDto {
+  @ApiPropertyOptional({ example: 'New name' })
+  @IsOptional()
+  @IsTaskName()
+  name?: string;
+
+  @ApiPropertyOptional({ example: 'https://example.com/other.mp4', description: 'Checked against the task type' })
+  @IsOptional()
+  url?: string;
+
+  @ApiPropertyOptional({ description: '"Name: value" lines, a JSON array of lines, or an object', oneOf: [{ type: 'string' }, { type: 'array', items: { type: 'string' } }, { type: 'object' }] })
+  @IsOptional()
+  @IsHeaderLines()
+  headers?: string | string[] | Record<string, string>;
+
+  @ApiPropertyOptional({ example: 'my-folder' })
+  @IsOptional()
+  @IsSafeFolder()
+  folder?: string;
+}
+
+export class SetLiveDto {
+  @ApiProperty({ example: true })
+  @IsBoolean()
+  isLive: boolean;
+}
