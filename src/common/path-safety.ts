@@ -1,4 +1,4 @@
-import { realpath } from 'node:fs/promises';
+import { lstat, realpath } from 'node:fs/promises';
 import { dirname, isAbsolute, relative, resolve, sep } from 'node:path';
 
 const RESERVED_WINDOWS_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])(\..*)?$/i;
@@ -63,10 +63,10 @@ export async function resolveInside(base: string, ...parts: string[]): Promise<s
 
 function isWithin(root: string, target: string): boolean {
   const path = relative(root, target);
-  return path === '' || (!path.startsWith('..') && !isAbsolute(path) && !path.startsWith(`..${sep}`));
+  return path !== '..' && !path.startsWith(`..${sep}`) && !isAbsolute(path);
 }
 
-/** realpath of the deepest part of path that exists, with the rest appended. */
+/** realpath of the deepest part of path that exists, with the rest appended; a dangling link is refused. */
 async function realExistingPrefix(path: string): Promise<string> {
   let current = path;
   const rest: string[] = [];
@@ -74,6 +74,10 @@ async function realExistingPrefix(path: string): Promise<string> {
     try {
       return resolve(await realpath(current), ...rest.reverse());
     } catch {
+      // a link whose target does not exist yet could still point anywhere once written through
+      if (await lstat(current).then((stats) => stats.isSymbolicLink(), () => false)) {
+        throw new Error('the path leaves the download directory through a symbolic link');
+      }
       const parent = dirname(current);
       if (parent === current) return path;
       rest.push(current.slice(parent.length + (parent.endsWith(sep) ? 0 : 1)));

@@ -1,7 +1,11 @@
 import { type ArgumentMetadata, BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
 
-/** Flattens nested validation errors into "tasks[0].url must be …" sentences, every field named. */
-export function describeValidationErrors(errors: ValidationError[], parent = ''): string[] {
+/** Flattens nested validation errors into "tasks[0].url must be …" sentences, every field named, each once. */
+export function describeValidationErrors(errors: ValidationError[]): string[] {
+  return [...new Set(flattenValidationErrors(errors, ''))];
+}
+
+function flattenValidationErrors(errors: ValidationError[], parent: string): string[] {
   return errors.flatMap((error) => {
     const path = parent ? (/^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`) : error.property;
     const own = Object.values(error.constraints ?? {}).map((message) => {
@@ -10,7 +14,7 @@ export function describeValidationErrors(errors: ValidationError[], parent = '')
       if (message.startsWith(`property ${error.property} `)) return `${path}${message.slice(`property ${error.property}`.length)}`;
       return `${path}: ${message}`;
     });
-    return [...own, ...describeValidationErrors(error.children ?? [], path)];
+    return [...own, ...flattenValidationErrors(error.children ?? [], path)];
   });
 }
 

@@ -53,11 +53,11 @@ export class DownloadRepository {
     if (query.statuses) builder.andWhere('task.status IN (:...statuses)', { statuses: query.statuses });
     if (query.excludeStatus) builder.andWhere('task.status != :excluded', { excluded: query.excludeStatus });
     if (query.under) {
-      const escaped = query.under.directory.replace(/[\\%_]/g, (character) => `\\${character}`);
-      const prefix = escaped.endsWith('/') ? escaped : `${escaped}/`;
+      // an exact, case-sensitive prefix test: LIKE would ignore ASCII case and need escaping
+      const prefix = query.under.directory.endsWith('/') ? query.under.directory : `${query.under.directory}/`;
       builder.andWhere(
-        `(task.localPath = :directory OR task.localPath LIKE :prefix ESCAPE '\\'${query.under.includeDefault ? ' OR task.localPath IS NULL' : ''})`,
-        { directory: query.under.directory, prefix: `${prefix}%` },
+        `(task.localPath = :directory OR substr(task.localPath, 1, length(:prefix)) = :prefix${query.under.includeDefault ? ' OR task.localPath IS NULL' : ''})`,
+        { directory: query.under.directory, prefix },
       );
     }
     const [list, total] = await builder

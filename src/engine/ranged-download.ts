@@ -54,15 +54,18 @@ export interface RangedDownloadResult {
 // small enough that the last stolen tail is short, large enough that a steal's new request pays for itself
 const DEFAULT_MIN_SPLIT = 256 * 1024;
 
-/** Splits [0, total) into up to `parts` ranges of at least minSplit bytes. */
+/** Splits [0, total) into up to `parts` ranges of at least minSplit bytes, their sizes differing by at most one. */
 export function splitRanges(total: number, parts: number, minSplit: number): ByteRange[] {
   const count = Math.max(1, Math.min(parts, Math.floor(total / minSplit)));
-  const size = Math.ceil(total / count);
+  const base = Math.floor(total / count);
+  const remainder = total % count;
   const ranges: ByteRange[] = [];
-  for (let start = 0; start < total; start += size) {
-    ranges.push({ start, end: Math.min(total, start + size) - 1, pos: start });
+  let start = 0;
+  for (let index = 0; index < count; index++) {
+    const size = base + (index < remainder ? 1 : 0);
+    ranges.push({ start, end: start + size - 1, pos: start });
+    start += size;
   }
-  if (ranges.length === 0) ranges.push({ start: 0, end: total - 1, pos: 0 });
   return ranges;
 }
 

@@ -17,8 +17,8 @@ export interface RetryHooks {
 /** Delay before try n+1: exponential, capped, with jitter; a server's Retry-After wins when larger. */
 export function backoffDelay(policy: RetryPolicy, attempt: number, error: unknown): number {
   const max = policy.maxDelayMs ?? 30_000;
-  const exponential = Math.min(max, policy.baseDelayMs * 2 ** (attempt - 1));
-  const jittered = exponential * (0.75 + Math.random() * 0.5);
+  const exponential = policy.baseDelayMs * 2 ** (attempt - 1);
+  const jittered = Math.min(max, exponential * (0.75 + Math.random() * 0.5));
   const serverAsked = error instanceof HttpError && error.retryAfterMs !== null ? Math.min(max, error.retryAfterMs) : 0;
   return Math.round(Math.max(jittered, serverAsked));
 }

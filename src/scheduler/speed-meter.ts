@@ -1,24 +1,35 @@
-/** Bytes per second as a moving average over the last few seconds of samples. */
+/** Bytes per second as a moving average over the last few seconds; silence brings it down to zero. */
 export class SpeedMeter {
   private readonly samples: Array<{ at: number; bytes: number }> = [];
 
-  constructor(private readonly windowMs = 5_000) {}
+  constructor(
+    private readonly windowMs = 5_000,
+    private readonly resolutionMs = 100,
+  ) {}
 
   record(bytes: number, at = Date.now()): void {
     const last = this.samples[this.samples.length - 1];
     if (last && bytes < last.bytes) this.samples.length = 0; // a restart from zero
-    this.samples.push({ at, bytes });
+    const beforeLast = this.samples[this.samples.length - 2];
+    // one sample per resolution step: a chunk-rate stream of samples would cost memory and time
+    if (beforeLast && at - beforeLast.at < this.resolutionMs) this.samples[this.samples.length - 1] = { at, bytes };
+    else this.samples.push({ at, bytes });
     while (this.samples.length > 2 && this.samples[1].at <= at - this.windowMs) this.samples.shift();
   }
 
-  speed(at = Date.now()): number {
+  speed(now = Date.now()): number {
     if (this.samples.length === 0) return 0;
-    const first = this.samples[0];
     const last = this.samples[this.samples.length - 1];
-    // a silent source is not fast: time since the last sample counts as time without bytes
-    const elapsed = Math.max(at, last.at) - first.at;
+    const at = Math.max(now, last.at);
+    const windowStart = at - this.windowMs;
+    let baseline = this.samples[0];
+    for (const sample of this.samples) {
+      if (sample.at > windowStart) break;
+      baseline = sample;
+    }
+    const elapsed = at - baseline.at;
     if (elapsed < 250) return 0;
-    return Math.max(0, Math.round(((last.bytes - first.bytes) * 1000) / elapsed));
+    return Math.max(0, Math.round(((last.bytes - baseline.bytes) * 1000) / elapsed));
   }
 }
 

@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { ConfigError, loadConfig } from './app-config.js';
+
+const CWD = '/srv/mediago';
+const configWith = (env: Record<string, string | undefined> = {}) => loadConfig(env, CWD);
+/** Asserts that the variable is refused with a message that names it. */
+const refuses = (variable: string, value: string, problem: RegExp) =>
+  assert.throws(
+    () => configWith({ [variable]: value }),
+    (error: unknown) => {
+      assert.ok(error instanceof ConfigError, `${variable}=${value} throws a ConfigError`);
+      assert.equal(error.name, 'ConfigError');
+      assert.ok(error.message.startsWith(`Invalid configuration: ${variable} `), error.message);
+      assert.match(error.message, problem);
+      return true;
+    },
+  );
+
+describe('loadConfig', () => {
+  it('has a sensible default for everything', () => {
+    assert.deepEqual(configWith(), {
+      port: 39719,
+      host: '127.0.0.1',
+      dataDir: '/srv/mediago/data',
+      downloadDir: '/srv/mediago/downloads',
+      apiKey: null,
+      maxConcurrentDownloads: 3,
+      ffmpegPath: null,
+      ytdlpPath: null,
+      proxy: null,
+      noProxy: null,
+      directConnections: 16,
+      segmentConcurrency: 16,
+      retryAttempts: 5,
+      retryBaseDelayMs: 500,
+      stallTimeoutMs: 30_000,
+      progressIntervalMs: 500,
+      bodyLimitBytes: 1024 * 1024,
+      bilibiliApiBase: 'https://api.bilibili.com',
+      ssePingIntervalMs: 15_000,
+    });
+  });
+
+  it('treats empty and blank variables as unset', () => {
+    assert.deepEqual(configWith({ PORT: '', API_KEY: '   ', DATA_DIR: ' ', DOWNLOAD_PROXY: '' }), configWith());
+  });
+
+  it('reads each variable, trimmed', () => {
+    const config = configWith({
+      PORT: ' 8080 ',
+      HOST: '0.0.0.0',
+      API_KEY: '  long-enough-key  ',
+      MAX_CONCURRENT_DOWNLOADS: '64',
+      FFMPEG_PATH: '/usr/bin/ffmpeg',
+      YTDLP_PATH: '/usr/local/bin/yt-dlp',
+      NO_PROXY: 'localhost,127.0.0.1',
+      RETRY_ATTEMPTS: '1',
+    });
+    assert.equal(config.port, 8080);
+    assert.equal(config.host, '0.0.0.0');
+    assert.equal(config.apiKey, 'long-enough-key');
+    assert.equal(config.maxConcurrentDownloads, 64);
+    assert.equal(config.ffmpegPath, '/usr/bin/ffmpeg');
+    assert.equal(config.ytdlpPath, '/usr/local/bin/yt-dlp');
+    assert.equal(config.noProxy, 'localhost,127.0.0.1');
+    assert.equal(config.retryAttempts, 1);
+  });
+
+  describe('PORT', () => {
+    it('accepts 1 to 65535', () => {
+      assert.equal(configWith({ PORT: '1' }).port, 1);
+      assert.equal(configWith({ PORT: '65535' }).port, 65535);
+    });
+
+    it('refuses numbers out of range', () => {
+      refuses('PORT', '0', /must be from 1 to 65535, got 0/);
+      refuses('PORT', '65536', /must be from 1 to 65535, got 65536/);
+    });
+
+    it('refuses what is not a whole number, quoting it', () => {
+      for (const value of ['http', '-1', '80.5', '1e3', '0x50', '80 81']) refuses('PORT', value, new RegExp(`must be a whole number from 1 to 65535, got "${value.replace('.', '\\.')}"`));
+    });
+  });
+
+  describe('MAX_CONCURRENT_DOWNLOADS', () => {
+    it('refuses 0, more than 64 and non-numbers', () => {
+      refuses('MAX_CONCURRENT_DOWNLOADS', '0', /must be from 1 to 64, got 0/);
+      refuses('MAX_CONCURRENT_DOWNLOADS', '65', /must be from 1 to 64, got 65/);
+      refuses('MAX_CONCURRENT_DOWNLOADS', 'many', /must be a whole number from 1 to 64/);
+    });
+  });
+
+  it('names every other numeric variable in its error', () => {
+    for (const variable of ['DIRECT_CONNECTIONS', 'SEGMENT_CONCURRENCY', 'RETRY_ATTEMPTS', 'RETRY_BASE_DELAY_MS', 'STALL_TIMEOUT_MS', 'PROGRESS_INTERVAL_MS', 'BODY_LIMIT_BYTES', 'SSE_PING_INTERVAL_MS']) {
+      refuses(variable, 'soon', /must be a whole number from \d+ to \d+, got "soon"/);
+      refuses(variable, '0', /must be from \d+ to \d+, got 0/);
+    }
+  });
+
+  describe('API_KEY', () => {
+    it('refuses a key shorter than 8 characters', () => {
+      refuses('API_KEY', 'short', /must be at least 8 characters long/);
+      refuses('API_KEY', '  1234567  ', /must be at least 8 characters long/);
+    });
+
+    it('accepts 8 characters', () => {
+      assert.equal(configWith({ API_KEY: '12345678' }).apiKey, '12345678');
+    });
+  });
+
+  describe('DOWNLOAD_PROXY', () => {
+    it('accepts an http or https URL and drops trailing slashes', () => {
+      assert.equal(configWith({ DOWNLOAD_PROXY: 'http://127.0.0.1:8080/' }).proxy, 'http://127.0.0.1:8080');
+      assert.equal(configWith({ DOWNLOAD_PROXY: 'https://user:pw@proxy.example:3128' }).proxy, 'https://user:pw@proxy.example:3128');
+    });
+
+    it('refuses what is not a URL', () => {
+      refuses('DOWNLOAD_PROXY', '127.0.0.1:8080x', /must be a URL such as http:\/\/127\.0\.0\.1:8080, got "127\.0\.0\.1:8080x"/);
+      refuses('DOWNLOAD_PROXY', 'proxy', /must be a URL such as/);
+    });
+
+    it('refuses a URL of another scheme', () => {
+      refuses('DOWNLOAD_PROXY', 'socks5://127.0.0.1:1080', /must be an http:\/\/ or https:\/\/ URL, got "socks5:\/\/127\.0\.0\.1:1080"/);
+    });
+
+    it('falls back to HTTPS_PROXY, then HTTP_PROXY', () => {
+      assert.equal(configWith({ HTTPS_PROXY: 'http://secure:1', HTTP_PROXY: 'http://plain:2' }).proxy, 'http://secure:1');
+      assert.equal(configWith({ HTTP_PROXY: 'http://plain:2' }).proxy, 'http://plain:2');
+      assert.equal(configWith({ DOWNLOAD_PROXY: 'http://ours:3', HTTPS_PROXY: 'http://secure:1' }).proxy, 'http://ours:3');
+      refuses('HTTP_PROXY', 'ftp://x', /must be an http:\/\/ or https:\/\/ URL/);
+    });
+
+    it('reads no_proxy in lower case too', () => {
+      assert.equal(configWith({ no_proxy: '.internal' }).noProxy, '.internal');
+    });
+  });
+
+  it('checks BILIBILI_API_BASE like a proxy URL', () => {
+    assert.equal(configWith({ BILIBILI_API_BASE: 'http://127.0.0.1:9000/' }).bilibiliApiBase, 'http://127.0.0.1:9000');
+    refuses('BILIBILI_API_BASE', 'api.bilibili.com', /must be a URL/);
+  });
+
+  describe('directories', () => {
+    it('resolves relative directories against the working directory', () => {
+      const config = configWith({ DATA_DIR: 'state', DOWNLOAD_DIR: './media/../videos' });
+      assert.equal(config.dataDir, '/srv/mediago/state');
+      assert.equal(config.downloadDir, '/srv/mediago/videos');
+    });
+
+    it('keeps absolute directories, normalised', () => {
+      const config = configWith({ DATA_DIR: '/var/lib/mediago/', DOWNLOAD_DIR: '/home/me/../me/Downloads' });
+      assert.equal(config.dataDir, '/var/lib/mediago');
+      assert.equal(config.downloadDir, '/home/me/Downloads');
+    });
+
+    it('refuses a NUL byte', () => {
+      refuses('DATA_DIR', 'data\u0000x', /must not contain a NUL byte/);
+      refuses('DOWNLOAD_DIR', '/x\u0000', /must not contain a NUL byte/);
+    });
+  });
+
+  it('refuses a HOST with characters no host name has', () => {
+    refuses('HOST', 'local host', /must be a host name or IP address, got "local host"/);
+    assert.equal(configWith({ HOST: '::1' }).host, '::1');
+    assert.equal(configWith({ HOST: '[::]' }).host, '[::]');
+  });
+});
