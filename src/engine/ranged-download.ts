@@ -119,8 +119,10 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const previous = partExists ? await loadState(options.statePath, options.url) : null;
   throwIfAborted(options.signal);
 
-  const probeStart = previous?.resumable ? firstMissingByte(previous) : 0;
-  const probe = await openWithRetry(options, { start: probeStart }, log);
+  // on a resume the probe asks for exactly the first missing range, so nothing past it is sent for nothing
+  const firstMissing = previous?.resumable ? previous.ranges.find((range) => !isComplete(range)) : undefined;
+  const probeStart = firstMissing ? firstMissing.pos : 0;
+  const probe = await openWithRetry(options, { start: probeStart, end: firstMissing?.end ?? undefined }, log);
   const resumable = probe.status === 206;
   const total = resumable ? totalFromContentRange(headerValue(probe.headers, 'content-range')) : lengthOf(probe);
   const etag = headerValue(probe.headers, 'etag') ?? null;
@@ -161,11 +163,6 @@ function lengthOf(response: HttpResponse): number | null {
   const raw = headerValue(response.headers, 'content-length');
   const encoded = headerValue(response.headers, 'content-encoding');
   return raw && /^\d+$/.test(raw) && (!encoded || encoded === 'identity') ? Number(raw) : null;
-}
-
-function firstMissingByte(state: RangedState): number {
-  const open = state.ranges.find((range) => !isComplete(range));
-  return open ? open.pos : 0;
 }
 
 function sameRemoteFile(state: RangedState, total: number | null, etag: string | null, lastModified: string | null): boolean {

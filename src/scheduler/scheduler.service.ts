@@ -44,6 +44,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
   private closing = false;
+  private startChain: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -143,13 +144,25 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /** Runs the steps in the order they were asked for: tasks are marked started in queue order. */
+  private inStartOrder<T>(step: () => Promise<T>): Promise<T> {
+    const next = this.startChain.then(step);
+    this.startChain = next.catch(() => undefined);
+    return next;
+  }
+
   private async execute(id: number, run: Run): Promise<void> {
-    const task = await this.repository.findById(id);
-    if (!task) return;
+    const begun = await this.inStartOrder(async () => {
+      const task = await this.repository.findById(id);
+      if (!task) return null;
+      const previousFile = task.file;
+      await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null });
+      this.emit(DownloadEvent.Started, { id });
+      return { task, previousFile };
+    });
+    if (!begun) return;
+    const { task, previousFile } = begun;
     run.report = { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent };
-    const previousFile = task.file;
-    await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null });
-    this.emit(DownloadEvent.Started, { id });
     this.logs.append(id, `run started: ${task.type} ${redactUrl(task.url)}`);
     let job: DownloadJob | null = null;
     try {
@@ -209,6 +222,9 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       queuedAt: shutdown ? task.queuedAt : null,
     });
     this.logs.append(task.id, `saved ${file}`);
+    // a last progress event, so that even a run shorter than one interval reports where it ended
+    const finalPercent = stoppedByClient || shutdown ? progress.percent : 100;
+    this.emit(DownloadEvent.Progress, { id: task.id, ...progress, totalBytes, percent: finalPercent, speed: 0, eta: finalPercent === 100 ? 0 : null });
     if (stoppedByClient) this.emit(DownloadEvent.Stopped, { id: task.id });
     else if (!shutdown && run.reason !== 'delete') this.emit(DownloadEvent.Succeeded, { id: task.id });
   }
