@@ -18,6 +18,8 @@ export interface ByteRange {
 export interface RangedState {
   version: 1;
   url: string;
+  /** What identifies the remote file across runs (the URL unless the caller says otherwise). */
+  key?: string;
   total: number | null;
   etag: string | null;
   lastModified: string | null;
@@ -33,6 +35,8 @@ export interface RangedDownloadOptions {
   partPath: string;
   /** The JSON sidecar holding RangedState. */
   statePath: string;
+  /** Identifies the remote file when its URL changes between runs (e.g. re-signed CDN URLs); default the URL. */
+  resumeKey?: string;
   /** Connections at once when the server supports ranges. */
   connections: number;
   /** No range smaller than this is split further (default 1 MiB). */
@@ -116,7 +120,8 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const log = options.log ?? (() => undefined);
   // a state without its data file (moved into place, or removed by hand) describes nothing to resume
   const partExists = await stat(options.partPath).then(() => true, () => false);
-  const previous = partExists ? await loadState(options.statePath, options.url) : null;
+  const key = options.resumeKey ?? options.url;
+  const previous = partExists ? await loadState(options.statePath, key) : null;
   throwIfAborted(options.signal);
 
   // on a resume the probe asks for exactly the first missing range, so nothing past it is sent for nothing
@@ -135,7 +140,7 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   } else {
     if (previous) log('the remote file changed or cannot be resumed: starting over');
     const ranges = resumable && total !== null ? splitRanges(total, options.connections, minSplit) : [{ start: 0, end: total === null ? null : total - 1, pos: 0 }];
-    state = { version: 1, url: options.url, total, etag, lastModified, resumable, ranges };
+    state = { version: 1, url: options.url, key, total, etag, lastModified, resumable, ranges };
     await rm(options.partPath, { force: true });
   }
   if (total === 0) {
@@ -169,10 +174,10 @@ function sameRemoteFile(state: RangedState, total: number | null, etag: string |
   return state.total === total && state.etag === etag && state.lastModified === lastModified;
 }
 
-async function loadState(path: string, url: string): Promise<RangedState | null> {
+async function loadState(path: string, key: string): Promise<RangedState | null> {
   try {
     const state = JSON.parse(await readFile(path, 'utf8')) as RangedState;
-    return state.version === 1 && state.url === url && Array.isArray(state.ranges) ? state : null;
+    return state.version === 1 && (state.key ?? state.url) === key && Array.isArray(state.ranges) ? state : null;
   } catch {
     return null;
   }

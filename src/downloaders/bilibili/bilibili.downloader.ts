@@ -1,5 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
-import { readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
@@ -254,7 +254,6 @@ export class BilibiliDownloader implements Downloader {
     }
     let lastError: unknown = null;
     for (const [index, url] of urls.entries()) {
-      await adoptResumeState(statePath, url);
       try {
         await downloadRanged({
           http: this.http,
@@ -262,6 +261,8 @@ export class BilibiliDownloader implements Downloader {
           headers: scope.headers,
           partPath: file,
           statePath,
+          // the CDN signs its URLs anew on every playurl call: the file name is what stays the same
+          resumeKey: fileNameOf(url) ?? undefined,
           connections: this.config.directConnections,
           signal,
           onProgress,
@@ -301,19 +302,6 @@ export function bilibiliHeaders(taskHeaders: HeaderPairs): HeaderPairs {
  * on any mirror is moved to the new URL, so that the ranged downloader resumes instead of starting over
  * (it still starts over if the size or validators differ).
  */
-async function adoptResumeState(statePath: string, url: string): Promise<void> {
-  let state: { url?: unknown };
-  try {
-    state = JSON.parse(await readFile(statePath, 'utf8')) as { url?: unknown };
-  } catch {
-    return;
-  }
-  if (typeof state.url !== 'string' || state.url === url || fileNameOf(state.url) !== fileNameOf(url)) return;
-  const temporary = `${statePath}.tmp`;
-  await writeFile(temporary, JSON.stringify({ ...state, url }));
-  await rename(temporary, statePath);
-}
-
 /** The size of a stream an earlier run completed, per its saved state and the file on disk; null otherwise. */
 async function completeSize(file: string, statePath: string): Promise<number | null> {
   try {
