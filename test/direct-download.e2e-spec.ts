@@ -269,6 +269,14 @@ describe('stop, resume and the concurrency limit', () => {
     assert.equal(queued.status, 'waiting');
     const again = await test.api('POST', `/api/downloads/${ids[0]}/start`);
     assert.equal(again.body.data.status, 'downloading', 'starting an active task changes nothing');
+    const edit = await test.api('PUT', `/api/downloads/${ids[0]}`, { name: 'renamed while running' });
+    assert.equal(edit.status, 409);
+    assert.equal(edit.body.code, 409);
+    assert.match(edit.body.message, /downloading/);
+    const mark = await test.api('PUT', '/api/downloads/status', { ids: [ids[2], ids[0]], status: 'success' });
+    assert.equal(mark.status, 409);
+    assert.equal((await test.api('GET', `/api/downloads/${ids[2]}`)).body.data.status, 'waiting', 'nothing was changed');
+    assert.equal((await test.api('PUT', '/api/downloads/status', { ids: [ids[0]], status: 'downloading' })).status, 400);
     await test.api('POST', `/api/downloads/${ids[2]}/stop`);
     assert.equal((await test.api('GET', `/api/downloads/${ids[2]}`)).body.data.status, 'stopped');
     await events.waitFor('download-stop', ids[2]);

@@ -29,7 +29,10 @@ class ServiceProcess {
   output = '';
   baseUrl = '';
 
-  constructor(private readonly root: string) {}
+  constructor(
+    private readonly root: string,
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
 
   async start(): Promise<void> {
     const port = await freePort();
@@ -44,6 +47,7 @@ class ServiceProcess {
         DOWNLOAD_DIR: join(this.root, 'downloads'),
         DIRECT_CONNECTIONS: '2',
         RETRY_BASE_DELAY_MS: '50',
+        ...this.extraEnv,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -88,6 +92,15 @@ describe('restart recovery', () => {
   after(async () => {
     await origin.stop();
     await rm(root, { recursive: true, force: true });
+  });
+
+  it('refuses to boot with an invalid variable, naming it', async () => {
+    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, MAX_CONCURRENT_DOWNLOADS: 'lots', DATA_DIR: join(root, 'bad') }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stderr!.on('data', (chunk) => (output += chunk));
+    const [code] = (await once(child, 'exit')) as [number | null];
+    assert.equal(code, 2);
+    assert.match(output, /MAX_CONCURRENT_DOWNLOADS must be a whole number/);
   });
 
   it('resumes a download after kill -9 and finishes it byte-exact', async () => {

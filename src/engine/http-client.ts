@@ -45,7 +45,7 @@ export class HttpClient {
       keepAliveTimeout: 10_000,
     };
     this.dispatcher = options.proxy
-      ? new EnvHttpProxyAgent({ ...common, httpProxy: options.proxy, httpsProxy: options.proxy, noProxy: options.noProxy ?? '' })
+      ? new EnvHttpProxyAgent({ ...common, httpProxy: options.proxy, httpsProxy: options.proxy, noProxy: withLoopback(options.noProxy) })
       : new Agent(common);
   }
 
@@ -115,6 +115,11 @@ export class HttpClient {
     if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
     return headers;
   }
+}
+
+/** Loopback never goes through the proxy, whatever NO_PROXY says. */
+function withLoopback(noProxy: string | null | undefined): string {
+  return [noProxy, 'localhost', '127.0.0.1', '[::1]'].filter(Boolean).join(',');
 }
 
 function parseRetryAfter(value: string | string[] | undefined): number | null {
