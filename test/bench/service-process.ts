@@ -1,0 +1,71 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The Node flags the service runs with in production (scripts/start.mjs, Dockerfile). */
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** The built service in its own process, for measuring what a user of the running service sees. */
+export class BenchService {
+  private child: ChildProcess | null = null;
+  baseUrl = '';
+
+  async start(root: string, env: Record<string, string>): Promise<void> {
+    const port = await freePort();
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
+      stdio: 'ignore',
+    });
+    const deadline = Date.now() + 30_000;
+    while (Date.now() < deadline) {
+      if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) return;
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    throw new Error('the service did not start within 30 s');
+  }
+
+  /** Creates one started task and waits until it succeeds; returns the milliseconds from request to success. */
+  async download(task: Record<string, unknown>): Promise<number> {
+    const began = performance.now();
+    const created = await fetch(`${this.baseUrl}/api/downloads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tasks: [task], startDownload: true }),
+    }).then((response) => response.json() as Promise<{ data: Array<{ id: number }> }>);
+    const id = created.data[0].id;
+    const deadline = Date.now() + 300_000;
+    while (Date.now() < deadline) {
+      const { data } = (await fetch(`${this.baseUrl}/api/downloads/${id}`).then((response) => response.json())) as { data: { status: string; error: string | null } };
+      if (data.status === 'success') return performance.now() - began;
+      if (data.status === 'failed') throw new Error(`the service failed the task: ${data.error}`);
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    throw new Error('the task did not finish within 5 minutes');
+  }
+
+  /** The service process's peak resident memory so far, in KiB. */
+  peakRssKb(): number {
+    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child!.pid}/status`, 'utf8'));
+    return match ? Number(match[1]) : NaN;
+  }
+
+  async stop(): Promise<void> {
+    if (!this.child || this.child.exitCode !== null) return;
+    const exited = once(this.child, 'exit');
+    this.child.kill('SIGTERM');
+    await exited;
+  }
+}
