@@ -1,14 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir } from 'node:fs/promises';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import { HttpClient } from '../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../engine/http-error.js';
-import { downloadRanged } from '../../engine/ranged-download.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
-import { pickExtension, titleFromResponse } from '../direct/file-naming.js';
+import { downloadPlainFile } from '../direct/plain-file.js';
 import { HlsSession } from '../m3u8/hls-session.js';
 import { DashSession } from './dash/dash-session.js';
 import { type UrlProbe, probeUrl } from './url-probe.js';
@@ -47,23 +45,7 @@ export class MediagoDownloader implements Downloader {
   /** The same segmented, resumable downloader as the `direct` type. */
   private async downloadFile(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
     await mkdir(job.workDir, { recursive: true });
-    const partPath = join(job.workDir, 'download.part');
-    const statePath = join(job.workDir, 'download.state.json');
-    const result = await downloadRanged({
-      http: this.http,
-      url: job.url,
-      headers: job.headers,
-      partPath,
-      statePath,
-      connections: this.config.directConnections,
-      signal: ctx.signal,
-      onProgress: (downloadedBytes, totalBytes) => ctx.progress({ downloadedBytes, totalBytes }),
-      log: ctx.log,
-    });
-    await rm(statePath, { force: true });
-    ctx.log(`downloaded ${result.totalBytes} bytes`);
-    const title = job.nameIsDerived ? titleFromResponse(result.headers) : undefined;
-    return { path: partPath, extension: pickExtension(result.headers, result.finalUrl, job.url), ...(title ? { title } : {}) };
+    return downloadPlainFile(this.http, this.config.directConnections, job, ctx);
   }
 }
 
