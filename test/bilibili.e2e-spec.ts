@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { type AppConfig, loadConfig } from '../src/config/app-config.js';
 import { BilibiliDownloader } from '../src/downloaders/bilibili/bilibili.downloader.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
+import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
 import { DownloadType } from '../src/downloads/download-status.enum.js';
 import { isAbortError } from '../src/engine/abort.js';
 import { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { BilibiliFakeApi, FAKE_MEDIA_SECONDS, FAKE_SEASON, HI_RES_VIDEO, MULTI_PART_VIDEO, PROGRESSIVE_VIDEO, SINGLE_VIDEO } from './fixtures/bilibili-fake-api.js';
-
-interface Probe {
-  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
-  format: { duration: string };
-}
+import { run } from './helpers/downloader-run.js';
+import { assertMedia, probe } from './helpers/media-checks.js';
 
 interface Run {
   output: DownloadOutput;
@@ -87,36 +83,12 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
   }
 
   async function download(job: DownloadJob, signal: AbortSignal = new AbortController().signal, onProgress?: (report: ProgressReport) => void): Promise<Run> {
-    const reports: ProgressReport[] = [];
-    const logs: string[] = [];
-    const ctx: DownloadContext = {
-      signal,
-      progress: (report) => {
-        reports.push(report);
-        onProgress?.(report);
-      },
-      log: (line) => logs.push(line),
-    };
-    const output = await within(downloader.run(job, ctx), 60_000, `downloading ${job.url}`);
-    return { output, reports, logs };
-  }
-
-  function probe(path: string): Probe {
-    const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-show_entries', 'stream=codec_type,codec_name,width,height:format=duration', '-of', 'json', path], { encoding: 'utf8', timeout: 30_000 });
-    assert.equal(result.status, 0, `ffprobe failed: ${result.stderr}`);
-    return JSON.parse(result.stdout) as Probe;
+    const { output, progress, log } = await within(run(downloader, job, { signal, onProgress }), 60_000, `downloading ${job.url}`);
+    return { output, reports: progress, logs: log };
   }
 
   function assertPlayable(path: string, expected: { width: number; height: number; audioCodec?: string }): void {
-    const info = probe(path);
-    const video = info.streams.find((stream) => stream.codec_type === 'video');
-    const audio = info.streams.find((stream) => stream.codec_type === 'audio');
-    assert.ok(video, 'the output has a video stream');
-    assert.ok(audio, 'the output has an audio stream');
-    assert.equal(audio.codec_name, expected.audioCodec ?? 'aac');
-    assert.equal(video.width, expected.width);
-    assert.equal(video.height, expected.height);
-    assert.ok(Math.abs(Number(info.format.duration) - FAKE_MEDIA_SECONDS) <= 0.5, `duration ${info.format.duration} s is about ${FAKE_MEDIA_SECONDS} s`);
+    assertMedia(probe(tools.ffprobe!, path), { seconds: FAKE_MEDIA_SECONDS, width: expected.width, height: expected.height, audioCodec: expected.audioCodec ?? 'aac' });
   }
 
   function cdnFilesFetched(): string[] {

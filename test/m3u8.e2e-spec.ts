@@ -1,22 +1,18 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AppConfig, loadConfig } from '../src/config/app-config.js';
-import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
+import type { DownloadJob, DownloadOutput } from '../src/downloaders/downloader.interface.js';
 import { M3u8Downloader } from '../src/downloaders/m3u8/m3u8.downloader.js';
 import { DownloadType } from '../src/downloads/download-status.enum.js';
-import { HttpClient } from '../src/engine/http-client.js';
+import type { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { FIXTURE_SECONDS, PLAYLIST_TYPE, buildHlsFixtures, liveHandler, serveFixtureDir } from './fixtures/hls-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
-
-interface Probe {
-  duration: number;
-  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
-}
+import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
+import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, probe } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'm3u8-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -27,79 +23,17 @@ let jobs = 0;
 
 function downloaderWith(overrides: Partial<AppConfig> = {}, toolsOverride: ToolsService = tools): M3u8Downloader {
   const config = { ...baseConfig, ...overrides };
-  const http = new HttpClient({ stallTimeoutMs: config.stallTimeoutMs, retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs } });
+  const http = httpClientFor(config);
   clients.push(http);
   return new M3u8Downloader(http, toolsOverride, config);
 }
 
 function aJob(path: string, overrides: Partial<DownloadJob> = {}): DownloadJob {
-  const id = ++jobs;
-  return {
-    id,
-    type: DownloadType.M3u8,
-    url: origin.url(path),
-    name: `job-${id}`,
-    nameIsDerived: false,
-    headers: [],
-    isLive: false,
-    outputDir: root,
-    workDir: join(root, 'work', `job-${id}`),
-    deleteSegments: true,
-    ...overrides,
-  };
+  return jobIn(root, ++jobs, DownloadType.M3u8, origin.url(path), overrides);
 }
 
-interface RunOptions {
-  signal?: AbortSignal;
-  onProgress?: (report: ProgressReport) => void;
-}
-
-async function run(downloader: M3u8Downloader, job: DownloadJob, options: RunOptions = {}): Promise<{ output: DownloadOutput; progress: ProgressReport[]; log: string[] }> {
-  const progress: ProgressReport[] = [];
-  const log: string[] = [];
-  const output = await downloader.run(job, {
-    signal: options.signal ?? new AbortController().signal,
-    progress: (report) => {
-      progress.push(report);
-      options.onProgress?.(report);
-    },
-    log: (line) => log.push(line),
-  });
-  return { output, progress, log };
-}
-
-function probe(path: string): Probe {
-  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(result.status, 0, result.stderr);
-  const parsed = JSON.parse(result.stdout) as { format: { duration: string }; streams: Probe['streams'] };
-  return { duration: Number(parsed.format.duration), streams: parsed.streams };
-}
-
-/** Decodes every frame; a player would stumble wherever ffmpeg reports an error. */
-function assertDecodesCleanly(path: string): void {
-  const result = spawnSync(tools.ffmpeg!, ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(result.status, 0);
-  assert.equal(result.stderr.trim(), '', `decoding ${path} reported errors`);
-}
-
-function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, expected: { seconds?: number; width?: number; audio?: boolean; subtitles?: boolean } = {}): Probe {
-  assert.equal(output.extension, 'mp4');
-  assert.ok(output.path.startsWith(job.workDir), 'the output lies inside the work directory');
-  assert.ok(existsSync(output.path));
-  const media = probe(output.path);
-  assert.ok(Math.abs(media.duration - (expected.seconds ?? FIXTURE_SECONDS)) <= 0.5, `duration ${media.duration}`);
-  const video = media.streams.find((stream) => stream.codec_type === 'video');
-  assert.equal(video?.codec_name, 'h264');
-  assert.equal(video?.width, expected.width ?? 160);
-  if (expected.audio !== false) assert.equal(media.streams.find((stream) => stream.codec_type === 'audio')?.codec_name, 'aac');
-  if (expected.subtitles) assert.equal(media.streams.find((stream) => stream.codec_type === 'subtitle')?.codec_name, 'mov_text');
-  assertDecodesCleanly(output.path);
-  return media;
-}
-
-function segmentFiles(job: DownloadJob, track = 'video'): string[] {
-  const dir = join(job.workDir, 'segments', track);
-  return existsSync(dir) ? readdirSync(dir).filter((file) => !file.endsWith('.part')) : [];
+function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, expected: { seconds?: number; width?: number; audio?: boolean; subtitles?: boolean } = {}): ProbedMedia {
+  return assertPlayableMp4In(tools, output, job, { ...expected, seconds: expected.seconds ?? FIXTURE_SECONDS, width: expected.width ?? 160 });
 }
 
 describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
@@ -209,14 +143,7 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
   it('stops promptly when aborted and resumes without fetching completed segments again', async () => {
     const downloader = downloaderWith({ segmentConcurrency: 2 });
     const job = aJob('/slow/index.m3u8');
-    const controller = new AbortController();
-    const stopped = run(downloader, job, {
-      signal: controller.signal,
-      onProgress: (report) => {
-        if ((report.percent ?? 0) >= 30) controller.abort();
-      },
-    });
-    await assert.rejects(stopped, (error: Error) => error.name === 'AbortError');
+    await runAndStopAt(downloader, job, 30);
     const kept = segmentFiles(job);
     assert.ok(kept.length >= 2 && kept.length < FIXTURE_SECONDS, `kept ${kept.length} segments`);
     const hitsBefore = new Map(kept.map((file) => [file, origin.hits(`/slow/seg${Number.parseInt(file, 10)}.ts`)]));
@@ -236,8 +163,8 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
     const { output, log } = await run(downloaderWith({}, noFfmpeg), job);
     assert.equal(output.extension, 'ts');
     assert.ok(log.some((line) => line.includes('ffmpeg was not found')));
-    assert.ok(Math.abs(probe(output.path).duration - FIXTURE_SECONDS) <= 0.5);
-    assertDecodesCleanly(output.path);
+    assert.ok(Math.abs(probe(tools.ffprobe!, output.path).duration - FIXTURE_SECONDS) <= 0.5);
+    assertDecodesCleanly(tools.ffmpeg!, output.path);
   });
 
   it('records a live window until EXT-X-ENDLIST, each segment once and in order', async () => {
@@ -264,8 +191,8 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
       },
     });
     const { output } = await recording;
-    const result = probe(output.path);
+    const result = probe(tools.ffprobe!, output.path);
     assert.ok(result.duration >= 1 && result.duration < FIXTURE_SECONDS, `recorded ${result.duration} s`);
-    assertDecodesCleanly(output.path);
+    assertDecodesCleanly(tools.ffmpeg!, output.path);
   });
 });

@@ -1,24 +1,20 @@
 import assert from 'node:assert/strict';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { type AppConfig, loadConfig } from '../src/config/app-config.js';
-import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/downloaders/downloader.interface.js';
+import type { DownloadJob, DownloadOutput } from '../src/downloaders/downloader.interface.js';
 import { MediagoDownloader } from '../src/downloaders/mediago/mediago.downloader.js';
 import { DownloadType } from '../src/downloads/download-status.enum.js';
-import { HttpClient } from '../src/engine/http-client.js';
+import type { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, manifestOf, serveDashDir } from './fixtures/dash-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
-
-interface Probe {
-  duration: number;
-  streams: Array<{ codec_type: string; codec_name: string; width?: number; height?: number }>;
-}
+import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
+import { type ProbedMedia, assertPlayableMp4 as assertPlayableMp4In } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -29,72 +25,17 @@ let jobs = 0;
 
 function downloaderWith(overrides: Partial<AppConfig> = {}): MediagoDownloader {
   const config = { ...baseConfig, ...overrides };
-  const http = new HttpClient({ stallTimeoutMs: config.stallTimeoutMs, retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs } });
+  const http = httpClientFor(config);
   clients.push(http);
   return new MediagoDownloader(http, tools, config);
 }
 
 function aJob(path: string, overrides: Partial<DownloadJob> = {}): DownloadJob {
-  const id = ++jobs;
-  return {
-    id,
-    type: DownloadType.Mediago,
-    url: origin.url(path),
-    name: `job-${id}`,
-    nameIsDerived: false,
-    headers: [],
-    isLive: false,
-    outputDir: root,
-    workDir: join(root, 'work', `job-${id}`),
-    deleteSegments: true,
-    ...overrides,
-  };
+  return jobIn(root, ++jobs, DownloadType.Mediago, origin.url(path), overrides);
 }
 
-async function run(downloader: MediagoDownloader, job: DownloadJob, options: { signal?: AbortSignal; onProgress?: (report: ProgressReport) => void } = {}): Promise<{ output: DownloadOutput; progress: ProgressReport[]; log: string[] }> {
-  const progress: ProgressReport[] = [];
-  const log: string[] = [];
-  const output = await downloader.run(job, {
-    signal: options.signal ?? new AbortController().signal,
-    progress: (report) => {
-      progress.push(report);
-      options.onProgress?.(report);
-    },
-    log: (line) => log.push(line),
-  });
-  return { output, progress, log };
-}
-
-function probe(path: string): Probe {
-  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-print_format', 'json', '-show_format', '-show_streams', path], { encoding: 'utf8', timeout: 30_000 });
-  assert.equal(result.status, 0, result.stderr);
-  const parsed = JSON.parse(result.stdout) as { format: { duration: string }; streams: Probe['streams'] };
-  return { duration: Number(parsed.format.duration), streams: parsed.streams };
-}
-
-/** Decodes every frame; a player would stumble wherever ffmpeg reports an error. */
-function assertDecodesCleanly(path: string): void {
-  const result = spawnSync(tools.ffmpeg!, ['-v', 'error', '-i', path, '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
-  assert.equal(result.status, 0);
-  assert.equal(result.stderr.trim(), '', `decoding ${path} reported errors`);
-}
-
-function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, width = 320): Probe {
-  assert.equal(output.extension, 'mp4');
-  assert.ok(output.path.startsWith(job.workDir), 'the output lies inside the work directory');
-  const media = probe(output.path);
-  assert.ok(Math.abs(media.duration - DASH_SECONDS) <= 0.5, `duration ${media.duration}`);
-  const video = media.streams.find((stream) => stream.codec_type === 'video');
-  assert.equal(video?.codec_name, 'h264');
-  assert.equal(video?.width, width);
-  assert.equal(media.streams.find((stream) => stream.codec_type === 'audio')?.codec_name, 'aac');
-  assertDecodesCleanly(output.path);
-  return media;
-}
-
-function keptSegments(job: DownloadJob, track: string): string[] {
-  const dir = join(job.workDir, 'segments', track);
-  return existsSync(dir) ? readdirSync(dir).filter((file) => !file.endsWith('.part')) : [];
+function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, width = 320): ProbedMedia {
+  return assertPlayableMp4In(tools, output, job, { seconds: DASH_SECONDS, width });
 }
 
 function sha256(path: string): string {
@@ -146,14 +87,14 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     const last = progress.at(-1)!;
     assert.equal(last.percent, 100);
     assert.equal(last.totalBytes, last.downloadedBytes);
-    assert.deepEqual(keptSegments(job, 'video'), [], 'deleteSegments removes the segment files');
+    assert.deepEqual(segmentFiles(job, 'video'), [], 'deleteSegments removes the segment files');
   });
 
   it('downloads SegmentTemplate with @duration and $Number$ (no timeline), keeping segments when asked', async () => {
     const job = aJob('/number/manifest.mpd', { deleteSegments: false });
     const { output } = await run(downloaderWith(), job);
     assertPlayableMp4(output, job);
-    assert.equal(keptSegments(job, 'video').filter((file) => file.endsWith('.m4s')).length, DASH_SECONDS);
+    assert.equal(segmentFiles(job, 'video').filter((file) => file.endsWith('.m4s')).length, DASH_SECONDS);
   });
 
   it('downloads SegmentList media ranges of one file per representation', async () => {
@@ -229,18 +170,11 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
   it('stops promptly when aborted and resumes without fetching completed segments again', async () => {
     const downloader = downloaderWith({ segmentConcurrency: 2 });
     const job = aJob('/slow/manifest.mpd');
-    const controller = new AbortController();
-    const stopped = run(downloader, job, {
-      signal: controller.signal,
-      onProgress: (report) => {
-        if ((report.percent ?? 0) >= 30) controller.abort();
-      },
-    });
-    await assert.rejects(stopped, (error: Error) => error.name === 'AbortError');
+    await runAndStopAt(downloader, job, 30);
     // p0-000003.m4s is segment 4 of representation "0" (video) or "1" (audio): chunk-stream<id>-00004.m4s
     const originPath = (track: string, file: string) =>
       file.includes('init') ? `/slow/init-stream${track === 'video' ? 0 : 1}.m4s` : `/slow/chunk-stream${track === 'video' ? 0 : 1}-${String(Number(/-(\d+)\.m4s$/.exec(file)![1]) + 1).padStart(5, '0')}.m4s`;
-    const kept = ['video', 'audio'].flatMap((track) => keptSegments(job, track).map((file) => originPath(track, file)));
+    const kept = ['video', 'audio'].flatMap((track) => segmentFiles(job, track).map((file) => originPath(track, file)));
     assert.ok(kept.length >= 3 && kept.length < DASH_SECONDS * 2 + 2, `kept ${kept.length} pieces`);
     for (const path of kept) assert.equal(origin.hits(path), 1, `${path} fetched once before the stop`);
 

@@ -10,7 +10,9 @@ import { YoutubeDownloader } from '../src/downloaders/youtube/youtube.downloader
 import { DownloadType } from '../src/downloads/download-status.enum.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { OriginServer } from './fixtures/origin-server.js';
-import { CLIP_SECONDS, type YoutubeMedia, buildYoutubeMedia, liveHlsRoute, probe, serveDirectory } from './fixtures/youtube-media.js';
+import { CLIP_SECONDS, type YoutubeMedia, buildYoutubeMedia, liveHlsRoute, serveDirectory } from './fixtures/youtube-media.js';
+import { startRun } from './helpers/downloader-run.js';
+import { probe, streamTypes } from './helpers/media-checks.js';
 
 /** Paces the throttled routes so that a download takes several seconds and prints many progress lines. */
 const SLOW_BYTES_PER_SECOND = 24_000;
@@ -121,10 +123,8 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
   }
 
   function start(job: DownloadJob, signal: AbortSignal = new AbortController().signal) {
-    const reports: ProgressReport[] = [];
-    const logs: string[] = [];
-    const promise = downloader.run(job, { signal, progress: (report) => reports.push({ ...report }), log: (line) => logs.push(line) });
-    return { promise, reports, logs };
+    const { promise, progress, log } = startRun(downloader, job, { signal });
+    return { promise, reports: progress, logs: log };
   }
 
   async function download(job: DownloadJob): Promise<Run> {
@@ -136,7 +136,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     assert.ok(output.path.startsWith(`${job.workDir}/`), `${output.path} is inside the working directory`);
     assert.equal(output.extension, 'mp4');
     const probed = probe(tools.ffprobe!, output.path);
-    assert.deepEqual(probed.streams, ['audio', 'video']);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
     assert.ok(Math.abs(probed.duration - CLIP_SECONDS) < 0.5, `duration ${probed.duration}`);
   }
 
@@ -305,7 +305,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     assert.ok(output.path.startsWith(`${job.workDir}/`));
     assert.ok(existsSync(output.path));
     const probed = probe(tools.ffprobe!, output.path);
-    assert.deepEqual(probed.streams, ['audio', 'video']);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
     assert.ok(probed.duration >= 1, `recorded ${probed.duration} s`);
     assert.equal(output.extension, probed.format.includes('mp4') ? 'mp4' : 'ts');
     assert.deepEqual(processesOf(job.workDir, url), [], 'no yt-dlp or ffmpeg is left');

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,36 +6,13 @@ import { loadConfig } from '../../src/config/app-config.js';
 import { ToolsService } from '../../src/engine/tools.service.js';
 import { PLAYLIST_TYPE, ffmpeg } from '../fixtures/hls-media.js';
 import { OriginServer } from '../fixtures/origin-server.js';
+import { LOOPBACK_ENV, timedRun } from './timed-run.js';
 
 const SEGMENTS = 300;
 const LATENCY_MS = 40;
 const CONCURRENCY = 16;
 /** ~200 KB per 1-second segment. */
 const BITRATE = '1600k';
-
-interface Timed {
-  wallMs: number;
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function timed(command: string, args: string[], env: NodeJS.ProcessEnv = process.env): Promise<Timed> {
-  return new Promise((resolve, reject) => {
-    const began = performance.now();
-    const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 180_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ wallMs: performance.now() - began, code, stdout, stderr });
-    });
-  });
-}
 
 /** 300 one-second MPEG-TS segments at a constant ~1.6 Mbit/s, made once and cached in the temp dir. */
 function benchMedia(ffmpegPath: string): string {
@@ -75,25 +51,23 @@ export async function runM3u8Bench(): Promise<string[]> {
   const url = origin.url('/hls/index.m3u8');
   const bytes = readdirSync(media).filter((file) => file.endsWith('.ts')).reduce((sum, file) => sum + statSync(join(media, file)).size, 0);
   const scratch = mkdtempSync(join(tmpdir(), 'm3u8-bench-'));
-  // keep every tool on loopback, whatever proxy the environment names
-  const env = { ...process.env, http_proxy: '', https_proxy: '', HTTP_PROXY: '', HTTPS_PROXY: '', no_proxy: '*', NO_PROXY: '*' };
   try {
     const worker = fileURLToPath(new URL('./m3u8-worker.js', import.meta.url));
     mkdirSync(join(scratch, 'ours'));
-    const ours = await timed(process.execPath, [worker, url, join(scratch, 'ours')], { ...env, SEGMENT_CONCURRENCY: String(CONCURRENCY) });
+    const ours = await timedRun(process.execPath, [worker, url, join(scratch, 'ours')], { ...LOOPBACK_ENV, SEGMENT_CONCURRENCY: String(CONCURRENCY) });
     if (ours.code !== 0) throw new Error(`our engine failed: ${ours.stderr}`);
     const report = JSON.parse(ours.stdout.trim().split('\n').at(-1)!) as { downloadMs: number; totalMs: number; maxRssKb: number };
 
-    const ffmpegRun = await timed(tools.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', url, '-c', 'copy', join(scratch, 'ffmpeg.mp4')], env);
+    const ffmpegRun = await timedRun(tools.ffmpeg, ['-hide_banner', '-nostdin', '-v', 'error', '-y', '-i', url, '-c', 'copy', join(scratch, 'ffmpeg.mp4')], LOOPBACK_ENV);
     if (ffmpegRun.code !== 0) throw new Error(`ffmpeg failed: ${ffmpegRun.stderr}`);
 
     const ytdlpLines: string[] = [];
     let ytdlpMs: number | null = null;
     if (tools.ytdlp) {
-      const ytdlp = await timed(tools.ytdlp, [
+      const ytdlp = await timedRun(tools.ytdlp, [
         '--ignore-config', '--no-cache-dir', '--no-part', '--no-progress', '--proxy', '', '--force-generic-extractor',
         '-N', String(CONCURRENCY), '-o', join(scratch, 'ytdlp.%(ext)s'), url,
-      ], env);
+      ], LOOPBACK_ENV);
       if (ytdlp.code !== 0) ytdlpLines.push(`yt-dlp failed: ${ytdlp.stderr.trim().split('\n').slice(-3).join(' | ')}`);
       else ytdlpMs = ytdlp.wallMs;
     } else {
