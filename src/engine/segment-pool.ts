@@ -1,7 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { Readable } from 'node:stream';
+import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { Transform } from 'node:stream';
+import { headerValue } from './http-client.js';
 import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
@@ -84,7 +86,12 @@ interface Entry {
   host: string;
   tries: number;
   inFlightBytes: number;
+  /** Frees the entry's request slot; idempotent. */
+  release?: () => void;
 }
+
+/** Bodies up to this size are received into memory, so that their request slot frees before the disk write. */
+const BUFFERED_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** Per-host concurrency that halves when the host pushes back (429/503) and creeps back up on success. */
 class HostLimit {
@@ -127,9 +134,13 @@ export class SegmentPool {
   private readonly retryTimers = new Set<NodeJS.Timeout>();
   private readonly inFlight = new Set<Entry>();
   private readonly madeDirs = new Map<string, Promise<unknown>>();
+  /** Files found in each directory before this pool wrote anything there. */
+  private readonly listings = new Map<string, Promise<Set<string>>>();
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private failure: Error | null = null;
   private active = 0;
+  /** Pieces received and being written after their slot was freed. */
+  private writing = 0;
   private total = 0;
   private done = 0;
   private completedBytes = 0;
@@ -164,7 +175,7 @@ export class SegmentPool {
   }
 
   private isIdle(): boolean {
-    return this.queue.length === 0 && this.active === 0 && this.retryTimers.size === 0;
+    return this.queue.length === 0 && this.active === 0 && this.writing === 0 && this.retryTimers.size === 0;
   }
 
   private pump(): void {
@@ -195,9 +206,16 @@ export class SegmentPool {
     this.active++;
     host.active++;
     this.inFlight.add(entry);
-    this.attempt(entry, host).finally(() => {
+    let released = false;
+    entry.release = () => {
+      if (released) return;
+      released = true;
       this.active--;
       host.active--;
+      this.pump();
+    };
+    this.attempt(entry, host).finally(() => {
+      entry.release!();
       this.inFlight.delete(entry);
       entry.inFlightBytes = 0;
       this.pump();
@@ -250,50 +268,99 @@ export class SegmentPool {
   }
 
   private async fetchOrReuse(entry: Entry): Promise<SegmentResult> {
-    const existing = await stat(entry.request.path).catch(() => null);
+    // what an earlier run left is listed once per directory: a stat per piece would hold every slot a little longer
+    const earlier = await this.listDir(dirname(entry.request.path));
+    const existing = earlier.has(basename(entry.request.path)) ? await stat(entry.request.path).catch(() => null) : null;
     if (existing?.isFile()) return { bytes: existing.size, reused: true };
     entry.tries++;
     return { bytes: await this.fetchToFile(entry), reused: false };
   }
 
-  /** One try: streams the body through the stages into <path>.part, checks its length, renames it. */
+  /**
+   * One try: receives the body (into memory when small, so the next request can start while this
+   * one is written), passes it through the stages into <path>.part, checks its length, renames it.
+   */
   private async fetchToFile(entry: Entry): Promise<number> {
     const { request } = entry;
     const stall = new AbortController();
     const signal = AbortSignal.any([this.signal, stall.signal]);
     const watchdog = setTimeout(() => stall.abort(new StallError(this.options.stallTimeoutMs)), this.options.stallTimeoutMs);
     const temporary = `${request.path}.part`;
+    let writing = false;
     try {
       const range = request.range ?? undefined;
       const response = await this.options.http.open(request.url, { headers: this.options.headers, signal, range });
       watchdog.refresh();
       const expected = range?.end !== undefined ? range.end - range.start + 1 : null;
       // a server that ignores Range answers 200 with the whole resource: cut the range out ourselves
-      const slice = range && response.status === 200 ? sliceStage(range.start, expected) : null;
-      const meter = new Transform({
-        transform: (chunk: Buffer, _encoding, callback) => {
-          watchdog.refresh();
-          entry.inFlightBytes += chunk.length;
-          this.reportProgress(false);
-          callback(null, chunk);
-        },
-      });
-      const stages = (await request.stages?.(signal)) ?? [];
+      const body: NodeJS.ReadableStream = range && response.status === 200 ? response.body.pipe(sliceStage(range.start, expected)) : response.body;
+      const received = (chunk: Buffer) => {
+        watchdog.refresh();
+        entry.inFlightBytes += chunk.length;
+        this.reportProgress(false);
+      };
+      const announced = Number(headerValue(response.headers, 'content-length') ?? NaN);
+      if (!(announced <= BUFFERED_BODY_LIMIT)) {
+        // large or of unknown size: streamed to disk while the slot is held
+        const meter = new Transform({ transform: (chunk: Buffer, _encoding, callback) => callback(null, (received(chunk), chunk)) });
+        const stages = (await request.stages?.(signal)) ?? [];
+        await this.ensureDir(dirname(request.path));
+        const file = createWriteStream(temporary);
+        await pipeline([body, meter, ...stages, file], { signal });
+        this.checkLength(entry, expected);
+        await rename(temporary, request.path);
+        return file.bytesWritten;
+      }
+      const chunks: Buffer[] = [];
+      for await (const chunk of body as AsyncIterable<Buffer>) {
+        received(chunk);
+        chunks.push(chunk);
+      }
+      clearTimeout(watchdog);
+      this.checkLength(entry, expected);
+      // the bytes are here: the slot goes to the next request unless too many writes already wait
+      if (this.writing < this.options.concurrency) {
+        this.writing++;
+        writing = true;
+        entry.release?.();
+      }
+      const stages = (await request.stages?.(this.signal)) ?? [];
       await this.ensureDir(dirname(request.path));
-      const file = createWriteStream(temporary);
-      await pipeline([response.body, ...(slice ? [slice] : []), meter, ...stages, file], { signal });
-      if (expected !== null && entry.inFlightBytes !== expected) {
-        throw Object.assign(new Error(`received ${entry.inFlightBytes} of ${expected} bytes`), { code: 'ECONNRESET' });
+      let bytes: number;
+      if (stages.length === 0) {
+        const data = Buffer.concat(chunks);
+        await writeFile(temporary, data, { signal: this.signal });
+        bytes = data.length;
+      } else {
+        const file = createWriteStream(temporary);
+        await pipeline([Readable.from(chunks), ...stages, file], { signal: this.signal });
+        bytes = file.bytesWritten;
       }
       await rename(temporary, request.path);
-      return file.bytesWritten;
+      return bytes;
     } catch (error) {
       await rm(temporary, { force: true }).catch(() => undefined);
       entry.inFlightBytes = 0;
       throw stall.signal.aborted && !this.signal.aborted ? stall.signal.reason : error;
     } finally {
       clearTimeout(watchdog);
+      if (writing) this.writing--;
     }
+  }
+
+  private checkLength(entry: Entry, expected: number | null): void {
+    if (expected !== null && entry.inFlightBytes !== expected) {
+      throw Object.assign(new Error(`received ${entry.inFlightBytes} of ${expected} bytes`), { code: 'ECONNRESET' });
+    }
+  }
+
+  private listDir(dir: string): Promise<Set<string>> {
+    let listing = this.listings.get(dir);
+    if (!listing) {
+      listing = readdir(dir).then((names) => new Set(names), () => new Set<string>());
+      this.listings.set(dir, listing);
+    }
+    return listing;
   }
 
   /** One recursive mkdir per directory rather than per piece. */
