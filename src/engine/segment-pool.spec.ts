@@ -22,6 +22,8 @@ describe('SegmentPool', () => {
     origin.route('/range', { body: Buffer.concat([body(1), body(2)]) });
     origin.route('/norange', { body: Buffer.concat([body(1), body(2)]), ranges: false });
     origin.route('/gone', { status: 404 });
+    // a large resource without Range support whose first answer is cut part way
+    origin.route('/norange-cut', { body: Buffer.alloc(1024 * 1024, 7), ranges: false, cutAfterBytes: 300_000, cutRequests: [1] });
     // answers 429 to the first burst, then serves slowly enough to measure concurrency
     origin.route('/busy', {
       handler: async (req, res) => {
@@ -88,6 +90,15 @@ describe('SegmentPool', () => {
     await pool.settled();
     assert.deepEqual(readFileSync(join(dir, 'r1')), body(2).subarray(0, 10_000));
     assert.deepEqual(readFileSync(join(dir, 'r2')), body(2).subarray(0, 10_000));
+  });
+
+  it('retries a cut answer from a server that ignores Range instead of waiting forever', async () => {
+    const log: string[] = [];
+    const pool = new SegmentPool(options({ stallTimeoutMs: 1_000, log: (line) => log.push(line) }));
+    pool.add([{ label: 'cut', url: origin.url('/norange-cut'), range: { start: 100_000, end: 499_999 }, path: join(dir, 'cut') }]);
+    await pool.settled();
+    assert.deepEqual(readFileSync(join(dir, 'cut')), Buffer.alloc(400_000, 7));
+    assert.equal(origin.hits('/norange-cut'), 2, log.join('\n'));
   });
 
   it('lowers the concurrency for a host that answers 429, and still completes', async () => {

@@ -293,7 +293,7 @@ export class SegmentPool {
       watchdog.refresh();
       const expected = range?.end !== undefined ? range.end - range.start + 1 : null;
       // a server that ignores Range answers 200 with the whole resource: cut the range out ourselves
-      const body: NodeJS.ReadableStream = range && response.status === 200 ? response.body.pipe(sliceStage(range.start, expected)) : response.body;
+      const cut = range && response.status === 200 ? new ByteWindow(range.start, expected) : null;
       const received = (chunk: Buffer) => {
         watchdog.refresh();
         entry.inFlightBytes += chunk.length;
@@ -302,19 +302,32 @@ export class SegmentPool {
       const announced = Number(headerValue(response.headers, 'content-length') ?? NaN);
       if (!(announced <= BUFFERED_BODY_LIMIT)) {
         // large or of unknown size: streamed to disk while the slot is held
-        const meter = new Transform({ transform: (chunk: Buffer, _encoding, callback) => callback(null, (received(chunk), chunk)) });
+        const meter = new Transform({
+          transform: (chunk: Buffer, _encoding, callback) => {
+            watchdog.refresh();
+            const wanted = cut ? cut.take(chunk) : chunk;
+            if (wanted.length > 0) received(wanted);
+            callback(null, wanted.length > 0 ? wanted : undefined);
+          },
+        });
         const stages = (await request.stages?.(signal)) ?? [];
         await this.ensureDir(dirname(request.path));
         const file = createWriteStream(temporary);
-        await pipeline([body, meter, ...stages, file], { signal });
+        await pipeline([response.body, meter, ...stages, file], { signal });
         this.checkLength(entry, expected);
         await rename(temporary, request.path);
         return file.bytesWritten;
       }
       const chunks: Buffer[] = [];
-      for await (const chunk of body as AsyncIterable<Buffer>) {
-        received(chunk);
-        chunks.push(chunk);
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        watchdog.refresh();
+        const wanted = cut ? cut.take(chunk) : chunk;
+        if (wanted.length > 0) {
+          received(wanted);
+          chunks.push(wanted);
+        }
+        // leaving the loop ends the transfer: the rest of an unranged answer is not wanted
+        if (cut?.done) break;
       }
       clearTimeout(watchdog);
       this.checkLength(entry, expected);
@@ -409,16 +422,27 @@ function hostOf(url: string): string {
   }
 }
 
-/** Skips `start` bytes and passes at most `length` bytes (null: the rest). */
-function sliceStage(start: number, length: number | null): Transform {
-  let position = 0;
-  const end = length === null ? Infinity : start + length;
-  return new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      const from = Math.max(0, start - position);
-      const to = Math.min(chunk.length, end - position);
-      position += chunk.length;
-      callback(null, to > from ? chunk.subarray(from, to) : undefined);
-    },
-  });
+/** The part of a byte stream from `start`, `length` bytes long (null: the rest), chunk by chunk. */
+export class ByteWindow {
+  private position = 0;
+  private readonly end: number;
+
+  constructor(
+    private readonly start: number,
+    length: number | null,
+  ) {
+    this.end = length === null ? Infinity : start + length;
+  }
+
+  get done(): boolean {
+    return this.position >= this.end;
+  }
+
+  /** The bytes of this chunk that fall inside the window (possibly none). */
+  take(chunk: Buffer): Buffer {
+    const from = Math.max(0, this.start - this.position);
+    const to = Math.min(chunk.length, this.end - this.position);
+    this.position += chunk.length;
+    return to > from ? chunk.subarray(from, to) : chunk.subarray(0, 0);
+  }
 }

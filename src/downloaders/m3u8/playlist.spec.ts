@@ -94,6 +94,14 @@ describe('parsePlaylist', () => {
     assert.equal(playlist.variants[0].audio[0].url, 'https://cdn.example/path/to/audio/en.m3u8');
   });
 
+  it('counts EXT-X-GAP segments in the sequence numbers, skips them, and marks the next one a discontinuity', () => {
+    const playlist = media(['#EXTM3U', '#EXT-X-TARGETDURATION:2', '#EXT-X-MEDIA-SEQUENCE:100', '#EXTINF:2,', 's100.ts', '#EXT-X-GAP', '#EXTINF:2,', 's101.ts', '#EXTINF:2,', 's102.ts', '#EXT-X-ENDLIST'].join('\n'));
+    assert.deepEqual(playlist.segments.map((segment) => [segment.sequence, segment.url.split('/').pop(), segment.discontinuity]), [
+      [100, 's100.ts', false],
+      [102, 's102.ts', true],
+    ]);
+  });
+
   it('refuses a document that is not a playlist', () => {
     assert.throws(() => parsePlaylist('<html>Forbidden</html>', BASE), /https:\/\/cdn\.example\/path\/to\/index\.m3u8 is not an HLS playlist/);
   });

@@ -134,15 +134,17 @@ function toRendition(rendition: Rendition, type: RenditionInfo['type'], base: st
 
 function toMedia(playlist: MediaPlaylist, url: string): MediaPlaylistInfo {
   const mediaSequence = playlist.mediaSequenceBase ?? 0;
-  const raw = playlist.segments.filter((segment) => !segment.gap);
-  const ranges = resolveByteRanges(raw.map((segment) => ({ uri: segment.uri, byterange: segment.byterange ?? null })));
-  const segments = raw.map((segment, position): MediaSegment => ({
+  // sequence numbers and byte offsets count every listed segment, EXT-X-GAP ones included; gaps are skipped after
+  const ranges = resolveByteRanges(playlist.segments.map((segment) => ({ uri: segment.uri, byterange: segment.byterange ?? null })));
+  const listed = playlist.segments.map((segment, index) => ({ segment, sequence: mediaSequence + index, range: ranges[index], afterGap: index > 0 && Boolean(playlist.segments[index - 1].gap) }));
+  const kept = listed.filter(({ segment }) => !segment.gap);
+  const segments = kept.map(({ segment, sequence, range, afterGap }, position): MediaSegment => ({
     position,
-    sequence: mediaSequence + position,
+    sequence,
     url: resolveUri(segment.uri, url),
-    range: ranges[position],
+    range,
     duration: segment.duration ?? 0,
-    discontinuity: Boolean(segment.discontinuity),
+    discontinuity: Boolean(segment.discontinuity) || afterGap,
     discontinuitySequence: segment.discontinuitySequence ?? 0,
     key: toKey(segment, url),
     init: segment.map ? { url: resolveUri(segment.map.uri, url), range: initRange(segment.map.byterange) } : null,
