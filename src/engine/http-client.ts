@@ -1,5 +1,5 @@
 import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
-import { HttpError, PermanentError } from './http-error.js';
+import { HttpError, PermanentError, redactUrl } from './http-error.js';
 import { type RetryHooks, type RetryPolicy, withRetry } from './retry.js';
 
 export type HeaderPairs = Array<[string, string]>;
@@ -56,10 +56,12 @@ export class HttpClient {
   /** One request, redirects followed; an HTTP error status is thrown as HttpError. */
   async open(url: string, options: OpenOptions = {}): Promise<HttpResponse> {
     let current = url;
+    const headers = this.buildHeaders(options);
+    const firstOrigin = new URL(url).origin;
     for (let hop = 0; hop <= (options.maxRedirects ?? 10); hop++) {
       const response = await request(current, {
         method: options.method ?? 'GET',
-        headers: this.buildHeaders(options),
+        headers: new URL(current).origin === firstOrigin ? headers : withoutCredentials(headers),
         signal: options.signal,
         dispatcher: this.dispatcher,
       });
@@ -74,7 +76,7 @@ export class HttpClient {
       }
       return { status: response.statusCode, headers: response.headers, body: response.body, url: current };
     }
-    throw new PermanentError(`${url} redirected more than ${options.maxRedirects ?? 10} times`);
+    throw new PermanentError(`${redactUrl(url)} redirected more than ${options.maxRedirects ?? 10} times`);
   }
 
   /** A whole small body (playlist, key, API answer) with retries; refuses bodies over maxBytes. */
@@ -89,7 +91,7 @@ export class HttpClient {
           size += chunk.length;
           if (size > maxBytes) {
             discardBody(response);
-            throw new PermanentError(`${url} sent more than ${maxBytes} bytes where a small document was expected`);
+            throw new PermanentError(`${redactUrl(url)} sent more than ${maxBytes} bytes where a small document was expected`);
           }
           chunks.push(chunk as Buffer);
         }
@@ -115,6 +117,12 @@ export class HttpClient {
     if (options.range) headers.range = `bytes=${options.range.start}-${options.range.end ?? ''}`;
     return headers;
   }
+}
+
+/** What a redirect to another origin must not carry, as browsers do: the task's credentials were meant for the first host. */
+function withoutCredentials(headers: Record<string, string>): Record<string, string> {
+  const { cookie: _cookie, authorization: _authorization, 'proxy-authorization': _proxy, ...rest } = headers;
+  return rest;
 }
 
 /** Loopback never goes through the proxy, whatever NO_PROXY says. */

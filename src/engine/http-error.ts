@@ -62,6 +62,14 @@ export function redactUrl(url: string): string {
   }
 }
 
+/** Every http(s) URL in a text with its query string and credentials dropped (they often carry tokens). */
+export function redactUrlsIn(text: string): string {
+  return text.replace(/https?:\/\/[^\s'"<>]+/g, (url) => {
+    const trailing = /[.,;)]+$/.exec(url)?.[0] ?? '';
+    return redactUrl(url.slice(0, url.length - trailing.length)) + trailing;
+  });
+}
+
 /** A short sentence for a failure, without stack or internals. */
 export function describeError(error: unknown): string {
   if (error instanceof Error) {

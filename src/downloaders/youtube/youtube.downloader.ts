@@ -3,7 +3,7 @@ import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { abortError, throwIfAborted } from '../../engine/abort.js';
-import { PermanentError } from '../../engine/http-error.js';
+import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
@@ -83,8 +83,9 @@ export class YoutubeDownloader implements Downloader {
           if (line.kind === 'error') errors.push(line.message);
           // progress has its own channel; the log keeps what a person reading it needs
           if (line.kind === 'progress' || line.kind === 'recording' || line.kind === 'noise' || !raw.trim() || raw.includes(RESULT_FILE)) return;
-          ctx.log(raw);
-          lastLines.push(raw.trim());
+          const shown = redactUrlsIn(raw);
+          ctx.log(shown);
+          lastLines.push(shown.trim());
           if (lastLines.length > 5) lastLines.shift();
         },
       });

@@ -1,4 +1,5 @@
 import type { DownloadJob } from '../downloader.interface.js';
+import { redactUrlsIn } from '../../engine/http-error.js';
 
 /** Prefix of the machine-readable progress lines our --progress-template makes yt-dlp print. */
 export const PROGRESS_MARKER = '[ytdlp-progress]';
@@ -126,7 +127,7 @@ export function describeArguments(args: string[]): string {
     const option = args[index - 1];
     if (option === '--add-header') return `${arg.slice(0, arg.indexOf(':') + 1)}***`;
     if (option === '--proxy') return arg.replace(/\/\/[^/@]*@/, '//***@');
-    return arg;
+    return redactUrlsIn(arg);
   });
   return shown.map((arg) => (/^[\w@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replaceAll("'", "'\\''")}'`)).join(' ');
 }

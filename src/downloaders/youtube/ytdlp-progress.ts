@@ -1,4 +1,4 @@
-import { redactUrl } from '../../engine/http-error.js';
+import { redactUrlsIn } from '../../engine/http-error.js';
 import type { ProgressReport } from '../downloader.interface.js';
 import { PROGRESS_MARKER } from './ytdlp-arguments.js';
 
@@ -117,11 +117,10 @@ function numberOrNull(value: unknown): number | null {
  * strings of the URLs it names (they often carry tokens).
  */
 export function cleanErrorMessage(line: string): string {
-  return line
+  return redactUrlsIn(line)
     .replace(ANSI_COLOURS, '')
     .replace(/;?\s*please report this issue on\b.*$/i, '')
     .replace(/\s*\(caused by <[^>]*>\)/g, '')
-    .replace(/https?:\/\/[^\s'"<>]+/g, (url) => redactUrl(url.replace(/[.,;)]+$/, '')) + (/[.,;)]+$/.exec(url)?.[0] ?? ''))
     .replace(/[\s;]+$/, '')
     .trim();
 }
