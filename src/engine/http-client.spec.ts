@@ -18,9 +18,9 @@ describe('HttpClient', () => {
     await second.start();
     second.route('/file', { body: 'elsewhere' });
     first.route('/file', { body: 'here' });
-    first.route('/same', { handler: (_req, res) => res.writeHead(302, { location: '/file' }).end() });
-    first.route('/other', { handler: (_req, res) => res.writeHead(302, { location: second.url('/file') }).end() });
-    first.route('/loop', { handler: (_req, res) => res.writeHead(302, { location: '/loop?token=abc' }).end() });
+    first.route('/same', { handler: (_req, res) => void res.writeHead(302, { location: '/file' }).end() });
+    first.route('/other', { handler: (_req, res) => void res.writeHead(302, { location: second.url('/file') }).end() });
+    first.route('/loop', { handler: (_req, res) => void res.writeHead(302, { location: '/loop?token=abc' }).end() });
     first.route('/big', { body: 'x'.repeat(2_000) });
     await first.start();
   });

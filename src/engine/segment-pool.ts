@@ -91,7 +91,9 @@ interface Entry {
 }
 
 /** Bodies up to this size are received into memory, so that their request slot frees before the disk write. */
-const BUFFERED_BODY_LIMIT = 16 * 1024 * 1024;
+const BUFFERED_BODY_LIMIT = 4 * 1024 * 1024;
+/** Received bytes that may wait for the disk at once; past this a piece keeps its slot while it is written. */
+const WRITE_BACKLOG_LIMIT = 32 * 1024 * 1024;
 
 /** Per-host concurrency that halves when the host pushes back (429/503) and creeps back up on success. */
 class HostLimit {
@@ -139,8 +141,9 @@ export class SegmentPool {
   private waiters: Array<{ resolve: () => void; reject: (error: Error) => void }> = [];
   private failure: Error | null = null;
   private active = 0;
-  /** Pieces received and being written after their slot was freed. */
+  /** Pieces received and being written after their slot was freed, and their bytes. */
   private writing = 0;
+  private writingBytes = 0;
   private total = 0;
   private done = 0;
   private completedBytes = 0;
@@ -286,7 +289,7 @@ export class SegmentPool {
     const signal = AbortSignal.any([this.signal, stall.signal]);
     const watchdog = setTimeout(() => stall.abort(new StallError(this.options.stallTimeoutMs)), this.options.stallTimeoutMs);
     const temporary = `${request.path}.part`;
-    let writing = false;
+    let backlog = 0;
     try {
       const range = request.range ?? undefined;
       const response = await this.options.http.open(request.url, { headers: this.options.headers, signal, range });
@@ -332,9 +335,10 @@ export class SegmentPool {
       clearTimeout(watchdog);
       this.checkLength(entry, expected);
       // the bytes are here: the slot goes to the next request unless too many writes already wait
-      if (this.writing < this.options.concurrency) {
+      if (this.writingBytes + entry.inFlightBytes <= WRITE_BACKLOG_LIMIT) {
+        backlog = entry.inFlightBytes;
         this.writing++;
-        writing = true;
+        this.writingBytes += backlog;
         entry.release?.();
       }
       const stages = (await request.stages?.(this.signal)) ?? [];
@@ -357,7 +361,10 @@ export class SegmentPool {
       throw stall.signal.aborted && !this.signal.aborted ? stall.signal.reason : error;
     } finally {
       clearTimeout(watchdog);
-      if (writing) this.writing--;
+      if (backlog > 0) {
+        this.writing--;
+        this.writingBytes -= backlog;
+      }
     }
   }
 
