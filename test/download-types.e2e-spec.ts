@@ -84,6 +84,35 @@ describe('every download type through the API', () => {
     await events.waitFor('download-stop', id);
   });
 
+  it('m3u8: a shutdown during a live recording saves what was recorded, and the next start records on into a new file', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'mediago-live-restart-'));
+    try {
+      const first = await startTestApp({}, root);
+      const id = (await first.api('POST', '/api/downloads', { tasks: [{ type: 'm3u8', url: origin.url('/live/index.m3u8'), name: 'Show', isLive: true }], startDownload: true })).body.data[0].id;
+      await waitFor(async () => (await first.api('GET', `/api/downloads/${id}`)).body.data.downloadedBytes > 0, 30_000, 'recorded bytes');
+      await first.close();
+      const firstPart = join(root, 'downloads', 'Show.mp4');
+      assert.ok(existsSync(firstPart), 'the part recorded before the shutdown is saved');
+
+      const second = await startTestApp({}, root);
+      try {
+        await waitForStatus(second, id, ['downloading']);
+        await waitFor(async () => (await second.api('GET', `/api/downloads/${id}`)).body.data.downloadedBytes > 0, 30_000, 'recording again');
+        await second.api('POST', `/api/downloads/${id}/stop`);
+        const stopped = (await second.api('GET', `/api/downloads/${id}`)).body.data;
+        assert.equal(stopped.status, 'stopped');
+        assert.equal(basename(stopped.file), 'Show (1).mp4');
+        assert.ok(existsSync(firstPart), 'the first part was not overwritten');
+        const log = (await second.api('GET', `/api/downloads/${id}/logs`)).body.data.log;
+        assert.match(log, /shut down during a live recording/);
+      } finally {
+        await second.close();
+      }
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it('bilibili: downloads a BV id, names the file from the video title', async () => {
     const id = await create({ type: 'bilibili', url: SINGLE_VIDEO.bvid });
     const done = await waitForStatus(test, id, ['success', 'failed'], 90_000);

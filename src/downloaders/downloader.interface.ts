@@ -42,6 +42,8 @@ export interface DownloadOutput {
   extension: string;
   /** A better name than the derived one (page or media title), used when job.nameIsDerived. */
   title?: string;
+  /** True when the media had not ended: a live recording cut short by a stop. */
+  partial?: boolean;
 }
 
 /** One per task type; implementations are collected under DOWNLOADERS and picked by type. */

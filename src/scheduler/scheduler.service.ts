@@ -206,27 +206,34 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
     const file = await placeOutput(job.outputDir, name, output.extension, output.path, previousFile);
     if (job.deleteSegments) await rm(job.workDir, { recursive: true, force: true });
-    const stoppedByClient = run.reason === 'client';
-    const shutdown = run.reason === 'shutdown';
+    // a stop only changes the outcome of a recording it cut short; media that ended is a success
+    const stoppedByClient = run.reason === 'client' && output.partial === true;
+    const shutdown = run.reason === 'shutdown' && output.partial === true;
+    if (shutdown) {
+      // the part recorded so far is saved under its own name; the next boot records on into a new file
+      await this.repository.update(task.id, { status: DownloadStatus.Waiting, file: null, error: null });
+      this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
+      return;
+    }
     const progress = this.derive(run);
     const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
     await this.repository.update(task.id, {
-      status: stoppedByClient ? DownloadStatus.Stopped : shutdown ? DownloadStatus.Waiting : DownloadStatus.Success,
+      status: stoppedByClient ? DownloadStatus.Stopped : DownloadStatus.Success,
       file,
       name,
       nameIsDerived: task.nameIsDerived && name === task.name,
       downloadedBytes: progress.downloadedBytes,
       totalBytes,
-      percent: stoppedByClient || shutdown ? progress.percent : 100,
+      percent: stoppedByClient ? progress.percent : 100,
       error: null,
-      queuedAt: shutdown ? task.queuedAt : null,
+      queuedAt: null,
     });
     this.logs.append(task.id, `saved ${file}`);
     // a last progress event, so that even a run shorter than one interval reports where it ended
-    const finalPercent = stoppedByClient || shutdown ? progress.percent : 100;
+    const finalPercent = stoppedByClient ? progress.percent : 100;
     this.emit(DownloadEvent.Progress, { id: task.id, ...progress, totalBytes, percent: finalPercent, speed: 0, eta: finalPercent === 100 ? 0 : null });
     if (stoppedByClient) this.emit(DownloadEvent.Stopped, { id: task.id });
-    else if (!shutdown && run.reason !== 'delete') this.emit(DownloadEvent.Succeeded, { id: task.id });
+    else if (run.reason !== 'delete') this.emit(DownloadEvent.Succeeded, { id: task.id });
   }
 
   private async handleFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {

@@ -1,4 +1,5 @@
-import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
 
@@ -65,15 +66,24 @@ export function groupFileSequence(group: TrackSegmentFile[]): string[] {
 }
 
 /** Appends files byte-wise into one, one open file at a time (thousands of segments never hit the open-file limit). */
-export async function joinFiles(files: string[], output: string): Promise<void> {
+export async function joinFiles(files: string[], output: string, signal?: AbortSignal): Promise<void> {
   const target = await open(output, 'w');
   try {
-    // segments are small: whole-file reads and one positional write each beat a stream per file
-    for (const file of files) await target.write(await readFile(file));
+    for (const file of files) {
+      signal?.throwIfAborted();
+      // segments are small: a whole-file read and one write each beat a stream per file; a large one streams
+      if ((await stat(file)).size <= WHOLE_READ_LIMIT) {
+        await target.write(await readFile(file));
+        continue;
+      }
+      for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal })) await target.write(chunk as Buffer);
+    }
   } finally {
     await target.close();
   }
 }
+
+const WHOLE_READ_LIMIT = 8 * 1024 * 1024;
 
 /** The concat demuxer's list: it re-bases each part's timestamps after the previous part, which is what a discontinuity needs. */
 export function concatList(paths: string[]): string {
@@ -107,8 +117,8 @@ export async function mergeHls(options: MergeOptions): Promise<MergeResult> {
   const scratch: string[] = [];
   try {
     if (!options.ffmpeg) return await joinWithoutFfmpeg(options);
-    const video = await prepareTrack(options.video, workDir, scratch);
-    const audio = options.audio && options.audio.segments.length > 0 ? await prepareTrack(options.audio, workDir, scratch) : null;
+    const video = await prepareTrack(options.video, workDir, scratch, options.signal);
+    const audio = options.audio && options.audio.segments.length > 0 ? await prepareTrack(options.audio, workDir, scratch, options.signal) : null;
     const output = join(workDir, `${baseName}.mp4`);
     const temporary = `${output}.part`;
     await runFfmpeg(options.ffmpeg, buildMuxArgs(video, audio, options.subtitles, temporary), { signal: options.signal, log });
@@ -119,14 +129,14 @@ export async function mergeHls(options: MergeOptions): Promise<MergeResult> {
   }
 }
 
-async function prepareTrack(track: TrackFiles, workDir: string, scratch: string[]): Promise<MuxInput> {
+async function prepareTrack(track: TrackFiles, workDir: string, scratch: string[], signal?: AbortSignal): Promise<MuxInput> {
   const groups = groupByDiscontinuity(track.segments);
   const extension = partExtension(track.segments[0]);
   const parts: string[] = [];
   for (const [index, group] of groups.entries()) {
     const part = join(workDir, `${track.kind}-part-${index}${extension}`);
     scratch.push(part);
-    await joinFiles(groupFileSequence(group), part);
+    await joinFiles(groupFileSequence(group), part, signal);
     parts.push(part);
   }
   if (parts.length === 1) return { path: parts[0], concat: false };
@@ -150,7 +160,7 @@ async function joinWithoutFfmpeg(options: MergeOptions): Promise<MergeResult> {
   const dropped = [options.audio?.segments.length ? 'the alternate audio' : '', options.subtitles ? 'the subtitles' : ''].filter(Boolean).join(' and ');
   options.log(`ffmpeg was not found: saving the joined ${fragmented ? 'fragmented MP4' : 'MPEG-TS'} stream without remuxing${dropped ? `; ${dropped} could not be muxed in` : ''}`);
   const files = groupByDiscontinuity(options.video.segments).flatMap((group) => groupFileSequence(group));
-  await joinFiles(files, `${output}.part`);
+  await joinFiles(files, `${output}.part`, options.signal);
   await rename(`${output}.part`, output);
   return { path: output, extension };
 }

@@ -222,7 +222,7 @@ export class HlsSession {
   // ---- live --------------------------------------------------------------------------------
 
   /** Records until EXT-X-ENDLIST or a stop; a stop still resolves with what was recorded. */
-  private async record(tracks: Track[]): Promise<MergeResult> {
+  private async record(tracks: Track[]): Promise<MergeResult & { partial?: boolean }> {
     const { ctx, job } = this;
     const recordable = tracks.filter((track) => track.kind !== 'subtitles');
     if (recordable.length < tracks.length) ctx.log('live: subtitles are not recorded');
@@ -278,7 +278,7 @@ export class HlsSession {
     // after a stop the task's signal is already aborted: the merge of what was recorded runs on its own
     const result = await this.merge(plans, stopped ? undefined : ctx.signal);
     if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
-    return result;
+    return stopped ? { ...result, partial: true } : result;
   }
 }
 

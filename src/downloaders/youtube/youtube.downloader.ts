@@ -100,7 +100,7 @@ export class YoutubeDownloader implements Downloader {
       const recording = job.isLive ? ((await this.readResult(job)) ?? (await this.findRecording(job))) : null;
       if (!recording) throw abortError(ctx.signal);
       ctx.log(`Recording stopped; keeping ${recording.path.slice(job.workDir.length + 1)}`);
-      return this.finish(job, ctx, recording);
+      return { ...(await this.finish(job, ctx, recording)), partial: true };
     }
     if (exit.code !== 0) throw this.failure(errors, lastLines, exit);
     const result = await this.readResult(job);
