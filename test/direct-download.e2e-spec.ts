@@ -187,7 +187,8 @@ describe('stop, resume and the concurrency limit', () => {
   before(async () => {
     origin = new OriginServer()
       .route('/slow.bin', { body: content, bytesPerSecond: 512 * 1024, etag: '"v1"' })
-      .route('/changing.bin', { body: content, bytesPerSecond: 512 * 1024, etag: '"v1"' });
+      .route('/changing.bin', { body: content, bytesPerSecond: 512 * 1024, etag: '"v1"' })
+      .route('/unvalidated.bin', { body: content, bytesPerSecond: 512 * 1024 });
     for (let n = 1; n <= 4; n++) origin.route(`/queue-${n}.bin`, { body: randomBytes(600 * 1024), bytesPerSecond: 512 * 1024 });
     await origin.start();
     test = await startTestApp({ DIRECT_CONNECTIONS: '2', MAX_CONCURRENT_DOWNLOADS: '2' });
@@ -240,6 +241,30 @@ describe('stop, resume and the concurrency limit', () => {
     assert.equal(sha256(await readFile(done.file)), sha256(changed));
     const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
     assert.match(body.data.log, /changed/);
+  });
+
+  it('starts over when a file without validators changed to other bytes of the same size', async () => {
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/unvalidated.bin') }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    await test.api('POST', `/api/downloads/${id}/stop`);
+    origin.route('/unvalidated.bin', { body: changed, bytesPerSecond: 4 * MiB });
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(changed));
+  });
+
+  it('resumes a file without validators when the bytes on disk still match', async () => {
+    origin.route('/steady.bin', { body: content, bytesPerSecond: 512 * 1024 });
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/steady.bin') }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    await test.api('POST', `/api/downloads/${id}/stop`);
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(content));
+    const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
+    assert.match(body.data.log, /resuming/);
   });
 
   it('runs at most MAX_CONCURRENT_DOWNLOADS at once, in FIFO order, and fills freed slots', async () => {

@@ -134,7 +134,14 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const lastModified = headerValue(probe.headers, 'last-modified') ?? null;
 
   let state: RangedState;
-  if (previous && previous.resumable && resumable && sameRemoteFile(previous, total, etag, lastModified)) {
+  if (
+    previous &&
+    previous.resumable &&
+    resumable &&
+    sameRemoteFile(previous, total, etag, lastModified) &&
+    // without a strong ETag the size alone cannot tell a changed file: compare bytes already on disk
+    (isStrongEtag(etag) || (await sameBytesOnDisk(options, previous, log)))
+  ) {
     state = previous;
     log(`resuming: ${downloadedBytes(state.ranges)} of ${total ?? 'unknown'} bytes already on disk`);
   } else {
@@ -142,6 +149,7 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
     const ranges = resumable && total !== null ? splitRanges(total, options.connections, minSplit) : [{ start: 0, end: total === null ? null : total - 1, pos: 0 }];
     state = { version: 1, url: options.url, key, total, etag, lastModified, resumable, ranges };
     await rm(options.partPath, { force: true });
+    await rm(options.statePath, { force: true });
   }
   if (total === 0) {
     discardBody(probe);
@@ -172,6 +180,35 @@ function lengthOf(response: HttpResponse): number | null {
 
 function sameRemoteFile(state: RangedState, total: number | null, etag: string | null, lastModified: string | null): boolean {
   return state.total === total && state.etag === etag && state.lastModified === lastModified;
+}
+
+function isStrongEtag(etag: string | null): boolean {
+  return etag !== null && !etag.startsWith('W/');
+}
+
+const SAMPLE_BYTES = 64 * 1024;
+
+/** Fetches again the last bytes written before the first gap and compares them with the file on disk. */
+async function sameBytesOnDisk(options: RangedDownloadOptions, state: RangedState, log: (line: string) => void): Promise<boolean> {
+  const written = state.ranges.find((range) => range.pos > range.start);
+  if (!written) return true;
+  const start = Math.max(written.start, written.pos - SAMPLE_BYTES);
+  const length = written.pos - start;
+  const response = await openWithRetry(options, { start, end: written.pos - 1 }, log);
+  if (response.status !== 206) {
+    discardBody(response);
+    return false;
+  }
+  const remote: Buffer[] = [];
+  for await (const chunk of response.body as AsyncIterable<Buffer>) remote.push(chunk);
+  const local = Buffer.alloc(length);
+  const handle = await open(options.partPath, 'r');
+  try {
+    await handle.read(local, 0, length, start);
+  } finally {
+    await handle.close();
+  }
+  return Buffer.concat(remote).equals(local);
 }
 
 async function loadState(path: string, key: string): Promise<RangedState | null> {
