@@ -131,9 +131,9 @@ export class HlsSession {
     return { kind: track.kind, requests, files };
   }
 
-  private segmentFile(kind: TrackKind, segment: MediaSegment): string {
+  private segmentFile(kind: TrackKind, segment: MediaSegment, stem = String(segment.sequence)): string {
     const extension = kind === 'subtitles' ? '.vtt' : extname(new URL(segment.url).pathname).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 6) || '.seg';
-    return join(this.segmentsDir, kind, `${segment.sequence}${extension}`);
+    return join(this.segmentsDir, kind, `${stem}${extension}`);
   }
 
   private segmentRequest(track: Track, segment: MediaSegment, file: string): SegmentRequest {
@@ -243,7 +243,8 @@ export class HlsSession {
         enqueue: (segment) => {
           const requests: SegmentRequest[] = [];
           const init = segment.init ? this.initFile(track, segment, inits, requests) : null;
-          const file = this.segmentFile(track.kind, segment);
+          // named by recording order: a restarted stream numbers its segments again, and names must never repeat
+          const file = this.segmentFile(track.kind, segment, `live-${recorder.recorded.length}`);
           requests.push({ ...this.segmentRequest(track, segment, file), label: `live ${track.kind} segment ${segment.sequence} of ${redactUrl(track.playlist.url)}` });
           pool.add(requests);
           return { file, init };

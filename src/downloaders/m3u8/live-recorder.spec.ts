@@ -40,9 +40,17 @@ describe('pickNewSegments', () => {
     assert.deepEqual(fresh.map((segment) => segment.sequence), [20, 21, 22]);
   });
 
-  it('gives nothing for a window that did not move, or moved backwards', () => {
+  it('gives nothing for a window that did not move, or a stale one slightly behind', () => {
     assert.deepEqual(pickNewSegments(window(10, 3), 12), { fresh: [], gap: false });
     assert.deepEqual(pickNewSegments(window(8, 3), 12), { fresh: [], gap: false });
+  });
+
+  it('records on after a restarted stream whose numbering began again, marking the gap', () => {
+    const { fresh, gap } = pickNewSegments(window(0, 3), 502);
+    assert.equal(gap, true);
+    assert.deepEqual(fresh.map((segment) => segment.sequence), [0, 1, 2]);
+    const next = pickNewSegments(window(1, 3), 2);
+    assert.deepEqual(next.fresh.map((segment) => segment.sequence), [3]);
   });
 });
 

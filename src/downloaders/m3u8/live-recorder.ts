@@ -10,12 +10,23 @@ export interface NewSegments {
   gap: boolean;
 }
 
-/** The segments of a reloaded window that follow the last one recorded: each sequence number once, in order. */
+/**
+ * The segments of a reloaded window that follow the last one recorded: each sequence number once, in order.
+ * A window far behind the last recorded sequence is a restarted stream (its numbering began again), not a
+ * stale copy of an old window: all of it is new, after a gap.
+ */
 export function pickNewSegments(segments: MediaSegment[], lastSequence: number | null): NewSegments {
   if (lastSequence === null) return { fresh: [...segments], gap: false };
+  const highest = segments.reduce((max, segment) => Math.max(max, segment.sequence), -Infinity);
+  if (segments.length > 0 && highest < lastSequence - Math.max(RESTART_MARGIN, 3 * segments.length)) {
+    return { fresh: [...segments].sort((a, b) => a.sequence - b.sequence), gap: true };
+  }
   const fresh = segments.filter((segment) => segment.sequence > lastSequence).sort((a, b) => a.sequence - b.sequence);
   return { fresh, gap: fresh.length > 0 && fresh[0].sequence > lastSequence + 1 };
 }
+
+/** How far back a window may lag (a stale cached playlist) before it counts as a restarted stream. */
+const RESTART_MARGIN = 10;
 
 /** How long to wait before the next reload: a target duration after a change, half of it when nothing was new (RFC 8216 §6.3.4). */
 export function reloadDelayMs(playlist: MediaPlaylistInfo, changed: boolean): number {
@@ -29,6 +40,8 @@ export interface LiveTrackOptions {
   /** Segments recorded by an earlier run, in order; recording continues after the last of them. */
   recorded: RecordedSegment[];
   reload: (url: string, signal: AbortSignal) => Promise<MediaPlaylistInfo>;
+  /** How long reloads may keep failing before the recording ends (default 60 s, at least three target durations). */
+  reloadBudgetMs?: number;
   /** Queues one segment for download and says which files it will produce. */
   enqueue: (segment: MediaSegment) => { file: string; init: string | null };
   onRecorded: () => void;
@@ -64,13 +77,34 @@ export class LiveTrackRecorder {
         this.options.onRecorded();
       }
       if (playlist.endList) return 'ended';
+      const reloaded = await this.reloadPatiently(playlist, fresh.length > 0);
+      if (reloaded === 'stopped' || reloaded === 'ended') return reloaded;
+      playlist = reloaded;
+    }
+  }
+
+  /**
+   * The next window. A failed reload (a CDN edge answering 404 or 403 for a moment) is tried again on the
+   * reload cadence; only a playlist that stays unreachable for the whole budget ends the recording.
+   */
+  private async reloadPatiently(playlist: MediaPlaylistInfo, changed: boolean): Promise<MediaPlaylistInfo | LiveOutcome> {
+    const { signal, log, kind } = this.options;
+    const budgetMs = Math.max(this.options.reloadBudgetMs ?? 60_000, 3 * reloadDelayMs(playlist, true));
+    let failingSince: number | null = null;
+    let delay = reloadDelayMs(playlist, changed);
+    for (;;) {
       try {
-        await sleep(reloadDelayMs(playlist, fresh.length > 0), signal);
-        playlist = await this.options.reload(playlist.url, signal);
+        await sleep(delay, signal);
+        return await this.options.reload(playlist.url, signal);
       } catch (error) {
         if (isAbortError(error) || signal.aborted) return 'stopped';
-        log(`${kind}: the live playlist could not be reloaded (${describeError(error)}); ending the recording`);
-        return 'ended';
+        failingSince ??= Date.now();
+        if (Date.now() - failingSince >= budgetMs) {
+          log(`${kind}: the live playlist could not be reloaded for ${Math.round(budgetMs / 1000)} s (${describeError(error)}); ending the recording`);
+          return 'ended';
+        }
+        log(`${kind}: the live playlist could not be reloaded (${describeError(error)}); trying again`);
+        delay = reloadDelayMs(playlist, false);
       }
     }
   }
