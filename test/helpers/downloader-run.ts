@@ -48,13 +48,18 @@ export async function run(downloader: Downloader, job: DownloadJob, options: Run
 /** Runs a downloader until it reports percent done, then aborts it, and asserts the run rejected with an AbortError. */
 export async function runAndStopAt(downloader: Downloader, job: DownloadJob, percent: number): Promise<void> {
   const controller = new AbortController();
+  let settle: ((error: Error) => void) | null = null;
+  const deadline = new Promise<never>((_, reject) => (settle = reject));
   const stopped = run(downloader, job, {
     signal: controller.signal,
     onProgress: (report) => {
-      if ((report.percent ?? 0) >= percent) controller.abort();
+      if ((report.percent ?? 0) < percent || controller.signal.aborted) return;
+      controller.abort();
+      // promptly: the run must end soon after the stop, whatever it was doing
+      setTimeout(() => settle?.(new Error('the run did not end within 15 s of the stop')), 15_000).unref();
     },
   });
-  await assert.rejects(stopped, (error: Error) => error.name === 'AbortError');
+  await assert.rejects(Promise.race([stopped, deadline]), (error: Error) => error.name === 'AbortError');
 }
 
 /** An HTTP client with the stall timeout and retry policy of a config, as the service builds it. */
