@@ -37,7 +37,9 @@ describe('direct downloads over the API', () => {
       .route('/files/missing.bin', { status: 404 })
       .route('/download', { body: small, headers: { 'content-disposition': 'attachment; filename="Quarterly Report.pdf"' }, contentType: 'application/octet-stream' })
       .route('/files/needs-header.bin', { body: small, requireHeader: ['x-token', /^secret$/] })
-      .route('/files/same-name.bin', { body: small });
+      .route('/files/same-name.bin', { body: small })
+      // an HTTP/1.0-style server: no ranges, and the connection closes after each answer
+      .route('/files/closing.bin', { body: big, ranges: false, headers: { connection: 'close' } });
     await origin.start();
     test = await startTestApp({ DIRECT_CONNECTIONS: '4', MAX_CONCURRENT_DOWNLOADS: '2', PROGRESS_INTERVAL_MS: '500' });
     events = new SseRecorder();
@@ -109,6 +111,15 @@ describe('direct downloads over the API', () => {
       assert.equal(done.status, 'success', `${path}: ${done.error}`);
       assert.equal(sha256(await readFile(done.file)), sha256(small), path);
       assert.equal(done.totalBytes, small.length);
+    }
+  });
+
+  it('survives servers that close the connection after each answer, several downloads at once', async () => {
+    const ids = await Promise.all([1, 2, 3].map((n) => create({ url: origin.url('/files/closing.bin'), name: `closing-${n}` })));
+    for (const id of ids) {
+      const done = await waitForStatus(test, id, ['success', 'failed']);
+      assert.equal(done.status, 'success', done.error);
+      assert.equal(sha256(await readFile(done.file)), sha256(big));
     }
   });
 

@@ -29,7 +29,16 @@ export function nowIso(): string {
 export class DownloadRepository {
   constructor(@InjectRepository(DownloadEntity) private readonly orm: Repository<DownloadEntity>) {}
 
+  /** Transactions one at a time: SQLite has one connection here, and a second BEGIN inside the first fails. */
+  private transactions: Promise<unknown> = Promise.resolve();
+
   async insertMany(rows: NewDownload[]): Promise<DownloadEntity[]> {
+    const next = this.transactions.then(() => this.insertInTransaction(rows));
+    this.transactions = next.catch(() => undefined);
+    return next;
+  }
+
+  private insertInTransaction(rows: NewDownload[]): Promise<DownloadEntity[]> {
     return this.orm.manager.transaction(async (manager) => {
       const saved: DownloadEntity[] = [];
       for (const row of rows) {

@@ -1,5 +1,6 @@
-import { Agent, type Dispatcher, EnvHttpProxyAgent, request } from 'undici';
+import type { Readable } from 'node:stream';
 import { HttpError, PermanentError, redactUrl } from './http-error.js';
+import { type HttpTransport, NodeHttpTransport, ProxyHttpTransport } from './http-transport.js';
 import { type RetryHooks, type RetryPolicy, withRetry } from './retry.js';
 
 export type HeaderPairs = Array<[string, string]>;
@@ -9,7 +10,6 @@ export interface HttpClientOptions {
   noProxy?: string | null;
   /** No response head, or no body bytes, for this long: the request is aborted as stalled. */
   stallTimeoutMs: number;
-  connectTimeoutMs?: number;
   retry: RetryPolicy;
   userAgent?: string;
 }
@@ -26,7 +26,7 @@ export interface OpenOptions {
 export interface HttpResponse {
   status: number;
   headers: Record<string, string | string[] | undefined>;
-  body: Dispatcher.ResponseData['body'];
+  body: Readable;
   /** The URL that answered, after redirects: relative references resolve against it. */
   url: string;
 }
@@ -35,18 +35,12 @@ const DEFAULT_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (
 
 /** The one HTTP client every strategy uses: keep-alive pools, proxy, redirects, stall detection, retries. */
 export class HttpClient {
-  private readonly dispatcher: Dispatcher;
+  private readonly transport: HttpTransport;
 
   constructor(private readonly options: HttpClientOptions) {
-    const common = {
-      connect: { timeout: options.connectTimeoutMs ?? 15_000 },
-      headersTimeout: options.stallTimeoutMs,
-      bodyTimeout: options.stallTimeoutMs,
-      keepAliveTimeout: 10_000,
-    };
-    this.dispatcher = options.proxy
-      ? new EnvHttpProxyAgent({ ...common, httpProxy: options.proxy, httpsProxy: options.proxy, noProxy: withLoopback(options.noProxy) })
-      : new Agent(common);
+    this.transport = options.proxy
+      ? new ProxyHttpTransport(options.proxy, withLoopback(options.noProxy), options.stallTimeoutMs)
+      : new NodeHttpTransport(options.stallTimeoutMs);
   }
 
   get retryPolicy(): RetryPolicy {
@@ -59,22 +53,21 @@ export class HttpClient {
     const headers = this.buildHeaders(options);
     const firstOrigin = new URL(url).origin;
     for (let hop = 0; hop <= (options.maxRedirects ?? 10); hop++) {
-      const response = await request(current, {
+      const response = await this.transport.send(current, {
         method: options.method ?? 'GET',
         headers: new URL(current).origin === firstOrigin ? headers : withoutCredentials(headers),
         signal: options.signal,
-        dispatcher: this.dispatcher,
       });
-      if (response.statusCode >= 300 && response.statusCode < 400 && response.headers.location) {
-        await response.body.dump();
+      if (response.status >= 300 && response.status < 400 && response.headers.location) {
+        drain(response.body);
         current = new URL(String(response.headers.location), current).toString();
         continue;
       }
-      if (response.statusCode >= 400) {
-        await response.body.dump().catch(() => undefined);
-        throw new HttpError(response.statusCode, current, parseRetryAfter(response.headers['retry-after']));
+      if (response.status >= 400) {
+        drain(response.body);
+        throw new HttpError(response.status, current, parseRetryAfter(response.headers['retry-after']));
       }
-      return { status: response.statusCode, headers: response.headers, body: response.body, url: current };
+      return { status: response.status, headers: response.headers, body: response.body, url: current };
     }
     throw new PermanentError(`${redactUrl(url)} redirected more than ${options.maxRedirects ?? 10} times`);
   }
@@ -108,7 +101,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await this.transport.close();
   }
 
   private buildHeaders(options: OpenOptions): Record<string, string> {
@@ -136,6 +129,12 @@ function parseRetryAfter(value: string | string[] | undefined): number | null {
   if (/^\d+$/.test(raw.trim())) return Number(raw.trim()) * 1000;
   const date = Date.parse(raw);
   return Number.isNaN(date) ? null : Math.max(0, date - Date.now());
+}
+
+/** Reads a short answer (a redirect, an error page) to its end, so that its connection can serve the next request. */
+function drain(body: Readable): void {
+  body.on('error', () => undefined);
+  body.resume();
 }
 
 /** Drops a response body nobody will read; the error undici emits for an unread aborted body is expected. */

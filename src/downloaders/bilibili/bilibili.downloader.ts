@@ -5,7 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import { isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
-import { type HeaderPairs, HttpClient } from '../../engine/http-client.js';
+import { type HeaderPairs, HttpClient, discardBody } from '../../engine/http-client.js';
 import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
 import { type RangedState, downloadRanged } from '../../engine/ranged-download.js';
 import { withRetry } from '../../engine/retry.js';
@@ -105,8 +105,8 @@ export class BilibiliDownloader implements Downloader {
     const landed = await withRetry(
       async () => {
         const response = await this.http.open(url, { headers: scope.headers, signal });
-        // only where it landed matters; dump() ends the body without an unhandled abort error
-        await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
+        // only where it landed matters
+        discardBody(response);
         return response.url;
       },
       this.http.retryPolicy,
