@@ -21,6 +21,8 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   await mkdir(config.downloadDir, { recursive: true });
   const adapter = new FastifyAdapter({
     bodyLimit: config.bodyLimitBytes,
+    // at shutdown, keep-alive and event-stream connections are closed rather than waited for
+    forceCloseConnections: true,
     // a malformed URL escape is answered in the envelope, like every other error
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply),
   });

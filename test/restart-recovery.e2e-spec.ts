@@ -95,6 +95,22 @@ describe('restart recovery', () => {
     assert.match(output, /MAX_CONCURRENT_DOWNLOADS must be a whole number/);
   });
 
+  it('exits on SIGTERM while an event stream is open', async () => {
+    const service = new ServiceProcess(root);
+    await service.start();
+    const controller = new AbortController();
+    const stream = await fetch(`${service.baseUrl}/api/events`, { signal: controller.signal });
+    assert.equal(stream.status, 200);
+    const reading = stream.body!.getReader().read();
+    try {
+      const exit = await service.kill('SIGTERM');
+      assert.ok(exit.code === 0 || exit.signal === 'SIGTERM', `exit ${exit.code} ${exit.signal}`);
+    } finally {
+      controller.abort();
+      await reading.catch(() => undefined);
+    }
+  });
+
   it('resumes a download after kill -9 and finishes it byte-exact', async () => {
     const first = new ServiceProcess(root);
     await first.start();

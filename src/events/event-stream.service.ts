@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { OnEvent } from '@nestjs/event-emitter';
-import { Observable, Subject, interval, map, merge, startWith } from 'rxjs';
+import { Observable, Subject, interval, map, merge, startWith, takeUntil } from 'rxjs';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, type SseMessage, toSseMessage } from './download-events.js';
 
 export interface SseFrame {
@@ -14,6 +14,7 @@ export interface SseFrame {
 @Injectable()
 export class EventStreamService implements OnModuleDestroy {
   private readonly events = new Subject<SseMessage>();
+  private readonly destroyed = new Subject<void>();
 
   constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {}
 
@@ -50,10 +51,13 @@ export class EventStreamService implements OnModuleDestroy {
   /** A client's view: a comment at once (so the head goes out on connect), the events, and a ping every SSE_PING_INTERVAL_MS (15 s). */
   stream(): Observable<SseFrame> {
     const pings = interval(this.config.ssePingIntervalMs).pipe(map((): SseFrame => ({ comment: 'ping' })));
-    return merge(this.events, pings).pipe(startWith<SseFrame>({ comment: 'connected' }));
+    // every stream ends at shutdown, so that open event streams never hold the process
+    return merge(this.events, pings).pipe(startWith<SseFrame>({ comment: 'connected' }), takeUntil(this.destroyed));
   }
 
   onModuleDestroy() {
+    this.destroyed.next();
+    this.destroyed.complete();
     this.events.complete();
   }
 
