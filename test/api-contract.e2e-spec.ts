@@ -212,7 +212,12 @@ describe('the Download API contract', () => {
       assert.equal(elsewhere.body.data.total, 0);
     });
 
-    for (const query of ['current=0', 'current=abc', 'pageSize=0', 'pageSize=101', 'pageSize=2.5', 'filter=bogus', 'localPath=relative/dir', 'sort=name']) {
+    it('treats empty query values as not given, as the contract example sends them', async () => {
+      const answer = await test.api('GET', '/api/downloads?current=&pageSize=&filter=&localPath=');
+      assert.equal(answer.status, 200, answer.text);
+    });
+
+    for (const query of ['current=0', 'current=abc', 'current=1e300', 'current=99999999999999999999', 'pageSize=0', 'pageSize=101', 'pageSize=2.5', 'filter=bogus', 'localPath=relative/dir', 'sort=name']) {
       it(`answers 400 for ?${query}`, async () => {
         assertError(await test.api('GET', `/api/downloads?${query}`), 400, new RegExp(query.split('=')[0]));
       });
@@ -272,6 +277,10 @@ describe('the Download API contract', () => {
       assertError(await test.api('PUT', `/api/downloads/${task.id}`, { headers: 'nocolon' }), 400, /headers/);
       assertError(await test.api('PUT', `/api/downloads/${task.id}`, { status: 'success' }), 400, /status should not exist/);
       assertError(await test.api('PUT', '/api/downloads/999999', { name: 'x' }), 404);
+      const renamed = await test.api('PUT', `/api/downloads/${task.id}`, { name: null });
+      assert.equal(renamed.status, 200, renamed.text);
+      assert.equal(renamed.body.data.name, 'new', 'a null name is derived from the URL again');
+      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { url: null }), 400, /url/);
     });
 
     it('sets isLive, and refuses a non-boolean', async () => {
@@ -308,6 +317,10 @@ describe('the Download API contract', () => {
       const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
       assertError(await test.api('POST', `/api/downloads/${task.id}/start`, { localPath: 'relative/dir' }), 400, /localPath must be an absolute path/);
       assertError(await test.api('POST', `/api/downloads/${task.id}/start`, { deleteSegments: 'no' }), 400, /deleteSegments/);
+      const nulls = await test.api('POST', `/api/downloads/${task.id}/start`, { localPath: null, deleteSegments: null });
+      assert.equal(nulls.status, 200, nulls.text);
+      assert.equal(nulls.body.data.localPath, test.config.downloadDir);
+      await test.api('POST', `/api/downloads/${task.id}/stop`);
       assertError(await test.api('POST', '/api/downloads/999999/start'), 404);
     });
 

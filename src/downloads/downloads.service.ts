@@ -119,8 +119,10 @@ export class DownloadsService {
       patch.url = dto.url.trim();
     }
     if (dto.name !== undefined) {
-      patch.name = dto.name.trim() ? sanitizeFileName(dto.name) : sanitizeFileName(nameFromUrl(patch.url ?? task.url));
-      patch.nameIsDerived = !dto.name.trim();
+      // null or blank: the name is derived from the URL again
+      const given = dto.name?.trim() ?? '';
+      patch.name = given ? sanitizeFileName(given) : sanitizeFileName(nameFromUrl(patch.url ?? task.url));
+      patch.nameIsDerived = !given;
     }
     if (dto.headers !== undefined) patch.headers = formatHeaderLines(parseHeaderLines(dto.headers));
     if (dto.folder !== undefined) patch.folder = normalizeFolder(dto.folder);
@@ -160,7 +162,7 @@ export class DownloadsService {
       status: DownloadStatus.Waiting,
       queuedAt: nowIso(),
       error: null,
-      ...(dto.localPath !== undefined ? { localPath: resolve(dto.localPath) } : {}),
+      ...(dto.localPath !== undefined && dto.localPath !== null ? { localPath: resolve(dto.localPath) } : {}),
       deleteSegments: dto.deleteSegments ?? true,
       ...(task.status === DownloadStatus.Success ? { downloadedBytes: 0, totalBytes: null, percent: null } : {}),
     });

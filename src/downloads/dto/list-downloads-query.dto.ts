@@ -1,11 +1,16 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { DOWNLOAD_STATUSES } from '../download-status.enum.js';
 import { IsAbsoluteDirectory } from './validators.js';
 
 export const LIST_FILTERS = [...DOWNLOAD_STATUSES, 'done', 'list'] as const;
 export type ListFilter = (typeof LIST_FILTERS)[number];
+
+/** A query number: empty means not given (clients send "current=&pageSize="), anything else is converted. */
+function optionalNumber({ value }: { value: unknown }): number | undefined {
+  return value === '' || value === undefined || value === null ? undefined : Number(value);
+}
 
 /** Accepts the API key as ?token= on any route (see the auth guard), so the query whitelist lets it through. */
 class TokenQuery {
@@ -16,16 +21,17 @@ class TokenQuery {
 }
 
 export class ListDownloadsQueryDto extends TokenQuery {
-  @ApiPropertyOptional({ default: 1, minimum: 1 })
+  @ApiPropertyOptional({ default: 1, minimum: 1, maximum: 1_000_000_000 })
   @IsOptional()
-  @Type(() => Number)
-  @IsInt({ message: 'current must be an integer of 1 or more' })
-  @Min(1, { message: 'current must be an integer of 1 or more' })
+  @Transform(optionalNumber)
+  @IsInt({ message: 'current must be an integer from 1 to 1000000000' })
+  @Min(1, { message: 'current must be an integer from 1 to 1000000000' })
+  @Max(1_000_000_000, { message: 'current must be an integer from 1 to 1000000000' })
   current?: number;
 
   @ApiPropertyOptional({ default: 20, minimum: 1, maximum: 100 })
   @IsOptional()
-  @Type(() => Number)
+  @Transform(optionalNumber)
   @IsInt({ message: 'pageSize must be an integer from 1 to 100' })
   @Min(1, { message: 'pageSize must be an integer from 1 to 100' })
   @Max(100, { message: 'pageSize must be an integer from 1 to 100' })
