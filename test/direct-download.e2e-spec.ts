@@ -241,6 +241,25 @@ describe('stop, resume and the concurrency limit', () => {
     assert.ok(served < size * 1.25, `the origin sent ${served} bytes in all for a ${size}-byte file: the resume fetched again what was on disk`);
   });
 
+  it('takes the partial data along when a stopped task is started in another directory', async () => {
+    origin.route('/moving.bin', { body: content, bytesPerSecond: 512 * 1024 });
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/moving.bin'), name: 'moved', folder: 'before' }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    await test.api('POST', `/api/downloads/${id}/stop`);
+    const target = await mkdtemp(join(tmpdir(), 'mediago-moved-'));
+    try {
+      await test.api('POST', `/api/downloads/${id}/start`, { localPath: target });
+      const done = await waitForStatus(test, id, ['success', 'failed']);
+      assert.equal(done.status, 'success', done.error);
+      assert.equal(done.file, join(target, 'before', 'moved.bin'));
+      assert.equal(sha256(await readFile(done.file)), sha256(content));
+      assert.ok(origin.sentBytes('/moving.bin') < size * 1.25, `the origin sent ${origin.sentBytes('/moving.bin')} bytes: the partial data was not reused`);
+      assert.ok(!existsSync(join(test.config.downloadDir, 'before', `.mediago-task-${id}`)), 'nothing is left behind in the old directory');
+    } finally {
+      await rm(target, { recursive: true, force: true });
+    }
+  });
+
   it('starts over when the file changed on the server while stopped', async () => {
     const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/changing.bin') }], startDownload: true })).body.data[0].id;
     await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
@@ -322,6 +341,7 @@ describe('stop, resume and the concurrency limit', () => {
     assert.ok(existsSync(workDir));
     const deleted = await test.api('DELETE', `/api/downloads/${ids[0]}?deleteFile=true`);
     assert.deepEqual(deleted.body.data, {});
+    await events.waitFor('download-stop', ids[0]);
     assert.ok(!existsSync(workDir), 'the partial data is gone');
     assert.equal((await test.api('GET', `/api/downloads/${ids[0]}`)).status, 404);
     await test.api('DELETE', `/api/downloads/${ids[1]}?deleteFile=true`);

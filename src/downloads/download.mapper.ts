@@ -24,7 +24,7 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     speed: live ? live.speed : 0,
     downloadedBytes: live ? live.downloadedBytes : task.downloadedBytes,
     totalBytes: live ? live.totalBytes : task.totalBytes,
-    eta: live ? live.eta : null,
+    eta: live ? live.eta : succeeded ? 0 : null,
     error: task.error,
   };
 }

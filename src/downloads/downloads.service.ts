@@ -1,7 +1,7 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { rm } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -24,6 +24,9 @@ import { urlProblem } from './dto/validators.js';
 /** The task lifecycle as the API sees it; running is the scheduler's business. */
 @Injectable()
 export class DownloadsService {
+  /** Ids whose start request is being written: a second start at the same moment is a no-op. */
+  private readonly starting = new Set<number>();
+
   constructor(
     private readonly repository: DownloadRepository,
     private readonly scheduler: SchedulerService,
@@ -95,13 +98,15 @@ export class DownloadsService {
   }
 
   async remove(id: number, deleteFile: boolean): Promise<Record<string, never>> {
-    const task = await this.mustFind(id);
+    await this.mustFind(id);
     await this.scheduler.stop(id, 'delete');
+    // read after the stop: a run that finished meanwhile has placed its file
+    const task = await this.mustFind(id);
     await this.repository.delete(id);
     if (deleteFile) {
       if (task.file) await rm(task.file, { force: true });
-      const outputDir = await resolveInside(task.localPath ?? this.config.downloadDir, task.folder || '.').catch(() => null);
-      if (outputDir) await rm(join(outputDir, `.mediago-task-${id}`), { recursive: true, force: true });
+      const workDir = await this.workDirOf(id, task.localPath, task.folder);
+      if (workDir) await rm(workDir, { recursive: true, force: true });
     }
     await this.taskLogs.remove(id);
     return {};
@@ -125,7 +130,10 @@ export class DownloadsService {
       patch.nameIsDerived = !given;
     }
     if (dto.headers !== undefined) patch.headers = formatHeaderLines(parseHeaderLines(dto.headers));
-    if (dto.folder !== undefined) patch.folder = normalizeFolder(dto.folder);
+    if (dto.folder !== undefined) {
+      patch.folder = normalizeFolder(dto.folder);
+      await this.moveWorkDir(task, task.localPath, patch.folder);
+    }
     if (Object.keys(patch).length > 0) await this.repository.update(id, patch);
     return this.get(id);
   }
@@ -145,7 +153,11 @@ export class DownloadsService {
       const running = ids.filter((id) => this.scheduler.isRunning(id));
       if (running.length > 0) throw new ConflictException(`Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
       for (const id of ids) await this.scheduler.stop(id, 'delete');
-      await this.repository.updateMany(ids, { status: dto.status, queuedAt: null, ...(dto.status === DownloadStatus.Failed ? {} : { error: null }) });
+      await this.repository.updateMany(ids, {
+        status: dto.status,
+        queuedAt: null,
+        error: dto.status === DownloadStatus.Failed ? 'marked failed by a client' : null,
+      });
     } else if (dto.status === DownloadStatus.Waiting) {
       for (const id of ids) await this.start(id, {});
     } else {
@@ -157,18 +169,49 @@ export class DownloadsService {
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
     const task = await this.mustFind(id);
-    if (this.scheduler.isActive(id)) return this.view(task);
-    await this.repository.update(id, {
-      status: DownloadStatus.Waiting,
-      queuedAt: nowIso(),
-      error: null,
-      ...(dto.localPath !== undefined && dto.localPath !== null ? { localPath: resolve(dto.localPath) } : {}),
-      deleteSegments: dto.deleteSegments ?? true,
-      ...(task.status === DownloadStatus.Success ? { downloadedBytes: 0, totalBytes: null, percent: null } : {}),
-    });
-    this.taskLogs.append(id, 'queued by a client');
-    this.scheduler.enqueue(id);
+    // a start already under way for this id (two requests at once) changes nothing either
+    if (this.scheduler.isActive(id) || this.starting.has(id)) return this.view(task);
+    this.starting.add(id);
+    try {
+      const localPath = dto.localPath !== undefined && dto.localPath !== null ? resolve(dto.localPath) : task.localPath;
+      await this.moveWorkDir(task, localPath, task.folder);
+      const again = task.status === DownloadStatus.Success;
+      await this.repository.update(id, {
+        status: DownloadStatus.Waiting,
+        queuedAt: nowIso(),
+        error: null,
+        localPath,
+        deleteSegments: dto.deleteSegments ?? true,
+        ...(again ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+      });
+      this.taskLogs.append(id, 'queued by a client');
+      this.scheduler.enqueue(id, again ? task.file : null);
+    } finally {
+      this.starting.delete(id);
+    }
     return this.get(id);
+  }
+
+  /** Partial data follows the task when its directory changes, so that a later start resumes it. */
+  private async moveWorkDir(task: DownloadEntity, localPath: string | null, folder: string): Promise<void> {
+    const from = await this.workDirOf(task.id, task.localPath, task.folder);
+    const to = await this.workDirOf(task.id, localPath, folder);
+    if (!from || !to || from === to || !(await exists(from))) return;
+    await mkdir(dirname(to), { recursive: true });
+    await rm(to, { recursive: true, force: true });
+    try {
+      await rename(from, to);
+      this.taskLogs.append(task.id, 'the partial data moved with the task to its new directory');
+    } catch {
+      // another file system: the data cannot follow cheaply, so it is dropped rather than left behind
+      await rm(from, { recursive: true, force: true });
+      this.taskLogs.append(task.id, 'the new directory is on another file system: the download starts over there');
+    }
+  }
+
+  private async workDirOf(id: number, localPath: string | null, folder: string): Promise<string | null> {
+    const outputDir = await resolveInside(localPath ?? this.config.downloadDir, folder || '.').catch(() => null);
+    return outputDir ? join(outputDir, `.mediago-task-${id}`) : null;
   }
 
   async stop(id: number): Promise<Record<string, never>> {
@@ -200,6 +243,13 @@ export class DownloadsService {
   private view(task: DownloadEntity): DownloadTaskDto {
     return toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id));
   }
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 function isSameOrBelow(path: string, directory: string): boolean {

@@ -27,6 +27,8 @@ interface Run {
   report: ProgressReport;
   changed: boolean;
   lastEmitted: LiveProgress | null;
+  /** Set once the run's outcome is being written: progress ticks no longer touch the row. */
+  ending: boolean;
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
@@ -45,6 +47,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private ticks = 0;
   private closing = false;
   private startChain: Promise<unknown> = Promise.resolve();
+  /** The file a re-download of a finished task may replace (its own earlier file), by task id. */
+  private readonly replaceable = new Map<number, string>();
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -92,9 +96,13 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     return run ? this.derive(run) : null;
   }
 
-  /** Adds a task (already persisted as waiting with queuedAt) to the back of the queue; a no-op if active. */
-  enqueue(id: number): void {
+  /**
+   * Adds a task (already persisted as waiting with queuedAt) to the back of the queue; a no-op if active.
+   * `replace` is the task's own earlier file, which a successful run may overwrite.
+   */
+  enqueue(id: number, replace: string | null = null): void {
     if (this.isActive(id)) return;
+    if (replace) this.replaceable.set(id, replace);
     this.queue.push(id);
     this.pump();
   }
@@ -107,11 +115,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const index = this.queue.indexOf(id);
     if (index >= 0) {
       this.queue.splice(index, 1);
+      this.replaceable.delete(id);
       if (reason === 'client') {
         await this.repository.update(id, { status: DownloadStatus.Stopped, queuedAt: null });
         this.logs.append(id, 'stopped by a client while queued');
-        this.emit(DownloadEvent.Stopped, { id });
       }
+      this.emit(DownloadEvent.Stopped, { id });
       return true;
     }
     const run = this.runs.get(id);
@@ -119,6 +128,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     run.reason ??= reason;
     run.controller.abort();
     await run.done;
+    // a deleted task's run ends without a row to update: its listeners still learn that it stopped
+    if (reason === 'delete') this.emit(DownloadEvent.Stopped, { id });
     return true;
   }
 
@@ -133,6 +144,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         report: { downloadedBytes: 0, totalBytes: null },
         changed: false,
         lastEmitted: null,
+        ending: false,
       };
       this.runs.set(id, run);
       run.done = this.execute(id, run)
@@ -155,7 +167,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const begun = await this.inStartOrder(async () => {
       const task = await this.repository.findById(id);
       if (!task) return null;
-      const previousFile = task.file;
+      const previousFile = this.replaceable.get(id) ?? null;
+      this.replaceable.delete(id);
       await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null });
       this.emit(DownloadEvent.Started, { id });
       return { task, previousFile };
@@ -176,8 +189,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         log: (line) => this.logs.append(id, line),
       };
       const output = await downloader.run(job, context);
+      run.ending = true;
       await this.finish(task, job, run, output, previousFile);
     } catch (error) {
+      run.ending = true;
       await this.handleFailure(task, job, run, error);
     }
   }
@@ -272,7 +287,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     this.ticks++;
     const persist = this.ticks % PERSIST_EVERY_TICKS === 0;
     for (const [id, run] of this.runs) {
-      if (run.controller.signal.aborted) continue;
+      if (run.controller.signal.aborted || run.ending) continue;
       const progress = this.derive(run);
       const last = run.lastEmitted;
       if (run.changed || !last || last.speed !== progress.speed) {
@@ -280,7 +295,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         run.lastEmitted = progress;
         this.emit(DownloadEvent.Progress, { id, ...progress });
       }
-      if (persist) {
+      if (persist && !run.ending) {
         await this.repository
           .saveProgress(id, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent })
           .catch((error) => this.logger.warn(`progress of task ${id} not saved: ${describeError(error)}`));
