@@ -64,7 +64,7 @@ export class LiveTrackRecorder {
   }
 
   async run(): Promise<LiveOutcome> {
-    const { signal, log, kind } = this.options;
+    const { log, kind } = this.options;
     let playlist = this.options.initial;
     // a resumed recording starts after a hole in time: mark it so the merge re-bases timestamps
     let pendingGap = this.recorded.length > 0;
