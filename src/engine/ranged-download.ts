@@ -226,7 +226,8 @@ async function openWithRetry(options: RangedDownloadOptions, range: { start: num
     try {
       return await options.http.open(options.url, { headers: options.headers, signal: options.signal, range });
     } catch (error) {
-      if (options.signal.aborted || !isTransient(error) || attempt >= policy.attempts) throw error;
+      if (options.signal.aborted || !isTransient(error)) throw error;
+      if (attempt >= policy.attempts) throw new PermanentError(`${describeError(error)} after ${attempt} tries`);
       const delay = backoffDelay(policy, attempt, error);
       log(`try ${attempt} failed: ${describeError(error)}; retrying in ${delay} ms`);
       await sleep(delay, options.signal);
@@ -262,7 +263,11 @@ class RangedSession {
     if (!probeRange) discardBody(probe);
     this.report();
     const onAbort = () => this.stop.abort(this.options.signal.reason);
+    // a stop that came while the file was being opened counts as well
+    if (this.options.signal.aborted) onAbort();
     this.options.signal.addEventListener('abort', onAbort, { once: true });
+    // the probe was asked with the client's signal only: a failing sibling must end its transfer too
+    this.stop.signal.addEventListener('abort', () => discardBody(probe), { once: true });
     try {
       const connections = this.state.resumable ? this.options.connections : 1;
       const workers = Array.from({ length: Math.min(connections, pending.length) }, (_, index) =>
@@ -337,10 +342,13 @@ class RangedSession {
         if (signal.aborted) throw error;
         // a try that moved bytes forward resets the count: only a stuck range exhausts its retries
         failures = range.pos > before ? 1 : failures + 1;
-        if (!isTransient(error) || failures >= policy.attempts) throw error;
+        if (!isTransient(error)) throw error;
+        if (failures >= policy.attempts) throw new PermanentError(`${describeError(error)} after ${failures} tries`);
         if (!this.state.resumable) {
+          // the stream starts again from byte 0: what the last try wrote must not linger past a shorter answer
           this.downloaded -= range.pos - range.start;
           range.pos = range.start;
+          await this.file.truncate(0);
         }
         const delay = backoffDelay(policy, failures, error);
         this.log(`bytes ${range.pos}-${range.end ?? ''}: ${describeError(error)}; retrying in ${delay} ms`);
