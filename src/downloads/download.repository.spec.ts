@@ -195,31 +195,37 @@ describe('DownloadRepository (real SQLite file)', () => {
       });
 
       it('lists the directory and what is below it, escaping LIKE wildcards', async () => {
-        const page = await repository.page(aPage({ under: { directory: DIRECTORY, includeDefault: false } }));
+        const page = await repository.page(aPage({ under: { directory: DIRECTORY, defaultDirectory: '/elsewhere' } }));
         assert.deepEqual(namesOf(page.list), ['below it', 'the directory itself']);
         assert.equal(page.total, 2);
       });
 
       it('adds the tasks without a directory when the default directory is under it', async () => {
-        const page = await repository.page(aPage({ under: { directory: DIRECTORY, includeDefault: true } }));
+        const page = await repository.page(aPage({ under: { directory: DIRECTORY, defaultDirectory: `${DIRECTORY}/downloads` } }));
         assert.deepEqual(namesOf(page.list), ['below it', 'the directory itself', 'default directory']);
       });
 
       it('accepts a directory given with a trailing slash', async () => {
-        const page = await repository.page(aPage({ under: { directory: `${DIRECTORY}/series/`, includeDefault: false } }));
+        const page = await repository.page(aPage({ under: { directory: `${DIRECTORY}/series/`, defaultDirectory: '/elsewhere' } }));
         assert.deepEqual(namesOf(page.list), ['below it']);
       });
 
       it('combines with a status filter and paging', async () => {
         await insert({ name: 'failed below', localPath: `${DIRECTORY}/y`, status: DownloadStatus.Failed });
-        const page = await repository.page(aPage({ pageSize: 1, statuses: [DownloadStatus.Waiting], under: { directory: DIRECTORY, includeDefault: true } }));
+        const page = await repository.page(aPage({ pageSize: 1, statuses: [DownloadStatus.Waiting], under: { directory: DIRECTORY, defaultDirectory: `${DIRECTORY}/downloads` } }));
         assert.deepEqual(namesOf(page.list), ['below it']);
         assert.equal(page.total, 3);
       });
 
+      it('counts the folder as part of where a task saves', async () => {
+        await insert({ name: 'in a folder of the default', localPath: null, folder: 'series' }, { name: 'elsewhere in a folder', localPath: '/media', folder: 'series' });
+        const page = await repository.page(aPage({ under: { directory: `${DIRECTORY}/downloads/series`, defaultDirectory: `${DIRECTORY}/downloads` } }));
+        assert.deepEqual(namesOf(page.list), ['in a folder of the default']);
+      });
+
       it('tells directories apart by case, as the file system does', async () => {
         await insert({ name: 'other case', localPath: '/media/Videos/x' }, { name: 'same case', localPath: '/media/videos/x' });
-        const page = await repository.page(aPage({ under: { directory: '/media/videos', includeDefault: false } }));
+        const page = await repository.page(aPage({ under: { directory: '/media/videos', defaultDirectory: '/elsewhere' } }));
         assert.deepEqual(namesOf(page.list), ['same case']);
       });
     });

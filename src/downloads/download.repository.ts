@@ -12,8 +12,8 @@ export interface PageQuery {
   pageSize: number;
   statuses?: DownloadStatus[];
   excludeStatus?: DownloadStatus;
-  /** Tasks whose directory is this one or below it. */
-  under?: { directory: string; includeDefault: boolean };
+  /** Tasks saved in this directory or below it: their localPath (or the default) joined with their folder. */
+  under?: { directory: string; defaultDirectory: string };
 }
 
 /** Strictly increasing ISO timestamps, so that queue order survives a restart even within one millisecond. */
@@ -62,12 +62,15 @@ export class DownloadRepository {
     if (query.statuses) builder.andWhere('task.status IN (:...statuses)', { statuses: query.statuses });
     if (query.excludeStatus) builder.andWhere('task.status != :excluded', { excluded: query.excludeStatus });
     if (query.under) {
-      // an exact, case-sensitive prefix test: LIKE would ignore ASCII case and need escaping
-      const prefix = query.under.directory.endsWith('/') ? query.under.directory : `${query.under.directory}/`;
-      builder.andWhere(
-        `(task.localPath = :directory OR substr(task.localPath, 1, length(:prefix)) = :prefix${query.under.includeDefault ? ' OR task.localPath IS NULL' : ''})`,
-        { directory: query.under.directory, prefix },
-      );
+      // an exact, case-sensitive prefix test on where the files go: LIKE would ignore ASCII case and need escaping
+      const directory = query.under.directory.replace(/\/+$/, '') || '/';
+      const prefix = directory.endsWith('/') ? directory : `${directory}/`;
+      const saved = `(COALESCE(task.localPath, :defaultDirectory) || CASE WHEN task.folder = '' THEN '' ELSE '/' || task.folder END)`;
+      builder.andWhere(`(${saved} = :directory OR substr(${saved}, 1, length(:prefix)) = :prefix)`, {
+        directory,
+        prefix,
+        defaultDirectory: query.under.defaultDirectory,
+      });
     }
     const [list, total] = await builder
       .orderBy('task.id', 'DESC')

@@ -70,7 +70,7 @@ export class DownloadsService {
       current: query.current ?? 1,
       pageSize: query.pageSize ?? 20,
       ...filter,
-      under: under ? { directory: under, includeDefault: isSameOrBelow(this.config.downloadDir, under) } : undefined,
+      under: under ? { directory: under, defaultDirectory: this.config.downloadDir } : undefined,
     });
     return { total, list: list.map((task) => this.view(task)) };
   }
@@ -250,9 +250,4 @@ async function exists(path: string): Promise<boolean> {
     () => true,
     () => false,
   );
-}
-
-function isSameOrBelow(path: string, directory: string): boolean {
-  const a = resolve(path);
-  return a === directory || a.startsWith(directory.endsWith('/') ? directory : `${directory}/`);
 }
