@@ -1,7 +1,37 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, type SpawnOptions, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { abortError } from './abort.js';
+
+/** Process groups started here and still running: none may outlive the service. */
+const liveGroups = new Set<number>();
+let exitHookInstalled = false;
+
+/**
+ * Starts a program as the leader of its own process group (so that a stop ends everything it starts),
+ * and makes sure the group is killed if the service exits first.
+ */
+export function spawnGroup(command: string, args: string[], options: SpawnOptions): ChildProcess {
+  const child = spawn(command, args, { ...options, detached: true });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    liveGroups.add(pid);
+    child.once('close', () => liveGroups.delete(pid));
+  }
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.once('exit', () => {
+      for (const pid of liveGroups) {
+        try {
+          process.kill(-pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    });
+  }
+  return child;
+}
 
 export interface RunProcessOptions {
   signal?: AbortSignal;
@@ -26,11 +56,10 @@ export interface ProcessResult {
  */
 export async function runProcess(command: string, args: string[], options: RunProcessOptions = {}): Promise<ProcessResult> {
   if (options.signal?.aborted) throw abortError(options.signal);
-  const child = spawn(command, args, {
+  const child = spawnGroup(command, args, {
     cwd: options.cwd,
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
   const tail: string[] = [];
   const remember = (line: string, stream: 'stdout' | 'stderr') => {

@@ -1,7 +1,6 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
-import { killGroup } from '../../engine/child-process.js';
+import { killGroup, spawnGroup } from '../../engine/child-process.js';
 
 export interface YtdlpProcessOptions {
   cwd: string;
@@ -30,17 +29,16 @@ export interface YtdlpExit {
  * Never rejects for an abort: the caller decides what an aborted run means (fail or keep the recording).
  */
 export async function runYtdlpProcess(command: string, args: string[], options: YtdlpProcessOptions): Promise<YtdlpExit> {
-  const child = spawn(command, args, {
+  const child = spawnGroup(command, args, {
     cwd: options.cwd,
     // UTF-8 titles and file names whatever the service's locale; no buffering between lines
     env: { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
-    detached: true,
   });
   // rejects with the spawn failure (ENOENT, EACCES) if yt-dlp cannot be started
   const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
-  createInterface({ input: child.stdout }).on('line', options.onLine);
-  createInterface({ input: child.stderr }).on('line', options.onLine);
+  createInterface({ input: child.stdout! }).on('line', options.onLine);
+  createInterface({ input: child.stderr! }).on('line', options.onLine);
 
   let finaliseTimer: NodeJS.Timeout | undefined;
   const stop = () => {
