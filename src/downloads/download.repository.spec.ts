@@ -10,28 +10,13 @@ import { dataSourceOptions } from '../database/data-source-options.js';
 import { DownloadEntity } from '../database/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { DownloadStatus, DownloadType } from './download-status.enum.js';
-import { DownloadRepository, type NewDownload, type PageQuery } from './download.repository.js';
+import { DownloadRepository, type NewDownload, type PageQuery, newDownload } from './download.repository.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** A new task as the service would insert it; only what a test cares about is given. */
 const aTask = (overrides: Partial<NewDownload> = {}): NewDownload => ({
-  name: 'Clip',
-  nameIsDerived: false,
-  type: DownloadType.Direct,
-  url: 'https://example.com/clip.mp4',
-  folder: '',
-  headers: '',
-  isLive: false,
-  status: DownloadStatus.Waiting,
-  file: null,
-  localPath: null,
-  deleteSegments: true,
-  downloadedBytes: 0,
-  totalBytes: null,
-  percent: null,
-  error: null,
-  queuedAt: null,
+  ...newDownload({ name: 'Clip', nameIsDerived: false, type: DownloadType.Direct, url: 'https://example.com/clip.mp4', folder: '', headers: '', isLive: false }, null),
   ...overrides,
 });
 const aPage = (overrides: Partial<PageQuery> = {}): PageQuery => ({ current: 1, pageSize: 100, ...overrides });

@@ -5,6 +5,22 @@ import { DownloadEntity } from '../database/download.entity.js';
 import { DownloadStatus } from './download-status.enum.js';
 
 export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
+/** A new task as it is stored before its first start: what describes it, plus the idle state. */
+export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive'>, queuedAt: string | null): NewDownload {
+  return {
+    ...description,
+    status: DownloadStatus.Waiting,
+    file: null,
+    localPath: null,
+    deleteSegments: true,
+    downloadedBytes: 0,
+    totalBytes: null,
+    percent: null,
+    error: null,
+    queuedAt,
+  };
+}
+
 export type DownloadPatch = Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>;
 
 export interface PageQuery {

@@ -10,7 +10,7 @@ import { nameFromUrl } from '../downloaders/direct/file-naming.js';
 import { DownloadEvent } from '../events/download-events.js';
 import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
-import { DownloadRepository, type PageQuery, nowIso } from './download.repository.js';
+import { DownloadRepository, type PageQuery, newDownload, nowIso } from './download.repository.js';
 import { toDownloadTaskDto } from './download.mapper.js';
 import { DownloadStatus } from './download-status.enum.js';
 import type { CreateDownloadItemDto, CreateDownloadsDto } from './dto/create-downloads.dto.js';
@@ -37,20 +37,7 @@ export class DownloadsService {
 
   async create(dto: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
     const queuedAt = dto.startDownload ? nowIso : () => null;
-    const saved = await this.repository.insertMany(
-      dto.tasks.map((item) => ({
-        ...this.describeNewTask(item),
-        status: DownloadStatus.Waiting,
-        file: null,
-        localPath: null,
-        deleteSegments: true,
-        downloadedBytes: 0,
-        totalBytes: null,
-        percent: null,
-        error: null,
-        queuedAt: queuedAt(),
-      })),
-    );
+    const saved = await this.repository.insertMany(dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())));
     this.events.emit(DownloadEvent.Created, { ids: saved.map((task) => task.id), count: saved.length });
     if (dto.startDownload) for (const task of saved) this.scheduler.enqueue(task.id);
     return saved.map((task) => this.view(task));
