@@ -54,8 +54,10 @@ describe('every download type through the API', () => {
   it('reports every type and the tools it found on /healthy', async () => {
     const { body } = await test.api('GET', '/healthy');
     assert.deepEqual([...body.data.types].sort(), ['bilibili', 'direct', 'm3u8', 'mediago', 'youtube']);
-    assert.ok(body.data.tools.ffmpeg.path);
-    assert.ok(body.data.tools.ytdlp.path);
+    assert.equal(body.data.tools.ffmpeg.found, true);
+    assert.equal(body.data.tools.ytdlp.found, true);
+    assert.match(body.data.tools.ytdlp.version, /^\d{4}\.\d\d\.\d\d/);
+    assert.doesNotMatch(JSON.stringify(body.data), /\/usr\//, 'no server path is disclosed');
   });
 
   it('m3u8: downloads an HLS stream into <name>.mp4 and removes its segments', async () => {

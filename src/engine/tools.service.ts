@@ -21,8 +21,9 @@ export function findExecutable(name: string, explicit: string | null, pathEnv = 
   return null;
 }
 
+/** What /healthy says of a tool: whether it was found and its version; never where it lives on the server. */
 export interface ToolStatus {
-  path: string | null;
+  found: boolean;
   version: string | null;
 }
 
@@ -44,8 +45,8 @@ export class ToolsService {
   status(): Record<string, ToolStatus> {
     if (!this.versions) {
       this.versions = {
-        ffmpeg: { path: this.ffmpeg, version: this.ffmpeg ? readVersion(this.ffmpeg, ['-version'], /ffmpeg version (\S+)/) : null },
-        ytdlp: { path: this.ytdlp, version: this.ytdlp ? readVersion(this.ytdlp, ['--version'], /^(\S+)/) : null },
+        ffmpeg: { found: this.ffmpeg !== null, version: this.ffmpeg ? readVersion(this.ffmpeg, ['-version'], /ffmpeg version (\S+)/) : null },
+        ytdlp: { found: this.ytdlp !== null, version: this.ytdlp ? readVersion(this.ytdlp, ['--version'], /^(\S+)/) : null },
       };
     }
     return this.versions;
