@@ -36,6 +36,7 @@ describe('direct downloads over the API', () => {
       .route('/files/flaky.bin', { body: big, failTimes: 2, failStatus: 503, cutAfterBytes: 200 * 1024, cutRequests: [3, 4, 5] })
       .route('/files/missing.bin', { status: 404 })
       .route('/files/down.bin', { status: 503 })
+      .route('/files/expired.mp4', { body: '<html><body>Link expired</body></html>', contentType: 'text/html; charset=utf-8' })
       .route('/download', { body: small, headers: { 'content-disposition': 'attachment; filename="Quarterly Report.pdf"' }, contentType: 'application/octet-stream' })
       .route('/files/needs-header.bin', { body: small, requireHeader: ['x-token', /^secret$/] })
       .route('/files/same-name.bin', { body: small })
@@ -152,6 +153,10 @@ describe('direct downloads over the API', () => {
     const event = await events.waitFor('download-failed', id);
     assert.equal(event.data.id, String(id));
     assert.match(event.data.error, /404/);
+    const expired = await create({ url: origin.url('/files/expired.mp4') });
+    const refused = await waitForStatus(test, expired, ['success', 'failed']);
+    assert.equal(refused.status, 'failed');
+    assert.match(refused.error, /answered a web page instead of the file/);
     const down = await create({ url: origin.url('/files/down.bin') });
     const gaveUp = await waitForStatus(test, down, ['success', 'failed']);
     assert.match(gaveUp.error, /answered HTTP 503 after 5 tries/);

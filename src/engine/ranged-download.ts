@@ -46,6 +46,8 @@ export interface RangedDownloadOptions {
   log?: (line: string) => void;
   /** How often progress is flushed to disk for resuming (default 2 s). */
   checkpointMs?: number;
+  /** Refuses an answer before anything is written, by returning why (e.g. an error page where media was expected). */
+  refuse?: (response: HttpResponse) => string | null;
 }
 
 export interface RangedDownloadResult {
@@ -128,6 +130,11 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const firstMissing = previous?.resumable ? previous.ranges.find((range) => !isComplete(range)) : undefined;
   const probeStart = firstMissing ? firstMissing.pos : 0;
   const probe = await openWithRetry(options, { start: probeStart, end: firstMissing?.end ?? undefined }, log);
+  const refusal = options.refuse?.(probe);
+  if (refusal) {
+    discardBody(probe);
+    throw new PermanentError(refusal);
+  }
   const resumable = probe.status === 206;
   const total = resumable ? totalFromContentRange(headerValue(probe.headers, 'content-range')) : lengthOf(probe);
   const etag = headerValue(probe.headers, 'etag') ?? null;

@@ -16,12 +16,21 @@ describe('SegmentPool', () => {
   let busy = 0;
   let peak = 0;
   let served = 0;
+  let edgeHits = 0;
 
   before(async () => {
     for (let index = 0; index < 8; index++) origin.route(`/s/${index}`, { body: body(index) });
     origin.route('/range', { body: Buffer.concat([body(1), body(2)]) });
     origin.route('/norange', { body: Buffer.concat([body(1), body(2)]), ranges: false });
     origin.route('/gone', { status: 404 });
+    // a CDN edge that answers its error page with 200 twice, then the media
+    origin.route('/edge-error', {
+      handler: (_req, res) => {
+        edgeHits++;
+        if (edgeHits <= 2) return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>busy</html>');
+        res.writeHead(200, { 'content-type': 'video/mp2t' }).end(body(5));
+      },
+    });
     // a large resource without Range support whose first answer is cut part way
     origin.route('/norange-cut', { body: Buffer.alloc(1024 * 1024, 7), ranges: false, cutAfterBytes: 300_000, cutRequests: [1] });
     // answers 429 to the first burst, then serves slowly enough to measure concurrency
@@ -99,6 +108,14 @@ describe('SegmentPool', () => {
     await pool.settled();
     assert.deepEqual(readFileSync(join(dir, 'cut')), Buffer.alloc(400_000, 7));
     assert.equal(origin.hits('/norange-cut'), 2, log.join('\n'));
+  });
+
+  it('never keeps an HTML error page as a piece of media: it tries again', async () => {
+    const pool = new SegmentPool(options());
+    pool.add([{ label: 'edge', url: origin.url('/edge-error'), path: join(dir, 'edge') }]);
+    await pool.settled();
+    assert.deepEqual(readFileSync(join(dir, 'edge')), body(5));
+    assert.equal(edgeHits, 3);
   });
 
   it('lowers the concurrency for a host that answers 429, and still completes', async () => {

@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { mkdir, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Transform } from 'node:stream';
-import { headerValue } from './http-client.js';
+import { discardBody, headerValue } from './http-client.js';
 import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
@@ -302,6 +302,11 @@ export class SegmentPool {
         entry.inFlightBytes += chunk.length;
         this.reportProgress(false);
       };
+      // a CDN that answers a media request with its HTML error page would corrupt the output silently
+      if (/^text\/html\b/i.test(headerValue(response.headers, 'content-type') ?? '')) {
+        discardBody(response);
+        throw Object.assign(new Error('answered an HTML page instead of media'), { code: 'ECONNRESET' });
+      }
       const announced = Number(headerValue(response.headers, 'content-length') ?? NaN);
       if (!(announced <= BUFFERED_BODY_LIMIT)) {
         // large or of unknown size: streamed to disk while the slot is held

@@ -1,9 +1,20 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HttpClient } from '../../engine/http-client.js';
+import { type HttpClient, type HttpResponse, headerValue } from '../../engine/http-client.js';
+import { redactUrl } from '../../engine/http-error.js';
 import { downloadRanged } from '../../engine/ranged-download.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
-import { pickExtension, titleFromResponse } from './file-naming.js';
+import { fileNameFromUrl, pickExtension, titleFromResponse } from './file-naming.js';
+
+/** Media and archive extensions: a link to one that answers with a web page has expired or needs a login. */
+const BINARY_EXTENSION = /\.(mp4|m4v|m4a|mkv|webm|mov|avi|flv|ts|mp3|aac|flac|wav|ogg|opus|zip|7z|rar|gz|tar|iso|exe|dmg|pdf)$/i;
+
+/** An HTML answer where the URL names a media or archive file is an error page, not the file. */
+export function refuseErrorPage(response: Pick<HttpResponse, 'headers'>, url: string): string | null {
+  const contentType = headerValue(response.headers, 'content-type') ?? '';
+  if (!/^text\/html\b/i.test(contentType) || !BINARY_EXTENSION.test(fileNameFromUrl(url) ?? '')) return null;
+  return `${redactUrl(url)} answered a web page instead of the file: the link may have expired or need a login (add a Cookie or Referer header)`;
+}
 
 /**
  * One plain file into job.workDir with our segmented, resumable downloader, named from what the
@@ -22,6 +33,7 @@ export async function downloadPlainFile(http: HttpClient, connections: number, j
     signal: context.signal,
     onProgress: (downloadedBytes, totalBytes) => context.progress({ downloadedBytes, totalBytes }),
     log: context.log,
+    refuse: (response) => refuseErrorPage(response, job.url),
   });
   await rm(statePath, { force: true });
   context.log(`downloaded ${result.totalBytes} bytes`);
