@@ -16,6 +16,13 @@ function aStream(id: number, codec: keyof typeof CODECS | 'aac', bandwidth: numb
 }
 
 describe('chooseVideo', () => {
+  it('puts HDR and Dolby Vision after every SDR quality unless asked for them', () => {
+    const offered = [aStream(126, 'hevc', 20_000_000), aStream(125, 'hevc', 18_000_000), aStream(120, 'avc', 15_000_000), aStream(80, 'avc', 3_000_000)];
+    assert.equal(chooseVideo(offered)?.id, 120);
+    assert.equal(chooseVideo(offered, { ...DEFAULT_STREAM_PREFERENCES, highDynamicRange: true })?.id, 126);
+    assert.equal(chooseVideo([aStream(126, 'hevc', 20_000_000)])?.id, 126, 'still chosen when it is all there is');
+  });
+
   it('takes the highest quality id, whatever the bandwidth of lower ones', () => {
     const video = chooseVideo([aStream(32, 'avc', 9_000_000), aStream(80, 'avc', 2_000_000), aStream(64, 'avc', 5_000_000)]);
     assert.equal(video?.id, 80);

@@ -9,10 +9,15 @@ export interface StreamPreferences {
   videoCodecs: VideoCodec[];
   /** Also consider Dolby (E-AC-3) and Hi-Res (FLAC) audio, which beat AAC when offered. */
   specialAudio: boolean;
+  /** Let HDR (quality 125) and Dolby Vision (126) win by their id; off, they come after every SDR quality. */
+  highDynamicRange: boolean;
 }
 
+/** HDR10 and Dolby Vision: their colours look wrong in most players and editors without tone mapping. */
+const HIGH_DYNAMIC_RANGE_QUALITIES = new Set([125, 126]);
+
 /** AVC first because every player and editor opens it; HEVC and AV1 only when AVC is missing at the best quality. */
-export const DEFAULT_STREAM_PREFERENCES: StreamPreferences = { videoCodecs: ['avc', 'hevc', 'av1'], specialAudio: true };
+export const DEFAULT_STREAM_PREFERENCES: StreamPreferences = { videoCodecs: ['avc', 'hevc', 'av1'], specialAudio: true, highDynamicRange: false };
 
 export interface DashVideo {
   id: number;
@@ -84,8 +89,13 @@ function toVideo(stream: DashStream): DashVideo {
 /** Highest quality id, then the preferred codec, then the highest bandwidth. */
 export function chooseVideo(streams: DashStream[], preferences: StreamPreferences = DEFAULT_STREAM_PREFERENCES): DashVideo | null {
   const candidates = streams.map(toVideo).filter((video) => video.urls.length > 0);
+  const dynamicRangeRank = (video: DashVideo) => (!preferences.highDynamicRange && HIGH_DYNAMIC_RANGE_QUALITIES.has(video.id) ? 1 : 0);
   candidates.sort(
-    (a, b) => b.id - a.id || codecRank(a.codec, preferences) - codecRank(b.codec, preferences) || b.bandwidth - a.bandwidth,
+    (a, b) =>
+      dynamicRangeRank(a) - dynamicRangeRank(b) ||
+      b.id - a.id ||
+      codecRank(a.codec, preferences) - codecRank(b.codec, preferences) ||
+      b.bandwidth - a.bandwidth,
   );
   return candidates[0] ?? null;
 }
