@@ -6,6 +6,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
+import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -13,6 +14,24 @@ import type { AppConfig } from './config/app-config.js';
 function sendFrameworkError(error: unknown, reply: FastifyReply): void {
   const { status, message } = renderError(error);
   reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message));
+}
+
+/**
+ * The guard protects every route Nest knows; a path under /api that matches none is answered by the
+ * 404 handler without a guard, so the key is checked here first: a client without it learns nothing.
+ */
+function requireKeyOnUnknownRoutes(app: NestFastifyApplication, apiKey: string): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      const path = request.url.split('?')[0];
+      if (request.routeOptions.url !== undefined || !(path === '/api' || path.startsWith('/api/'))) return done();
+      const query = Object.fromEntries(new URLSearchParams(request.url.split('?')[1] ?? ''));
+      const offered = offeredKey({ headers: request.headers, query });
+      if (offered !== null && keysMatch(offered, apiKey)) return done();
+      reply.status(401).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(401, KEY_REQUIRED_MESSAGE));
+    });
 }
 
 /** Builds the whole application (used by main.ts and by the tests): Fastify, /api prefix, pipes, CORS, Swagger. */
@@ -37,6 +56,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],
   });
   app.enableShutdownHooks();
+  if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 
   const document = SwaggerModule.createDocument(
     app,

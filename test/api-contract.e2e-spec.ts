@@ -374,6 +374,11 @@ describe('API key authentication', () => {
     controller.abort();
   });
 
+  it('answers 401, not 404, for an unknown /api route without the key', async () => {
+    assertError(await test.api('GET', '/api/nothing-here'), 401, /API key/);
+    assertError(await test.api('GET', '/api/nothing-here', undefined, { 'x-api-key': key }), 404);
+  });
+
   it('leaves /healthy open', async () => {
     assert.equal((await test.api('GET', '/healthy')).status, 200);
   });

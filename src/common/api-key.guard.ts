@@ -9,6 +9,8 @@ interface KeyedRequest {
   query?: Record<string, unknown>;
 }
 
+export const KEY_REQUIRED_MESSAGE = 'An API key is required: send "Authorization: Bearer <key>", "X-API-Key: <key>" or ?token=<key>';
+
 /** Reads the key a request offers: Bearer token, X-API-Key, or ?token= (what a browser EventSource can send). */
 export function offeredKey(request: KeyedRequest): string | null {
   const authorization = request.headers.authorization;
@@ -42,9 +44,7 @@ export class ApiKeyGuard implements CanActivate {
     const offered = offeredKey(context.switchToHttp().getRequest<KeyedRequest>());
     if (offered !== null && keysMatch(offered, this.config.apiKey)) return true;
     throw new UnauthorizedException(
-      offered === null
-        ? 'An API key is required: send "Authorization: Bearer <key>", "X-API-Key: <key>" or ?token=<key>'
-        : 'The API key is not valid',
+      offered === null ? KEY_REQUIRED_MESSAGE : 'The API key is not valid',
     );
   }
 }
