@@ -7,6 +7,6 @@ import { ensureBuilt, ensureDependencies, root } from './ensure-installed.mjs';
 ensureDependencies();
 ensureBuilt();
 // a small young generation: the service is I/O-bound, and this keeps its resident memory down
-const child = spawn(process.execPath, ['--max-semi-space-size=2', join(root, 'dist', 'main.js')], { stdio: 'inherit', cwd: process.cwd() });
+const child = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist', 'main.js')], { stdio: 'inherit', cwd: process.cwd() });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.js';
 
 /** The Node flags the service runs with in production (scripts/start.mjs, Dockerfile). */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** The built service in its own process, for measuring what a user of the running service sees. */
 export class BenchService {
