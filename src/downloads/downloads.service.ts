@@ -1,7 +1,8 @@
 import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { pathExists } from '../common/file-system.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -183,7 +184,7 @@ export class DownloadsService {
   private async moveWorkDir(task: DownloadEntity, localPath: string | null, folder: string): Promise<void> {
     const from = await this.workDirOf(task.id, task.localPath, task.folder);
     const to = await this.workDirOf(task.id, localPath, folder);
-    if (!from || !to || from === to || !(await exists(from))) return;
+    if (!from || !to || from === to || !(await pathExists(from))) return;
     await mkdir(dirname(to), { recursive: true });
     await rm(to, { recursive: true, force: true });
     try {
@@ -230,11 +231,4 @@ export class DownloadsService {
   private view(task: DownloadEntity): DownloadTaskDto {
     return toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id));
   }
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }

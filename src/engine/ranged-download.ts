@@ -1,7 +1,8 @@
 import { setMaxListeners } from 'node:events';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { throwIfAborted } from './abort.js';
+import { pathExists } from '../common/file-system.js';
 import { type HeaderPairs, type HttpClient, type HttpResponse, discardBody, headerValue } from './http-client.js';
 import { PermanentError, describeError, isTransient } from './http-error.js';
 import { backoffDelay } from './retry.js';
@@ -121,7 +122,7 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const minSplit = options.minSplitBytes ?? DEFAULT_MIN_SPLIT;
   const log = options.log ?? (() => undefined);
   // a state without its data file (moved into place, or removed by hand) describes nothing to resume
-  const partExists = await stat(options.partPath).then(() => true, () => false);
+  const partExists = await pathExists(options.partPath);
   const key = options.resumeKey ?? options.url;
   const previous = partExists ? await loadState(options.statePath, key) : null;
   throwIfAborted(options.signal);

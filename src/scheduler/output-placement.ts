@@ -1,17 +1,11 @@
-import { link, rename, stat, unlink } from 'node:fs/promises';
+import { link, rename, unlink } from 'node:fs/promises';
+import { pathExists } from '../common/file-system.js';
 import { join } from 'node:path';
 import { sanitizeFileName } from '../common/path-safety.js';
 
 function safeExtension(extension: string): string {
   const clean = extension.replace(/^\.+/, '').replace(/[^A-Za-z0-9]/g, '').slice(0, 10).toLowerCase();
   return clean || 'bin';
-}
-
-async function exists(path: string): Promise<boolean> {
-  return stat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 /**
@@ -37,7 +31,7 @@ export async function placeOutput(outputDir: string, name: string, extension: st
       if (code === 'EEXIST') continue;
       if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV' && code !== 'EMLINK') throw error;
       // a file system without hard links: check, then rename
-      if (await exists(candidate)) continue;
+      if (await pathExists(candidate)) continue;
       await rename(source, candidate);
       return candidate;
     }
