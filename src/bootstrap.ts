@@ -8,12 +8,13 @@ import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
+import { ErrorCode } from './common/error-codes.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 
 function sendFrameworkError(error: unknown, reply: FastifyReply): void {
-  const { status, message } = renderError(error);
-  reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message));
+  const { status, message, errorCode } = renderError(error);
+  reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message, errorCode));
 }
 
 /**
@@ -30,7 +31,7 @@ function requireKeyOnUnknownRoutes(app: NestFastifyApplication, apiKey: string):
       const query = Object.fromEntries(new URLSearchParams(request.url.split('?')[1] ?? ''));
       const offered = offeredKey({ headers: request.headers, query });
       if (offered !== null && keysMatch(offered, apiKey)) return done();
-      reply.status(401).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(401, KEY_REQUIRED_MESSAGE));
+      reply.status(401).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(401, KEY_REQUIRED_MESSAGE, ErrorCode.Unauthorized));
     });
 }
 

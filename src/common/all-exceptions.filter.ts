@@ -1,5 +1,6 @@
 import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { FastifyReply } from 'fastify';
+import { ApiError, ErrorCode, type FieldProblem } from './error-codes.js';
 import { errorEnvelope } from './envelope.js';
 
 interface FrameworkError {
@@ -18,20 +19,40 @@ const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_BAD_URL: 'The URL is malformed (a bad % escape?)',
 };
 
+/** The errorCode of an error raised without one (by Nest or a plain HttpException), from its status. */
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: ErrorCode.ValidationFailed,
+  401: ErrorCode.Unauthorized,
+  404: ErrorCode.RouteNotFound,
+  409: ErrorCode.InvalidTransition,
+  413: ErrorCode.PayloadTooLarge,
+  421: ErrorCode.HostNotAllowed,
+};
+
+export interface RenderedError {
+  status: number;
+  message: string;
+  errorCode: ErrorCode;
+  fields?: FieldProblem[];
+}
+
 /** Turns anything thrown into the error envelope, with the HTTP status set and no internals in the message. */
-export function renderError(error: unknown): { status: number; message: string } {
+export function renderError(error: unknown): RenderedError {
   if (error instanceof HttpException) {
     const response = error.getResponse();
     const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
     const message = Array.isArray(raw) ? raw.join('; ') : typeof raw === 'string' ? raw : error.message;
-    return { status: error.getStatus(), message };
+    const status = error.getStatus();
+    if (error instanceof ApiError) return { status, message, errorCode: error.errorCode, fields: error.fields };
+    return { status, message, errorCode: CODE_BY_STATUS[status] ?? (status >= 500 ? ErrorCode.InternalError : ErrorCode.ValidationFailed) };
   }
   const framework = error as FrameworkError;
   if (framework && typeof framework.statusCode === 'number' && framework.statusCode >= 400 && framework.statusCode < 500) {
     const known = framework.code ? FRAMEWORK_MESSAGES[framework.code] : undefined;
-    return { status: framework.statusCode, message: known ?? 'The request could not be read' };
+    const errorCode = framework.statusCode === 413 ? ErrorCode.PayloadTooLarge : ErrorCode.MalformedBody;
+    return { status: framework.statusCode, message: known ?? 'The request could not be read', errorCode };
   }
-  return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error; the service log has the details' };
+  return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error; the service log has the details', errorCode: ErrorCode.InternalError };
 }
 
 @Catch()
@@ -40,9 +61,9 @@ export class AllExceptionsFilter implements ExceptionFilter {
 
   catch(error: unknown, host: ArgumentsHost): void {
     const reply = host.switchToHttp().getResponse<FastifyReply>();
-    const { status, message } = renderError(error);
+    const { status, message, errorCode, fields } = renderError(error);
     if (status >= 500) this.logger.error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     if (reply.sent || reply.raw.headersSent) return;
-    reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message));
+    reply.status(status).header('content-type', 'application/json; charset=utf-8').send(errorEnvelope(status, message, errorCode, fields));
   }
 }

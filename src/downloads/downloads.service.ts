@@ -1,7 +1,8 @@
-import { BadRequestException, ConflictException, Inject, Injectable, NotFoundException } from '@nestjs/common';
+import { BadRequestException, Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
+import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { pathExists } from '../common/file-system.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
@@ -103,7 +104,7 @@ export class DownloadsService {
   async update(id: number, dto: UpdateDownloadDto): Promise<DownloadTaskDto> {
     const task = await this.mustFind(id);
     if (task.status === DownloadStatus.Downloading || this.scheduler.isRunning(id)) {
-      throw new ConflictException(`Task ${id} is downloading; stop it before editing it`);
+      throw new ApiError(409, ErrorCode.TaskRunning, `Task ${id} is downloading; stop it before editing it`);
     }
     const patch: Partial<DownloadEntity> = {};
     if (dto.url !== undefined) {
@@ -136,10 +137,10 @@ export class DownloadsService {
     const ids = [...new Set(dto.ids)];
     const tasks = await this.repository.findByIds(ids);
     const missing = ids.filter((id) => !tasks.some((task) => task.id === id));
-    if (missing.length > 0) throw new NotFoundException(`No task with id ${missing.join(', ')}; nothing was changed`);
+    if (missing.length > 0) throw new ApiError(404, ErrorCode.DownloadNotFound, `No task with id ${missing.join(', ')}; nothing was changed`);
     if (dto.status === DownloadStatus.Success || dto.status === DownloadStatus.Failed) {
       const running = ids.filter((id) => this.scheduler.isRunning(id));
-      if (running.length > 0) throw new ConflictException(`Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
+      if (running.length > 0) throw new ApiError(409, ErrorCode.TaskRunning, `Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
       for (const id of ids) await this.scheduler.stop(id, 'delete');
       await this.repository.updateMany(ids, {
         status: dto.status,
@@ -224,7 +225,7 @@ export class DownloadsService {
 
   private async mustFind(id: number): Promise<DownloadEntity> {
     const task = await this.repository.findById(id);
-    if (!task) throw new NotFoundException(`No task with id ${id}`);
+    if (!task) throw new ApiError(404, ErrorCode.DownloadNotFound, `No task with id ${id}`);
     return task;
   }
 

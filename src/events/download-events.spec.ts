@@ -26,9 +26,9 @@ describe('toSseMessage', () => {
     assert.deepEqual(received(DownloadEvent.Started, { id: 12 }), { type: 'download-start', data: { id: '12' } });
     assert.deepEqual(received(DownloadEvent.Succeeded, { id: 12 }), { type: 'download-success', data: { id: '12' } });
     assert.deepEqual(received(DownloadEvent.Stopped, { id: 12 }), { type: 'download-stop', data: { id: '12' } });
-    assert.deepEqual(received(DownloadEvent.Failed, { id: 12, error: 'segment 17 answered 404 after 5 tries' }), {
+    assert.deepEqual(received(DownloadEvent.Failed, { id: 12, error: 'segment 17 answered 404 after 5 tries', errorCode: 'download_failed' }), {
       type: 'download-failed',
-      data: { id: '12', error: 'segment 17 answered 404 after 5 tries' },
+      data: { id: '12', error: 'segment 17 answered 404 after 5 tries', errorCode: 'download_failed' },
     });
   });
 
@@ -54,7 +54,7 @@ describe('toSseMessage', () => {
   });
 
   it('sends the data as a single line', () => {
-    const message = toSseMessage(DownloadEvent.Failed, { id: 1, error: 'line one\nline two' });
+    const message = toSseMessage(DownloadEvent.Failed, { id: 1, error: 'line one\nline two', errorCode: 'download_failed' });
     assert.ok(!message.data.includes('\n'));
     assert.equal((JSON.parse(message.data) as { error: string }).error, 'line one\nline two');
   });

@@ -1,3 +1,5 @@
+import type { ErrorCode } from '../common/error-codes.js';
+
 /** The events the app raises inside (event-emitter names) and their payloads; the SSE edge maps them to the contract. */
 export const DownloadEvent = {
   Created: 'download.created',
@@ -23,7 +25,7 @@ export interface DownloadEventMap {
   'download.created': { ids: number[]; count: number };
   'download.started': { id: number };
   'download.succeeded': { id: number };
-  'download.failed': { id: number; error: string };
+  'download.failed': { id: number; error: string; errorCode: ErrorCode; dependency?: string };
   'download.stopped': { id: number };
   'download.progress': DownloadProgressPayload;
 }

@@ -11,6 +11,7 @@ import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
+import { failureCode } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
 import { placeOutput } from './output-placement.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
@@ -269,7 +270,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const message = describeError(error);
     await this.repository.update(task.id, { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null });
     this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
-    this.emit(DownloadEvent.Failed, { id: task.id, error: message });
+    this.emit(DownloadEvent.Failed, { id: task.id, error: message, ...failureCode(error) });
   }
 
   private onProgress(run: Run, report: ProgressReport): void {

@@ -7,6 +7,7 @@ import { isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
 import { type HeaderPairs, HttpClient, discardBody } from '../../engine/http-client.js';
 import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
+import { DependencyMissingError } from '../../engine/task-errors.js';
 import { type RangedState, downloadRanged } from '../../engine/ranged-download.js';
 import { withRetry } from '../../engine/retry.js';
 import { ToolsService } from '../../engine/tools.service.js';
@@ -63,7 +64,7 @@ export class BilibiliDownloader implements Downloader {
 
   async run(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
     const ffmpeg = this.tools.ffmpeg;
-    if (!ffmpeg) throw new PermanentError('ffmpeg is needed to assemble Bilibili videos but was not found (install it or set FFMPEG_PATH)');
+    if (!ffmpeg) throw new DependencyMissingError('ffmpeg', 'ffmpeg is needed to assemble Bilibili videos but was not found (install it or set FFMPEG_PATH)');
     const scope: RunScope = { job, ctx, headers: bilibiliHeaders(job.headers) };
     const api = new BilibiliApiClient({
       http: this.http,

@@ -4,6 +4,7 @@ import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { abortError, throwIfAborted } from '../../engine/abort.js';
 import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
+import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
@@ -50,7 +51,7 @@ export class YoutubeDownloader implements Downloader {
   async run(job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
     throwIfAborted(ctx.signal);
     const ytdlp = this.tools.ytdlp;
-    if (!ytdlp) throw new PermanentError(YTDLP_MISSING_MESSAGE);
+    if (!ytdlp) throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
     await mkdir(job.workDir, { recursive: true });
     // a result left by an earlier run must not be taken for this run's
     await rm(join(job.workDir, RESULT_FILE), { force: true });
@@ -91,7 +92,7 @@ export class YoutubeDownloader implements Downloader {
       });
     } catch (error) {
       const code = (error as { code?: string }).code;
-      if (code === 'ENOENT' || code === 'EACCES') throw new PermanentError(`${YTDLP_MISSING_MESSAGE} (${ytdlp}: ${code})`);
+      if (code === 'ENOENT' || code === 'EACCES') throw new DependencyMissingError('yt-dlp', `${YTDLP_MISSING_MESSAGE} (${code === 'ENOENT' ? 'it is not there' : 'it may not be run'})`);
       throw error;
     }
 

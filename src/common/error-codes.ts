@@ -1,0 +1,49 @@
+import { HttpException } from '@nestjs/common';
+
+/**
+ * The stable `errorCode` words of the contract. Clients switch on them: add new ones, never rename one,
+ * and list each in the OpenAPI document and docs/api.md.
+ */
+export const ErrorCode = {
+  InvalidId: 'invalid_id',
+  DownloadNotFound: 'download_not_found',
+  ValidationFailed: 'validation_failed',
+  MalformedBody: 'malformed_body',
+  PayloadTooLarge: 'payload_too_large',
+  Unauthorized: 'unauthorized',
+  RouteNotFound: 'route_not_found',
+  TaskRunning: 'task_running',
+  InvalidTransition: 'invalid_transition',
+  HostNotAllowed: 'host_not_allowed',
+  AddressNotAllowed: 'address_not_allowed',
+  InsufficientSpace: 'insufficient_space',
+  InternalError: 'internal_error',
+  DatabaseUnavailable: 'database_unavailable',
+  /** download-failed events: a tool the task needs (ffmpeg, yt-dlp) is not installed */
+  DependencyMissing: 'dependency_missing',
+  /** download-failed events: any other failure of the download itself */
+  DownloadFailed: 'download_failed',
+  /** download-failed events: the task was running when the process died twice in a row */
+  CrashLoop: 'crash_loop',
+} as const;
+
+export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** One field's problem in a validation error. */
+export interface FieldProblem {
+  path: string;
+  message: string;
+}
+
+/** An HTTP error with its contract `errorCode` (and, for validation, the fields at fault). */
+export class ApiError extends HttpException {
+  constructor(
+    status: number,
+    override readonly errorCode: ErrorCode,
+    message: string,
+    readonly fields?: FieldProblem[],
+  ) {
+    super(message, status);
+    this.name = 'ApiError';
+  }
+}
