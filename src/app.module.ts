@@ -13,6 +13,7 @@ import { DownloadsModule } from './downloads/downloads.module.js';
 import { EngineModule } from './engine/engine.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
 
 @Module({})
 export class AppModule {
@@ -28,6 +29,7 @@ export class AppModule {
         EventsModule,
         DownloadsModule,
         HealthModule,
+        MetricsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -21,6 +21,8 @@ export interface AppConfig {
   bodyLimitBytes: number;
   bilibiliApiBase: string;
   ssePingIntervalMs: number;
+  /** GET /metrics answers without the API key */
+  metricsPublic: boolean;
 }
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
@@ -69,6 +71,14 @@ function httpUrl(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return false;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
 function host(env: Env): string {
   const raw = text(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', `must be a host name or IP address, got "${raw}"`);
@@ -100,5 +110,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
     ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
+    metricsPublic: flag(env, 'METRICS_PUBLIC'),
   };
 }
