@@ -9,6 +9,7 @@ import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
+import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { ErrorCode } from './common/error-codes.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -84,5 +85,6 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  serveDashboard(app, config);
   return app;
 }
