@@ -9,6 +9,7 @@ import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
 import { ErrorCode } from './common/error-codes.js';
+import { useLenientJsonParser } from './common/json-body-parser.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -50,6 +51,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     logger: options.logger === false ? false : ['error', 'warn', 'log'],
   });
   app.setGlobalPrefix('api', { exclude: ['healthy'] });
+  useLenientJsonParser(app, config.bodyLimitBytes);
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({
     origin: true,

@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { pathExists } from '../common/file-system.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { validationError } from '../common/validation.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { DownloadEntity } from '../database/download.entity.js';
 import { nameFromUrl } from '../downloaders/direct/file-naming.js';
@@ -109,7 +110,7 @@ export class DownloadsService {
     const patch: Partial<DownloadEntity> = {};
     if (dto.url !== undefined) {
       const problem = urlProblem(dto.url, task.type);
-      if (problem) throw new BadRequestException(`Invalid request: url ${problem}`);
+      if (problem) throw validationError([{ path: 'url', message: `url ${problem}` }]);
       patch.url = dto.url.trim();
     }
     if (dto.name !== undefined) {
