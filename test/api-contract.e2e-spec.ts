@@ -9,14 +9,22 @@ function aTask(fields: Record<string, unknown> = {}) {
   return { type: 'direct', url: 'http://127.0.0.1:9/file.bin', ...fields };
 }
 
-function assertError(answer: { status: number; body: any }, status: number, mentions?: RegExp) {
+function assertError(answer: { status: number; body: any }, status: number, mentions?: RegExp, errorCode?: string) {
   assert.equal(answer.status, status, JSON.stringify(answer.body));
   assert.equal(answer.body.success, false);
+  assert.match(answer.body.errorCode ?? '', /^[a-z]+(_[a-z]+)*$/, 'every error carries a snake_case errorCode');
+  if (errorCode) assert.equal(answer.body.errorCode, errorCode);
   assert.equal(answer.body.code, status);
   assert.equal(answer.body.data, null);
   assert.equal(typeof answer.body.message, 'string');
   if (mentions) assert.match(answer.body.message, mentions);
-  assert.doesNotMatch(answer.body.message, /\bat .+\.js:\d+|SQLITE|SELECT |\/build\/|node_modules/);
+  assert.doesNotMatch(answer.body.message, /\bat .+\.js:\d+|SQLITE|SELECT |\/build\/|node_modules|\/work\/|\/src\//);
+  assert.equal('stack' in answer.body, false);
+}
+
+/** A nested JSON text `depth` levels deep, built as text (no recursion on our side either). */
+function nested(depth: number, open: string, close: string, inner = '1'): string {
+  return open.repeat(depth) + inner + close.repeat(depth);
 }
 
 describe('the Download API contract', () => {
@@ -46,20 +54,28 @@ describe('the Download API contract', () => {
     });
 
     it('wraps an unknown route in a 404 envelope', async () => {
-      assertError(await test.api('GET', '/api/nothing-here'), 404);
+      assertError(await test.api('GET', '/api/nothing-here'), 404, undefined, 'route_not_found');
+      assertError(await test.api('DELETE', '/api/downloads'), 404, undefined, 'route_not_found');
     });
 
     it('wraps malformed JSON in a 400 envelope', async () => {
-      assertError(await test.api('POST', '/api/downloads', '{"tasks": [', { 'content-type': 'application/json' }), 400, /JSON/);
+      assertError(await test.api('POST', '/api/downloads', '{"tasks": [', { 'content-type': 'application/json' }), 400, /JSON/, 'malformed_body');
+      assertError(await test.api('POST', '/api/downloads', '{"__proto__": {"x": 1}, "tasks": []}', { 'content-type': 'application/json' }), 400, undefined, 'malformed_body');
     });
 
     it('wraps a malformed URL escape in a 400 envelope', async () => {
-      assertError(await test.api('GET', '/api/downloads/%E0%A4%A'), 400);
+      assertError(await test.api('GET', '/api/downloads/%E0%A4%A'), 400, undefined, 'malformed_body');
     });
 
     it('refuses a body over the limit with a 413 envelope', async () => {
       const huge = JSON.stringify({ tasks: [aTask({ name: 'x'.repeat(2 * 1024 * 1024) })] });
-      assertError(await test.api('POST', '/api/downloads', huge), 413, /too large/);
+      assertError(await test.api('POST', '/api/downloads', huge), 413, /too large/, 'payload_too_large');
+      const justOver = JSON.stringify({ tasks: [aTask()], pad: ' '.repeat(test.config.bodyLimitBytes) });
+      assertError(await test.api('PUT', '/api/downloads/1/live', justOver), 413, /too large/, 'payload_too_large');
+    });
+
+    it('answers a body that is not JSON with an errorCode', async () => {
+      assertError(await test.api('POST', '/api/downloads', 'tasks=1', { 'content-type': 'text/csv' }), 415, undefined);
     });
 
     it('answers CORS preflight for any origin with the contract headers', async () => {
@@ -83,6 +99,102 @@ describe('the Download API contract', () => {
       const ui = await fetch(`${test.baseUrl}/docs`);
       assert.equal(ui.status, 200);
       assert.match(await ui.text(), /swagger/i);
+    });
+  });
+
+  describe('liberal requests (MediaGo clients as they are)', () => {
+    const json = { 'content-type': 'application/json' };
+
+    it('treats Content-Type: application/json with an empty body as no body on stop, start, delete and status', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      for (const body of ['', '  \n']) {
+        const stopped = await test.api('POST', `/api/downloads/${task.id}/stop`, body, json);
+        assert.equal(stopped.status, 200, stopped.text);
+        assert.deepEqual(stopped.body.data, {});
+      }
+      const started = await test.api('POST', `/api/downloads/${task.id}/start`, '', json);
+      assert.equal(started.status, 200, started.text);
+      assert.equal(started.body.data.localPath, test.config.downloadDir);
+      await test.api('POST', `/api/downloads/${task.id}/stop`, '', json);
+      assertError(await test.api('POST', '/api/downloads', '', json), 400, /tasks/, 'validation_failed');
+      assertError(await test.api('PUT', `/api/downloads/${task.id}/live`, '', json), 400, /isLive/, 'validation_failed');
+      const removed = await test.api('DELETE', `/api/downloads/${task.id}`, '', json);
+      assert.equal(removed.status, 200, removed.text);
+      assertError(await test.api('DELETE', `/api/downloads/${task.id}`, '', json), 404, undefined, 'download_not_found');
+    });
+
+    it('ignores a cache-buster and other unknown query parameters on every read', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      for (const path of ['/api/downloads', '/api/downloads/active', '/api/downloads/folders', `/api/downloads/${task.id}`, `/api/downloads/${task.id}/logs`, '/api/downloads/export']) {
+        const answer = await test.api('GET', `${path}?_=1700000000&sort=name`);
+        assert.equal(answer.status, 200, `${path}: ${answer.text}`);
+      }
+      const page = await test.api('GET', '/api/downloads?_=1700000000&pageSize=1');
+      assert.equal(page.body.data.list.length, 1, 'known parameters still apply');
+      assertError(await test.api('GET', '/api/downloads?_=1&pageSize=500'), 400, /pageSize/, 'validation_failed');
+      const removed = await test.api('DELETE', `/api/downloads/${task.id}?_=1700000000`);
+      assert.equal(removed.status, 200, removed.text);
+    });
+
+    it('ignores unknown body fields, and still refuses a known field of the wrong type naming it', async () => {
+      const created = await test.api('POST', '/api/downloads', { tasks: [aTask({ colour: 'red', id: 'x1' })], startDownload: false, source: 'extension' });
+      assert.equal(created.status, 200, created.text);
+      const task = created.body.data[0];
+      assert.equal('colour' in task, false);
+      assert.equal((await test.api('PUT', `/api/downloads/${task.id}`, { name: 'Kept', status: 'success' })).body.data.status, 'waiting');
+      assert.equal((await test.api('PUT', `/api/downloads/${task.id}/live`, { isLive: true, extra: 1 })).status, 200);
+      const wrong = await test.api('POST', '/api/downloads', { tasks: [aTask({ colour: 'red', isLive: 'yes' })], extra: 1 });
+      assertError(wrong, 400, /tasks\[0\]\.isLive/, 'validation_failed');
+      assert.deepEqual(wrong.body.fields, [{ path: 'tasks[0].isLive', message: 'tasks[0].isLive must be a boolean value' }]);
+    });
+
+    it('lists each field at fault in fields, beside errorCode validation_failed', async () => {
+      const answer = await test.api('POST', '/api/downloads', { tasks: [{ type: 'nope', url: 'nope' }, aTask({ folder: '../x' })], startDownload: 'yes' });
+      assertError(answer, 400, undefined, 'validation_failed');
+      const paths = answer.body.fields.map((field: { path: string }) => field.path);
+      assert.deepEqual(new Set(paths), new Set(['tasks[0].type', 'tasks[0].url', 'tasks[1].folder', 'startDownload']));
+      for (const field of answer.body.fields) {
+        assert.equal(typeof field.message, 'string');
+        assert.ok(answer.body.message.includes(field.message), field.message);
+      }
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      const badUrl = await test.api('PUT', `/api/downloads/${task.id}`, { url: 'ftp://a.test/x' });
+      assertError(badUrl, 400, /url/, 'validation_failed');
+      assert.deepEqual(badUrl.body.fields.map((field: { path: string }) => field.path), ['url']);
+      const query = await test.api('GET', '/api/downloads?current=0');
+      assert.deepEqual(query.body.fields.map((field: { path: string }) => field.path), ['current']);
+    });
+
+    for (const [what, text] of [
+      ['10000-deep arrays', nested(10_000, '[', ']')],
+      ['10000-deep objects', nested(10_000, '{"a":', '}')],
+      ['deep arrays inside a task', `{"tasks":[{"type":"direct","url":"http://127.0.0.1:9/x","headers":${nested(10_000, '[', ']', '"A: 1"')}}]}`],
+    ] as const) {
+      it(`refuses ${what} with a 400 malformed_body, on create, start and status`, async () => {
+        for (const [method, path] of [['POST', '/api/downloads'], ['POST', '/api/downloads/1/start'], ['PUT', '/api/downloads/status']]) {
+          assertError(await test.api(method, path, text, json), 400, /nested more than 32 levels/, 'malformed_body');
+        }
+      });
+    }
+
+    it('reads a body nested up to the limit and judges it like any other', async () => {
+      const deepHeaders = `{"tasks":[{"type":"direct","url":"http://127.0.0.1:9/x","headers":${nested(29, '[', ']', '"A: 1"')}}]}`;
+      assertError(await test.api('POST', '/api/downloads', deepHeaders, json), 400, /tasks\[0\]\.headers/, 'validation_failed');
+      const brackets = await test.api('POST', '/api/downloads', { tasks: [aTask({ name: '[[[[{{{{'.repeat(20) })] });
+      assert.equal(brackets.status, 200, 'brackets inside strings do not count as depth');
+    });
+
+    it('refuses 1001 tasks naming tasks, and a list as long as the body limit allows, quickly', async () => {
+      const over = await test.api('POST', '/api/downloads', { tasks: Array.from({ length: 1001 }, () => aTask()) });
+      assertError(over, 400, /tasks must contain no more than 1000/, 'validation_failed');
+      assert.deepEqual(over.body.fields.map((field: { path: string }) => field.path), ['tasks']);
+      const item = JSON.stringify({ type: 'direct', url: 'http://a.b/c' });
+      const count = Math.floor((test.config.bodyLimitBytes - 20) / (item.length + 1));
+      const startedAt = Date.now();
+      const many = await test.api('POST', '/api/downloads', `{"tasks":[${Array(count).fill(item).join(',')}]}`, json);
+      assertError(many, 400, /no more than 1000/, 'validation_failed');
+      assert.ok(Date.now() - startedAt < 15_000, `${count} items took ${Date.now() - startedAt} ms`);
+      assert.equal((await test.api('GET', '/healthy')).status, 200);
     });
   });
 
@@ -134,7 +246,6 @@ describe('the Download API contract', () => {
       ['an ftp url', { tasks: [aTask({ url: 'ftp://a.test/x' })] }, /tasks\[0\]\.url must use http/],
       ['a non-boolean startDownload', { tasks: [aTask()], startDownload: 'yes' }, /startDownload/],
       ['a non-boolean isLive', { tasks: [aTask({ isLive: 1 })] }, /tasks\[0\]\.isLive/],
-      ['an unknown field', { tasks: [aTask({ colour: 'red' })] }, /tasks\[0\]\.colour should not exist/],
       ['an absolute folder', { tasks: [aTask({ folder: '/etc' })] }, /tasks\[0\]\.folder must be a relative/],
       ['a Windows absolute folder', { tasks: [aTask({ folder: 'C:\\Windows' })] }, /tasks\[0\]\.folder/],
       ['a .. folder', { tasks: [aTask({ folder: 'a/../../etc' })] }, /tasks\[0\]\.folder must not contain "\.\."/],
@@ -217,7 +328,7 @@ describe('the Download API contract', () => {
       assert.equal(answer.status, 200, answer.text);
     });
 
-    for (const query of ['current=0', 'current=abc', 'current=1e300', 'current=99999999999999999999', 'pageSize=0', 'pageSize=101', 'pageSize=2.5', 'filter=bogus', 'localPath=relative/dir', 'sort=name']) {
+    for (const query of ['current=0', 'current=abc', 'current=1e300', 'current=99999999999999999999', 'pageSize=0', 'pageSize=101', 'pageSize=2.5', 'filter=bogus', 'localPath=relative/dir']) {
       it(`answers 400 for ?${query}`, async () => {
         assertError(await test.api('GET', `/api/downloads?${query}`), 400, new RegExp(query.split('=')[0]));
       });
@@ -251,8 +362,8 @@ describe('the Download API contract', () => {
     it('gets one task, 400 for a bad id, 404 for an unknown one', async () => {
       const answer = await test.api('GET', `/api/downloads/${ids[2]}`);
       assert.equal(answer.body.data.id, ids[2]);
-      for (const bad of ['abc', '0', '-1', '1.5', '1e3']) assertError(await test.api('GET', `/api/downloads/${bad}`), 400, /id must be a positive integer/);
-      assertError(await test.api('GET', '/api/downloads/999999'), 404, /999999/);
+      for (const bad of ['abc', '0', '-1', '1.5', '1e3']) assertError(await test.api('GET', `/api/downloads/${bad}`), 400, /id must be a positive integer/, 'invalid_id');
+      assertError(await test.api('GET', '/api/downloads/999999'), 404, /999999/, 'download_not_found');
     });
 
     it('returns the log envelope for a task, 404 for an unknown one', async () => {
@@ -275,7 +386,6 @@ describe('the Download API contract', () => {
       assertError(await test.api('PUT', `/api/downloads/${task.id}`, { folder: '../up' }), 400, /folder/);
       assertError(await test.api('PUT', `/api/downloads/${task.id}`, { url: 'file:///etc/passwd' }), 400, /url/);
       assertError(await test.api('PUT', `/api/downloads/${task.id}`, { headers: 'nocolon' }), 400, /headers/);
-      assertError(await test.api('PUT', `/api/downloads/${task.id}`, { status: 'success' }), 400, /status should not exist/);
       assertError(await test.api('PUT', '/api/downloads/999999', { name: 'x' }), 404);
       const renamed = await test.api('PUT', `/api/downloads/${task.id}`, { name: null });
       assert.equal(renamed.status, 200, renamed.text);
@@ -348,11 +458,12 @@ describe('API key authentication', () => {
   });
 
   it('refuses a request without a key with a 401 envelope', async () => {
-    assertError(await test.api('GET', '/api/downloads'), 401, /API key/);
+    assertError(await test.api('GET', '/api/downloads'), 401, /API key/, 'unauthorized');
+    assertError(await test.api('POST', '/api/downloads/1/stop', '', { 'content-type': 'application/json' }), 401, /API key/, 'unauthorized');
   });
 
   it('refuses a wrong key', async () => {
-    assertError(await test.api('GET', '/api/downloads', undefined, { authorization: 'Bearer wrong-key-here' }), 401);
+    assertError(await test.api('GET', '/api/downloads', undefined, { authorization: 'Bearer wrong-key-here' }), 401, undefined, 'unauthorized');
     assertError(await test.api('GET', '/api/downloads', undefined, { 'x-api-key': `${key}x` }), 401);
   });
 
@@ -375,8 +486,8 @@ describe('API key authentication', () => {
   });
 
   it('answers 401, not 404, for an unknown /api route without the key', async () => {
-    assertError(await test.api('GET', '/api/nothing-here'), 401, /API key/);
-    assertError(await test.api('GET', '/api/nothing-here', undefined, { 'x-api-key': key }), 404);
+    assertError(await test.api('GET', '/api/nothing-here'), 401, /API key/, 'unauthorized');
+    assertError(await test.api('GET', '/api/nothing-here', undefined, { 'x-api-key': key }), 404, undefined, 'route_not_found');
   });
 
   it('leaves /healthy open', async () => {

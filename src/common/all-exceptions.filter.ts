@@ -38,7 +38,9 @@ export interface RenderedError {
 }
 
 /** Turns anything thrown into the error envelope, with the HTTP status set and no internals in the message. */
-export function renderError(error: unknown): RenderedError {
+export function renderError(thrown: unknown): RenderedError {
+  // Nest wraps Fastify's own 4xx errors (body parsing) in an HttpException: judge them by their Fastify code
+  const error = thrown instanceof HttpException && isFrameworkError(thrown.cause) ? thrown.cause : thrown;
   if (error instanceof HttpException) {
     const response = error.getResponse();
     const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
@@ -54,6 +56,10 @@ export function renderError(error: unknown): RenderedError {
     return { status: framework.statusCode, message: known ?? 'The request could not be read', errorCode };
   }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error; the service log has the details', errorCode: ErrorCode.InternalError };
+}
+
+function isFrameworkError(value: unknown): value is FrameworkError {
+  return value instanceof Error && typeof (value as FrameworkError).code === 'string' && (value as FrameworkError).code!.startsWith('FST_');
 }
 
 @Catch()
