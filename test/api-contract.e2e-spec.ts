@@ -151,18 +151,18 @@ describe('the Download API contract', () => {
     it('lists each field at fault in fields, beside errorCode validation_failed', async () => {
       const answer = await test.api('POST', '/api/downloads', { tasks: [{ type: 'nope', url: 'nope' }, aTask({ folder: '../x' })], startDownload: 'yes' });
       assertError(answer, 400, undefined, 'validation_failed');
-      const paths = answer.body.fields.map((field: { path: string }) => field.path);
+      const paths = answer.body.fields!.map((field: { path: string }) => field.path);
       assert.deepEqual(new Set(paths), new Set(['tasks[0].type', 'tasks[0].url', 'tasks[1].folder', 'startDownload']));
-      for (const field of answer.body.fields) {
+      for (const field of answer.body.fields!) {
         assert.equal(typeof field.message, 'string');
         assert.ok(answer.body.message.includes(field.message), field.message);
       }
       const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
       const badUrl = await test.api('PUT', `/api/downloads/${task.id}`, { url: 'ftp://a.test/x' });
       assertError(badUrl, 400, /url/, 'validation_failed');
-      assert.deepEqual(badUrl.body.fields.map((field: { path: string }) => field.path), ['url']);
+      assert.deepEqual(badUrl.body.fields!.map((field: { path: string }) => field.path), ['url']);
       const query = await test.api('GET', '/api/downloads?current=0');
-      assert.deepEqual(query.body.fields.map((field: { path: string }) => field.path), ['current']);
+      assert.deepEqual(query.body.fields!.map((field: { path: string }) => field.path), ['current']);
     });
 
     for (const [what, text] of [
@@ -187,7 +187,7 @@ describe('the Download API contract', () => {
     it('refuses 1001 tasks naming tasks, and a list as long as the body limit allows, quickly', async () => {
       const over = await test.api('POST', '/api/downloads', { tasks: Array.from({ length: 1001 }, () => aTask()) });
       assertError(over, 400, /tasks must contain no more than 1000/, 'validation_failed');
-      assert.deepEqual(over.body.fields.map((field: { path: string }) => field.path), ['tasks']);
+      assert.deepEqual(over.body.fields!.map((field: { path: string }) => field.path), ['tasks']);
       const item = JSON.stringify({ type: 'direct', url: 'http://a.b/c' });
       const count = Math.floor((test.config.bodyLimitBytes - 20) / (item.length + 1));
       const startedAt = Date.now();
