@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import { rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer } from './fixtures/origin-server.js';
-import { type TestApp, startTestApp } from './helpers/app-harness.js';
+import { type TestApp, startTestApp, waitFor, waitForStatus } from './helpers/app-harness.js';
 
 /** A task as a client would post it; fields override the defaults. */
 function aTask(fields: Record<string, unknown> = {}) {
@@ -442,6 +443,108 @@ describe('the Download API contract', () => {
       assertError(await test.api('DELETE', `/api/downloads/${task.id}`), 404);
       assertError(await test.api('DELETE', `/api/downloads/${task.id}?deleteFile=maybe`), 400, /deleteFile/);
     });
+  });
+});
+
+describe('task views, search and export for real clients', () => {
+  let test: TestApp;
+  let origin: OriginServer;
+
+  before(async () => {
+    origin = new OriginServer().route('/kept.bin', { body: Buffer.alloc(2048, 1) }).route('/removed.bin', { body: Buffer.alloc(2048, 2) });
+    await origin.start();
+    test = await startTestApp();
+  });
+
+  after(async () => {
+    await test.close();
+    await origin.stop();
+  });
+
+  it('says exists true for a finished task whose file is on disk, false once the file is removed, and false before success', async () => {
+    const created = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/kept.bin') }, { type: 'direct', url: origin.url('/removed.bin') }], startDownload: true });
+    assert.equal(created.status, 200, created.text);
+    for (const task of created.body.data) assert.equal(task.exists, false, 'not finished yet');
+    const [kept, removed] = created.body.data.map((task: { id: number }) => task.id);
+    const keptTask = await waitForStatus(test, kept, ['success', 'failed']);
+    const removedTask = await waitForStatus(test, removed, ['success', 'failed']);
+    assert.equal(keptTask.status, 'success', keptTask.error);
+    assert.equal(removedTask.status, 'success', removedTask.error);
+    assert.equal(keptTask.exists, true);
+    assert.equal(removedTask.exists, true);
+    await rm(removedTask.file);
+    // the answer may be cached for a few seconds: the contract allows it, so wait a little longer than that
+    const gone = await waitFor(async () => {
+      const answer = await test.api('GET', `/api/downloads/${removed}`);
+      return answer.body.data.exists === false ? answer.body.data : undefined;
+    }, 10_000, 'exists to turn false after the file was removed');
+    assert.equal(gone.status, 'success', 'the status stays');
+    const listed = await test.api('GET', '/api/downloads?pageSize=100');
+    const byId = new Map(listed.body.data.list.map((task: { id: number; exists: boolean }) => [task.id, task.exists]));
+    assert.equal(byId.get(kept), true);
+    assert.equal(byId.get(removed), false);
+    const active = await test.api('GET', '/api/downloads/active');
+    for (const task of active.body.data) assert.equal(task.exists, false);
+  });
+
+  it('lists 100 finished tasks with exists quickly', async () => {
+    const created = await test.api('POST', '/api/downloads', { tasks: Array.from({ length: 100 }, (_, index) => ({ type: 'direct', url: `http://127.0.0.1:9/many-${index}.bin` })) });
+    const ids = created.body.data.map((task: { id: number }) => task.id);
+    await test.api('PUT', '/api/downloads/status', { ids, status: 'success' });
+    const startedAt = Date.now();
+    const page = await test.api('GET', '/api/downloads?pageSize=100&filter=success');
+    assert.equal(page.body.data.list.length, 100);
+    assert.ok(page.body.data.list.every((task: { exists: unknown }) => typeof task.exists === 'boolean'));
+    assert.ok(Date.now() - startedAt < 5_000, `listing took ${Date.now() - startedAt} ms`);
+  });
+
+  it('shows queuedAt: null while idle, an ISO time once queued, null again when stopped', async () => {
+    const [task] = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: 'http://127.0.0.1:9/never.bin' }] })).body.data;
+    assert.equal(task.queuedAt, null);
+    assert.equal(task.status, 'waiting');
+    const queued = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: 'http://127.0.0.1:9/never.bin' }], startDownload: true })).body.data[0];
+    assert.match(queued.queuedAt, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
+    const started = await test.api('POST', `/api/downloads/${task.id}/start`);
+    assert.match(started.body.data.queuedAt ?? '', /^\d{4}-/);
+    await test.api('POST', `/api/downloads/${task.id}/stop`);
+    await test.api('POST', `/api/downloads/${queued.id}/stop`);
+    assert.equal((await test.api('GET', `/api/downloads/${task.id}`)).body.data.queuedAt, null);
+  });
+
+  it('searches the list by a substring of the name or the URL', async () => {
+    const tag = `zq${Date.now()}`;
+    await test.api('POST', '/api/downloads', { tasks: [
+      { type: 'direct', url: `http://127.0.0.1:9/${tag}-by-url.bin`, name: 'plain' },
+      { type: 'direct', url: 'http://127.0.0.1:9/other.bin', name: `Named ${tag.toUpperCase()} here` },
+      { type: 'direct', url: 'http://127.0.0.1:9/unrelated.bin', name: 'unrelated' },
+    ] });
+    const found = await test.api('GET', `/api/downloads?search=${tag}&_=1`);
+    assert.equal(found.status, 200, found.text);
+    assert.equal(found.body.data.total, 2);
+    assert.deepEqual(found.body.data.list.map((task: { name: string }) => task.name).sort(), [`Named ${tag.toUpperCase()} here`, 'plain']);
+    assert.equal((await test.api('GET', '/api/downloads?search=%25_%25')).body.data.total, 0, 'wildcards are literal');
+    const all = await test.api('GET', '/api/downloads?search=');
+    assert.ok(all.body.data.total >= 3, 'an empty search is no search');
+    assertError(await test.api('GET', `/api/downloads?search=${'a'.repeat(1001)}`), 400, /search/, 'validation_failed');
+  });
+
+  it('exports plain text to curl and browsers, and the envelope to clients that rank JSON first', async () => {
+    const text = async (accept?: string) => {
+      const response = await fetch(`${test.baseUrl}/api/downloads/export`, { headers: accept ? { accept } : {} });
+      return { type: response.headers.get('content-type') ?? '', vary: response.headers.get('vary') ?? '', body: await response.text() };
+    };
+    const plain = await text('*/*');
+    assert.match(plain.type, /^text\/plain/);
+    assert.match(plain.vary, /accept/i);
+    assert.ok(plain.body.includes(origin.url('/kept.bin')));
+    assert.match((await text()).type, /^text\/plain/);
+    assert.match((await text('text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8')).type, /^text\/plain/);
+    assert.match((await text('application/json;q=0.5, text/plain')).type, /^text\/plain/);
+    for (const accept of ['application/json, text/plain, */*', 'application/json', 'text/plain;q=0.2, application/json;q=0.9']) {
+      const wrapped = await text(accept);
+      assert.match(wrapped.type, /^application\/json/, accept);
+      assert.deepEqual(JSON.parse(wrapped.body), { success: true, code: 0, message: 'ok', data: plain.body });
+    }
   });
 });
 
