@@ -178,6 +178,20 @@ describe('the Download API contract', () => {
       });
     }
 
+    it('answers a JSON body of the wrong shape (array, string, number, null) with an envelope, never a 5xx', async () => {
+      const [task] = (await test.api('POST', '/api/downloads', { tasks: [aTask()] })).body.data;
+      // start on an unknown id: the body is judged first, and nothing runs (a run would fail and change other tests' lists)
+      const routes: Array<[string, string]> = [['POST', '/api/downloads'], ['POST', '/api/downloads/999999/start'], ['PUT', `/api/downloads/${task.id}`], ['PUT', `/api/downloads/${task.id}/live`], ['PUT', '/api/downloads/status']];
+      for (const [method, path] of routes) {
+        for (const body of ['[]', '[1,2]', '"text"', '42', 'null', 'true', '{"tasks":{"0":{"type":"direct"}}}']) {
+          const answer = await test.api(method, path, body, json);
+          assert.ok(answer.status < 500, `${method} ${path} ${body}: ${answer.text}`);
+          assert.equal(typeof answer.body?.success, 'boolean', `${method} ${path} ${body}: ${answer.text}`);
+          if (answer.status >= 400) assertError(answer, answer.status, undefined, answer.status === 404 ? 'download_not_found' : 'validation_failed');
+        }
+      }
+    });
+
     it('reads a body nested up to the limit and judges it like any other', async () => {
       const deepHeaders = `{"tasks":[{"type":"direct","url":"http://127.0.0.1:9/x","headers":${nested(29, '[', ']', '"A: 1"')}}]}`;
       assertError(await test.api('POST', '/api/downloads', deepHeaders, json), 400, /tasks\[0\]\.headers/, 'validation_failed');
