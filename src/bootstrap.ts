@@ -7,6 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
+import { envelopeClientError } from './common/client-error.js';
 import { errorEnvelope } from './common/envelope.js';
 import { ErrorCode } from './common/error-codes.js';
 import { useLenientJsonParser } from './common/json-body-parser.js';
@@ -46,6 +47,8 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     forceCloseConnections: true,
     // a malformed URL escape is answered in the envelope, like every other error
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply),
+    // so are requests the HTTP parser refuses (headers too large, not HTTP at all)
+    clientErrorHandler: envelopeClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: options.logger === false ? false : ['error', 'warn', 'log'],

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { rm } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { basename, dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer } from './fixtures/origin-server.js';
@@ -73,6 +74,24 @@ describe('the Download API contract', () => {
       assertError(await test.api('POST', '/api/downloads', huge), 413, /too large/, 'payload_too_large');
       const justOver = JSON.stringify({ tasks: [aTask()], pad: ' '.repeat(test.config.bodyLimitBytes) });
       assertError(await test.api('PUT', '/api/downloads/1/live', justOver), 413, /too large/, 'payload_too_large');
+    });
+
+    it('answers requests the HTTP parser refuses in the envelope too: headers too large, not HTTP', async () => {
+      const raw = (request: string) =>
+        new Promise<string>((resolve, reject) => {
+          const socket = connect(Number(new URL(test.baseUrl).port), '127.0.0.1');
+          let text = '';
+          socket.setTimeout(10_000, () => socket.destroy(new Error('no answer within 10 s')));
+          socket.on('data', (chunk) => (text += chunk.toString('latin1')));
+          socket.on('close', () => resolve(text));
+          socket.on('error', (error) => (text ? resolve(text) : reject(error)));
+          socket.write(request);
+        });
+      const parse = (text: string) => ({ status: Number(text.split(' ')[1]), body: JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4)) });
+      const huge = parse(await raw(`GET /api/downloads HTTP/1.1\r\nHost: 127.0.0.1\r\nCookie: ${'a'.repeat(64 * 1024)}\r\n\r\n`));
+      assertError(huge, 431, /headers are too large/, 'headers_too_large');
+      const garbage = parse(await raw('NOT HTTP AT ALL\r\n\r\n'));
+      assertError(garbage, 400, /not valid HTTP/, 'malformed_request');
     });
 
     it('answers a body that is not JSON with an errorCode', async () => {
