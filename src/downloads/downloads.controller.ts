@@ -1,6 +1,9 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiProduces, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { preferredMediaType } from '../common/accept.js';
 import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
+import { type Envelope, okEnvelope } from '../common/envelope.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
 import { RawResponse } from '../common/raw-response.decorator.js';
 import { DownloadsService } from './downloads.service.js';
@@ -40,12 +43,18 @@ export class DownloadsController {
 
   @Get('export')
   @RawResponse()
-  @Header('content-type', 'text/plain; charset=utf-8')
-  @ApiOperation({ summary: 'Every task URL, one per line, newest first (plain text, not wrapped)' })
-  @ApiProduces('text/plain')
+  @Header('vary', 'Accept')
+  @ApiOperation({ summary: 'Every task URL, one per line, newest first: plain text, or the envelope with the text as data when Accept ranks application/json above text/plain' })
+  @ApiProduces('text/plain', 'application/json')
   @ApiResponse({ status: 200, description: 'One URL per line', schema: { type: 'string' } })
-  exportUrls(): Promise<string> {
-    return this.downloads.exportText();
+  async exportUrls(@Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | Envelope<string>> {
+    const text = await this.downloads.exportText();
+    if (preferredMediaType(accept, ['text/plain', 'application/json']) === 'application/json') {
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return okEnvelope(text);
+    }
+    reply.header('content-type', 'text/plain; charset=utf-8');
+    return text;
   }
 
   @Post()

@@ -13,6 +13,8 @@ export class DownloadTaskDto {
   @ApiProperty({ type: String, nullable: true, description: 'Absolute path once the task succeeded' }) file: string | null;
   @ApiProperty({ example: '2026-04-23T10:00:00.000Z' }) createdDate: string;
   @ApiProperty({ example: '2026-04-23T10:05:30.000Z' }) updatedDate: string;
+  @ApiProperty({ description: 'True when the task succeeded and its file is on disk now (checked at most every few seconds)' }) exists: boolean;
+  @ApiProperty({ type: String, nullable: true, example: '2026-04-23T10:00:01.000Z', description: 'When the task was queued for a download slot; null while it is idle' }) queuedAt: string | null;
   @ApiProperty({ example: '/home/me/Downloads', description: 'Directory the task saves into' }) localPath: string;
   @ApiProperty() deleteSegments: boolean;
   @ApiProperty({ type: Number, nullable: true, description: '0–100, null while the total is unknown' }) percent: number | null;

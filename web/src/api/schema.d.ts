@@ -9,7 +9,7 @@ export interface paths {
         };
         /**
          * Live task events (Server-Sent Events)
-         * @description Events: download-create {ids:number[],count}, download-start {id:string}, download-success {id}, download-failed {id,error}, download-stop {id}, download-progress {id,percent,speed,downloadedBytes,totalBytes,eta} (at most 2 per second per task). A ": ping" comment every 15 s. With API_KEY set, browsers pass ?token=<key>.
+         * @description Events: download-create {ids:number[],count}, download-start {id:string}, download-success {id}, download-failed {id,error,errorCode,dependency?}, download-stop {id}, download-progress {id,percent,speed,downloadedBytes,totalBytes,eta} (at most 2 per second per task), download-update {id} (edit, live flag, mark, requeue, file moved), download-delete {id}. A ": ping" comment every 15 s. With API_KEY set, browsers pass ?token=<key>.
          */
         get: operations["EventsController_events"];
         put?: never;
@@ -79,7 +79,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every task URL, one per line, newest first (plain text, not wrapped) */
+        /** Every task URL, one per line, newest first: plain text, or the envelope with the text as data when Accept ranks application/json above text/plain */
         get: operations["DownloadsController_exportUrls"];
         put?: never;
         post?: never;
@@ -311,6 +311,13 @@ export interface components {
             createdDate: string;
             /** @example 2026-04-23T10:05:30.000Z */
             updatedDate: string;
+            /** @description True when the task succeeded and its file is on disk now (checked at most every few seconds) */
+            exists: boolean;
+            /**
+             * @description When the task was queued for a download slot; null while it is idle
+             * @example 2026-04-23T10:00:01.000Z
+             */
+            queuedAt: string | null;
             /**
              * @description Directory the task saves into
              * @example /home/me/Downloads
@@ -547,6 +554,8 @@ export interface operations {
                 filter?: "waiting" | "downloading" | "success" | "failed" | "stopped" | "done" | "list";
                 /** @description Only tasks saved under this absolute directory */
                 localPath?: string;
+                /** @description Only tasks whose name or URL contains this text (ASCII letters in any case) */
+                search?: string;
             };
             header?: never;
             path?: never;
@@ -885,6 +894,7 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                    "application/json": string;
                 };
             };
             /** @description Error, in the envelope (code 400) */

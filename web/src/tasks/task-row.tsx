@@ -26,8 +26,8 @@ export function TaskRow({ task, live, selected, onSelect, actions }: Props) {
   const running = task.status === 'downloading';
   const figures = running && live ? live : task;
   const percent = task.status === 'success' ? 100 : figures.percent;
-  const idle = task.status === 'waiting' && !(task as { queuedAt?: string | null }).queuedAt;
-  const exists = (task as { exists?: boolean }).exists;
+  const idle = task.status === 'waiting' && !task.queuedAt;
+  const exists = task.exists;
   return (
     <li class={`task status-${task.status}`} data-id={task.id} aria-label={task.name}>
       <input type="checkbox" class="select" aria-label={`Select ${task.name}`} checked={selected} onChange={(event) => onSelect(event.currentTarget.checked)} />
