@@ -9,6 +9,8 @@ import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
 import { ErrorCode } from './common/error-codes.js';
+import { corsOptions, registerOriginCheck } from './common/cors-policy.js';
+import { registerHostCheck } from './common/host-check.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -51,11 +53,10 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   });
   app.setGlobalPrefix('api', { exclude: ['healthy'] });
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({
-    origin: true,
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],
-  });
+  // against DNS rebinding and cross-site requests: Host first (421), then a web page's Origin (403)
+  registerHostCheck(app.getHttpAdapter().getInstance(), config);
+  registerOriginCheck(app.getHttpAdapter().getInstance(), config);
+  app.enableCors(corsOptions(config));
   app.enableShutdownHooks();
   if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 
