@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request as undiciRequest } from 'undici';
+import { isHopByHopHeader } from '../common/header-lines.js';
 
 export interface RawResponse {
   status: number;
@@ -19,6 +20,11 @@ export interface SendInit {
 export interface HttpTransport {
   send(url: string, init: SendInit): Promise<RawResponse>;
   close(): Promise<void>;
+}
+
+/** The last guard: whatever reaches the wire, framing and connection headers are the transport's own. */
+function sendable(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isHopByHopHeader(name)));
 }
 
 /** A timeout error the retry logic treats as transient. */
@@ -47,7 +53,7 @@ export class NodeHttpTransport implements HttpTransport {
       const secure = target.protocol === 'https:';
       const request = (secure ? httpsRequest : httpRequest)(target, {
         method: init.method,
-        headers: init.headers,
+        headers: sendable(init.headers),
         agent: secure ? this.httpsAgent : this.httpAgent,
         signal: init.signal,
         // socket inactivity, from connecting to the last body byte: a stalled exchange is cut and retried
@@ -83,7 +89,7 @@ export class ProxyHttpTransport implements HttpTransport {
   }
 
   async send(url: string, init: SendInit): Promise<RawResponse> {
-    const response = await undiciRequest(url, { method: init.method as 'GET', headers: init.headers, signal: init.signal, dispatcher: this.dispatcher });
+    const response = await undiciRequest(url, { method: init.method as 'GET', headers: sendable(init.headers), signal: init.signal, dispatcher: this.dispatcher });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
