@@ -103,7 +103,7 @@ function corsOrigins(env: Env, apiKey: string | null): string[] {
       if (!apiKey) throw new ConfigError('CORS_ORIGINS', 'may be "*" only when API_KEY is set: otherwise any web page could drive the API');
       continue;
     }
-    let parsed: URL | null = null;
+    let parsed: URL | null;
     try {
       parsed = new URL(origin);
     } catch {
