@@ -16,9 +16,14 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=9900 DATA_DIR=/data DOWNLOAD_DIR=/downloads
+# the service runs as the image's unprivileged "node" user (uid 1000), which owns only its two volumes;
+# they are created before VOLUME so that new named volumes take this ownership
+RUN mkdir -p /data /downloads && chown node:node /data /downloads
+USER node
 VOLUME ["/data", "/downloads"]
 EXPOSE 9900
 HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthy').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 # tini forwards SIGTERM so that `docker stop` flushes running tasks and leaves them queued
 ENTRYPOINT ["/usr/bin/tini", "--"]
+# bound to 0.0.0.0, the service refuses to start without API_KEY (or ALLOW_NO_AUTH=true)
 CMD ["node", "--max-semi-space-size=1", "dist/main.js"]
