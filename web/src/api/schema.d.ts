@@ -278,6 +278,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The settings that can change at run time, with where each value comes from (secrets only as set/unset) */
+        get: operations["SettingsController_view"];
+        /** Change settings live for the whole installation; null returns a setting to its environment value */
+        put: operations["SettingsController_update"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -515,6 +533,73 @@ export interface components {
             delivered: boolean;
             status: number | null;
             error: string | null;
+        };
+        NumberSettingDto: {
+            value: number;
+            /**
+             * @description saved through this API, or from the environment (or its default)
+             * @enum {string}
+             */
+            source: "saved" | "environment";
+        };
+        StringSettingDto: {
+            value: string;
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        StringListSettingDto: {
+            /** @description URLs are shown without their query strings */
+            value: string[];
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        SecretSettingDto: {
+            /** @description whether a value is set; the value itself is never returned */
+            set: boolean;
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        SettingsViewDto: {
+            maxConcurrentDownloads: components["schemas"]["NumberSettingDto"];
+            downloadDir: components["schemas"]["StringSettingDto"];
+            retryAttempts: components["schemas"]["NumberSettingDto"];
+            webhookUrls: components["schemas"]["StringListSettingDto"];
+            webhookSecret: components["schemas"]["SecretSettingDto"];
+            webhookEvents: components["schemas"]["StringListSettingDto"];
+        };
+        UpdateSettingsDto: {
+            /**
+             * @description Tasks running at once (MAX_CONCURRENT_DOWNLOADS)
+             * @example 5
+             */
+            maxConcurrentDownloads?: number | null;
+            /**
+             * @description Where tasks created from now on save when a start gives no localPath (DOWNLOAD_DIR)
+             * @example /srv/media
+             */
+            downloadDir?: string | null;
+            /**
+             * @description Tries per request before a task fails (RETRY_ATTEMPTS)
+             * @example 5
+             */
+            retryAttempts?: number | null;
+            /**
+             * @description Webhook receivers (WEBHOOK_URLS)
+             * @example [
+             *       "https://hooks.example.com/mediago"
+             *     ]
+             */
+            webhookUrls?: string[] | null;
+            /** @description Signs webhook bodies (WEBHOOK_SECRET); never shown again */
+            webhookSecret?: string | null;
+            /**
+             * @description Events sent to webhooks (WEBHOOK_EVENTS)
+             * @example [
+             *       "download-success",
+             *       "download-failed"
+             *     ]
+             */
+            webhookEvents?: ("download-create" | "download-start" | "download-success" | "download-failed" | "download-stop" | "download-update" | "download-delete")[] | null;
         };
     };
     responses: never;
@@ -1928,6 +2013,130 @@ export interface operations {
                         /** @example ok */
                         message?: string;
                         data?: components["schemas"]["WebhookTestOutcomeDto"][];
+                    };
+                };
+            };
+            /** @description Error, in the envelope (code 401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example false */
+                        success?: boolean;
+                        /** @example 401 */
+                        code?: number;
+                        message?: string;
+                        data?: null | null;
+                    };
+                };
+            };
+        };
+    };
+    SettingsController_view: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example true */
+                        success?: boolean;
+                        /** @example 0 */
+                        code?: number;
+                        /** @example ok */
+                        message?: string;
+                        data?: components["schemas"]["SettingsViewDto"];
+                    };
+                };
+            };
+            /** @description Error, in the envelope (code 400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example false */
+                        success?: boolean;
+                        /** @example 400 */
+                        code?: number;
+                        message?: string;
+                        data?: null | null;
+                    };
+                };
+            };
+            /** @description Error, in the envelope (code 401) */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example false */
+                        success?: boolean;
+                        /** @example 401 */
+                        code?: number;
+                        message?: string;
+                        data?: null | null;
+                    };
+                };
+            };
+        };
+    };
+    SettingsController_update: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSettingsDto"];
+            };
+        };
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example true */
+                        success?: boolean;
+                        /** @example 0 */
+                        code?: number;
+                        /** @example ok */
+                        message?: string;
+                        data?: components["schemas"]["SettingsViewDto"];
+                    };
+                };
+            };
+            /** @description Error, in the envelope (code 400) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @example false */
+                        success?: boolean;
+                        /** @example 400 */
+                        code?: number;
+                        message?: string;
+                        data?: null | null;
                     };
                 };
             };
