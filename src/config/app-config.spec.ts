@@ -39,6 +39,7 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024 * 1024,
       bilibiliApiBase: 'https://api.bilibili.com',
       ssePingIntervalMs: 15_000,
+      minFreeSpaceBytes: 1024 ** 3,
     });
   });
 
@@ -164,5 +165,25 @@ describe('loadConfig', () => {
     refuses('HOST', 'local host', /must be a host name or IP address, got "local host"/);
     assert.equal(configWith({ HOST: '::1' }).host, '::1');
     assert.equal(configWith({ HOST: '[::]' }).host, '[::]');
+  });
+
+  describe('MIN_FREE_SPACE', () => {
+    it('accepts bytes, binary and decimal units, in any case', () => {
+      const bytes = (value: string) => configWith({ MIN_FREE_SPACE: value }).minFreeSpaceBytes;
+      assert.equal(bytes('0'), 0);
+      assert.equal(bytes('4096'), 4096);
+      assert.equal(bytes('1GiB'), 1024 ** 3);
+      assert.equal(bytes('1gib'), 1024 ** 3);
+      assert.equal(bytes('500MB'), 500_000_000);
+      assert.equal(bytes('1.5 G'), 1.5 * 1024 ** 3);
+      assert.equal(bytes('2TiB'), 2 * 1024 ** 4);
+      assert.equal(bytes('64k'), 64 * 1024);
+    });
+
+    it('refuses what is not a size, quoting it', () => {
+      refuses('MIN_FREE_SPACE', 'lots', /must be a number of bytes or a size such as 1GiB or 500MB, got "lots"/);
+      refuses('MIN_FREE_SPACE', '-1GiB', /got "-1GiB"/);
+      refuses('MIN_FREE_SPACE', '1 parsec', /got "1 parsec"/);
+    });
   });
 });
