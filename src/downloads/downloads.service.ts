@@ -4,6 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { pathExists } from '../common/file-system.js';
+import { assertUsableLocalPath } from '../common/local-path.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -163,6 +164,7 @@ export class DownloadsService {
     this.starting.add(id);
     try {
       const localPath = dto.localPath !== undefined && dto.localPath !== null ? resolve(dto.localPath) : task.localPath;
+      if (localPath !== task.localPath) await assertUsableLocalPath(localPath!);
       await this.moveWorkDir(task, localPath, task.folder);
       const again = task.status === DownloadStatus.Success;
       await this.repository.update(id, {
