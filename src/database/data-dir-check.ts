@@ -1,6 +1,7 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
+import { localPathProblem } from '../common/local-path.js';
 import { describeError } from '../engine/http-error.js';
 import { DATABASE_FILE } from './data-source-options.js';
 
@@ -28,6 +29,9 @@ function probeDatabase(path: string): Promise<void> {
  * so that a bad DATA_DIR gives one clear line instead of the ORM's retries and stack traces.
  */
 export async function dataDirProblem(dataDir: string): Promise<string | null> {
+  // checked before mkdir: a recursive mkdir inside /proc never returns
+  const unusable = await localPathProblem(dataDir);
+  if (unusable) return `DATA_DIR (${dataDir}) ${unusable}`;
   try {
     await mkdir(dataDir, { recursive: true });
   } catch (error) {
@@ -50,6 +54,8 @@ export async function dataDirProblem(dataDir: string): Promise<string | null> {
 
 /** Why files cannot go to the download directory, or null. */
 export async function downloadDirProblem(downloadDir: string): Promise<string | null> {
+  const unusable = await localPathProblem(downloadDir);
+  if (unusable) return `DOWNLOAD_DIR (${downloadDir}) ${unusable}`;
   try {
     await mkdir(downloadDir, { recursive: true });
     return null;

@@ -92,12 +92,13 @@ export class DownloadsService {
     await this.scheduler.stop(id, 'delete');
     // read after the stop: a run that finished meanwhile has placed its file
     const task = await this.mustFind(id);
-    await this.repository.delete(id);
+    // files first: on a full disk, removing them is what makes room for the database write
     if (deleteFile) {
       if (task.file) await rm(task.file, { force: true });
       const workDir = await this.workDirOf(id, task.localPath, task.folder);
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
+    await this.repository.delete(id);
     await this.taskLogs.remove(id);
     return {};
   }

@@ -16,8 +16,9 @@ import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { CodedTaskError } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
-import { describeFailure } from './failure-message.js';
+import { describeFailure, diskFullKind } from './failure-message.js';
 import { placeOutput } from './output-placement.js';
+import { SpaceReserve } from './space-reserve.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
 import { TaskLogService } from './task-log.service.js';
 
@@ -64,6 +65,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private heldInRow = 0;
   /** Tasks whose log already says why they wait for space (one line per wait, not one per check). */
   private readonly toldAboutSpace = new Set<number>();
+  private readonly reserve: SpaceReserve;
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -71,9 +73,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     private readonly events: EventEmitter2,
     private readonly logs: TaskLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.reserve = new SpaceReserve(config.dataDir);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.reserve.ensure();
     for (const task of await this.repository.findQueued()) {
       if (task.status === DownloadStatus.Downloading && task.interruptedRuns >= CRASH_LOOP_LIMIT) {
         await this.failCrashLoop(task);
@@ -206,6 +211,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       if (!task) return null;
       if (await this.holdForSpace(task, run)) return null;
       this.toldAboutSpace.delete(id);
+      await this.reserve.ensure();
       const previousFile = this.replaceable.get(id) ?? null;
       this.replaceable.delete(id);
       await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns: task.interruptedRuns + 1 });
@@ -358,10 +364,16 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     }
     const { message, internal, ...code } = describeFailure(error, { type: task.type, outputDir: job?.outputDir }, { workDir: job?.workDir, dataDir: this.config.dataDir });
     if (internal) this.logger.error(`task ${task.id} (${task.type}) failed because of an internal error: ${internal}`);
-    // a full disk may refuse this write too: the failure is still logged and announced
-    await this.repository
-      .update(task.id, { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null })
-      .catch((writeError) => this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(writeError)}`));
+    const failed = { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null };
+    await this.repository.update(task.id, failed).catch(async (writeError: unknown) => {
+      // the disk that filled up holds the database too: the reserve makes room for this one write
+      if (diskFullKind(writeError) && (await this.reserve.release())) {
+        this.logger.warn(`the disk of DATA_DIR is full: its space reserve was freed to record that task ${task.id} failed`);
+        await this.repository.update(task.id, failed).catch((again: unknown) => this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(again)}`));
+      } else {
+        this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(writeError)}`);
+      }
+    });
     this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
     this.emit(DownloadEvent.Failed, { id: task.id, error: message, ...code });
   }

@@ -1,0 +1,77 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { callApi, waitFor } from './app-harness.js';
+import { freePort } from './free-port.js';
+
+export const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** The built service as its own process, as a user runs it: for kill -9, exit codes and what it prints. */
+export class ServiceProcess {
+  child: ChildProcess | null = null;
+  output = '';
+  baseUrl = '';
+
+  constructor(
+    private readonly root: string,
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [SERVICE_MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: join(this.root, 'data'),
+        DOWNLOAD_DIR: join(this.root, 'downloads'),
+        RETRY_BASE_DELAY_MS: '50',
+        ...this.extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (chunk) => (this.output += chunk));
+    this.child.stderr!.on('data', (chunk) => (this.output += chunk));
+    await waitFor(async () => {
+      if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
+      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
+    }, 30_000, 'the service to answer /healthy');
+  }
+
+  get alive(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  api<T = any>(method: string, path: string, body?: unknown) {
+    return callApi<T>(this.baseUrl, method, path, body);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child!;
+    if (!this.alive) return { code: child.exitCode, signal: child.signalCode };
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill(signal);
+    const [code, gotSignal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the service did not exit within 20 s of ${signal}`)), 20_000)),
+    ]);
+    return { code, signal: gotSignal };
+  }
+}
+
+/** Runs the service with this environment until it exits by itself (a refused boot); its exit code and output. */
+export async function bootAndExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string; ms: number }> {
+  const began = Date.now();
+  const child = spawn(process.execPath, [SERVICE_MAIN], { env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output, ms: Date.now() - began };
+}
