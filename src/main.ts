@@ -1,5 +1,4 @@
 import { Logger } from '@nestjs/common';
-import { createApp } from './bootstrap.js';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { dataDirProblem, downloadDirProblem } from './database/data-dir-check.js';
 import { describeError } from './engine/http-error.js';
@@ -24,6 +23,8 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (reason) => {
     new Logger('Main').error(`unexpected failure, the service keeps running: ${describeError(reason)}`, reason instanceof Error ? reason.stack : undefined);
   });
+  // loaded after the checks, so that a refused boot answers at once
+  const { createApp } = await import('./bootstrap.js');
   const app = await createApp(config);
   await app.listen(config.port, config.host);
   new Logger('Main').log(`Listening on http://${config.host}:${config.port} (API under /api, Swagger UI at /docs); downloads go to ${config.downloadDir}`);
