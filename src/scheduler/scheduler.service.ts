@@ -16,6 +16,7 @@ import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { CodedTaskError } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
+import { CRASH_LOOP_LIMIT, bootDecision } from './boot-recovery.js';
 import { describeFailure, diskFullKind } from './failure-message.js';
 import { placeOutput } from './output-placement.js';
 import { SpaceReserve } from './space-reserve.js';
@@ -39,8 +40,6 @@ interface Run {
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PERSIST_EVERY_TICKS = 4;
-/** A task whose runs were cut short by the process dying this many times in a row fails instead of running again. */
-export const CRASH_LOOP_LIMIT = 2;
 /** How often queued tasks held back by low disk space look again. */
 const SPACE_RECHECK_MS = 2_000;
 
@@ -65,6 +64,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private heldInRow = 0;
   /** Tasks whose log already says why they wait for space (one line per wait, not one per check). */
   private readonly toldAboutSpace = new Set<number>();
+  /** The service log says once that tasks wait for space, until one starts again. */
+  private warnedAboutSpace = false;
   private readonly reserve: SpaceReserve;
 
   constructor(
@@ -80,15 +81,15 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   async onApplicationBootstrap(): Promise<void> {
     await this.reserve.ensure();
     for (const task of await this.repository.findQueued()) {
-      if (task.status === DownloadStatus.Downloading && task.interruptedRuns >= CRASH_LOOP_LIMIT) {
+      const decision = bootDecision(task);
+      if (decision === 'fail-crash-loop') {
         await this.failCrashLoop(task);
         continue;
       }
       if (task.status !== DownloadStatus.Waiting) await this.repository.update(task.id, { status: DownloadStatus.Waiting });
-      const died = task.status === DownloadStatus.Downloading && task.interruptedRuns > 0;
       this.logs.append(
         task.id,
-        died
+        decision === 'requeue-after-crash'
           ? `queued again: the service stopped unexpectedly during this task's run (${task.interruptedRuns} of ${CRASH_LOOP_LIMIT} such runs in a row before it fails)`
           : 'queued again: the service restarted while this task was queued or running',
       );
@@ -211,6 +212,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       if (!task) return null;
       if (await this.holdForSpace(task, run)) return null;
       this.toldAboutSpace.delete(id);
+      this.warnedAboutSpace = false;
       await this.reserve.ensure();
       const previousFile = this.replaceable.get(id) ?? null;
       this.replaceable.delete(id);
@@ -261,9 +263,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       // a stop that came meanwhile is honoured by the start, which ends at once
       if (run.controller.signal.aborted) return false;
       this.queue.splice(this.heldInRow++, 0, task.id);
-      if (!this.spaceGate) {
+      this.spaceGate ??= setTimeout(() => this.openSpaceGate(), SPACE_RECHECK_MS);
+      if (!this.warnedAboutSpace) {
+        this.warnedAboutSpace = true;
         this.logger.warn(`queued tasks wait: only ${formatBytes(free)} free ${label} (${path}), less than MIN_FREE_SPACE (${formatBytes(floor)})`);
-        this.spaceGate = setTimeout(() => this.openSpaceGate(), SPACE_RECHECK_MS);
       }
       if (!this.toldAboutSpace.has(task.id)) {
         this.toldAboutSpace.add(task.id);
