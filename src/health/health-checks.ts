@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { DataSource } from 'typeorm';
 import { formatBytes, freeBytes } from '../common/disk-space.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { ToolStatus } from '../engine/tools.service.js';
@@ -50,5 +51,33 @@ export class DiskSpaceCheck {
     const free = await Promise.all(places.map(async ({ name, path }) => ({ name, bytes: await freeBytes(path).catch(() => null) })));
     this.cached = { at: Date.now(), free };
     return free;
+  }
+}
+
+/** How long the store gets to answer a probe's SELECT 1. */
+const DATABASE_TIMEOUT_MS = 2_000;
+
+/** Whether the store answers: a SELECT 1 at most every few seconds, with a time limit. */
+@Injectable()
+export class DatabaseCheck {
+  private answeredAt = 0;
+  private pending: Promise<boolean> | null = null;
+
+  constructor(private readonly dataSource: DataSource) {}
+
+  async answers(): Promise<boolean> {
+    if (Date.now() - this.answeredAt < CACHE_MS) return true;
+    this.pending ??= this.probe().finally(() => (this.pending = null));
+    return this.pending;
+  }
+
+  private async probe(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), DATABASE_TIMEOUT_MS)));
+    const query = this.dataSource.isInitialized ? this.dataSource.query('SELECT 1').then(() => true, () => false) : Promise.resolve(false);
+    const ok = await Promise.race([query, timeout]);
+    clearTimeout(timer);
+    if (ok) this.answeredAt = Date.now();
+    return ok;
   }
 }

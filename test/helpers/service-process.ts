@@ -36,10 +36,17 @@ export class ServiceProcess {
     });
     this.child.stdout!.on('data', (chunk) => (this.output += chunk));
     this.child.stderr!.on('data', (chunk) => (this.output += chunk));
-    await waitFor(async () => {
-      if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
-      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
-    }, 30_000, 'the service to answer /healthy');
+    try {
+      // generous: on a loaded machine a cold Node and Nest start can take many seconds
+      await waitFor(async () => {
+        if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
+        return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
+      }, 60_000, 'the service to answer /healthy');
+    } catch (error) {
+      // a service that did not come up must not outlive the test (its pipes would keep the runner alive)
+      this.child.kill('SIGKILL');
+      throw error;
+    }
   }
 
   get alive(): boolean {
@@ -64,7 +71,7 @@ export class ServiceProcess {
 }
 
 /** Runs the service with this environment until it exits by itself (a refused boot); its exit code and output. */
-export async function bootAndExit(env: Record<string, string>, timeoutMs = 20_000): Promise<{ code: number | null; output: string; ms: number }> {
+export async function bootAndExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; ms: number }> {
   const began = Date.now();
   const child = spawn(process.execPath, [SERVICE_MAIN], { env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
