@@ -22,6 +22,11 @@ export async function freeBytes(path: string): Promise<number> {
   return Number(info.bavail) * Number(info.bsize);
 }
 
+/** DATA_DIR holds only the database and the task logs: it needs MIN_FREE_SPACE, but never more than this. */
+export function dataDirFloor(minFreeSpace: number): number {
+  return Math.min(minFreeSpace, 64 * 1024 * 1024);
+}
+
 const UNITS = ['bytes', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
 
 /** "1 TiB", "30 GiB", "1.5 MiB", "512 bytes": sizes in messages people read. */

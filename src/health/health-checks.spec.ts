@@ -23,4 +23,11 @@ describe('degradedReasons', () => {
     assert.deepEqual(reasons, ['only 512 MiB free in DOWNLOAD_DIR, less than MIN_FREE_SPACE (1 GiB): queued tasks wait until space is freed']);
     assert.deepEqual(degradedReasons({}, [{ name: 'DATA_DIR', bytes: 0 }], 0), [], 'a floor of 0 turns the check off');
   });
+
+  it('asks DATA_DIR (database and logs) for MIN_FREE_SPACE but never more than 64 MiB', () => {
+    assert.deepEqual(degradedReasons({}, [{ name: 'DATA_DIR', bytes: 500 * 1024 ** 2 }], GiB), []);
+    assert.deepEqual(degradedReasons({}, [{ name: 'DATA_DIR', bytes: 10 * 1024 ** 2 }], GiB), [
+      'only 10 MiB free in DATA_DIR, less than MIN_FREE_SPACE (64 MiB): queued tasks wait until space is freed',
+    ]);
+  });
 });

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { DataSource } from 'typeorm';
-import { formatBytes, freeBytes } from '../common/disk-space.js';
+import { dataDirFloor, formatBytes, freeBytes } from '../common/disk-space.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { ToolStatus } from '../engine/tools.service.js';
 
@@ -18,8 +18,9 @@ export function degradedReasons(tools: Record<string, ToolStatus>, free: Array<{
     .filter(([, status]) => !status.found)
     .map(([name]) => TOOL_EFFECTS[name] ?? `${name} was not found`);
   for (const place of free) {
-    if (place.bytes !== null && place.bytes < floor) {
-      reasons.push(`only ${formatBytes(place.bytes)} free in ${place.name}, less than MIN_FREE_SPACE (${formatBytes(floor)}): queued tasks wait until space is freed`);
+    const needed = place.name === 'DATA_DIR' ? dataDirFloor(floor) : floor;
+    if (place.bytes !== null && place.bytes < needed) {
+      reasons.push(`only ${formatBytes(place.bytes)} free in ${place.name}, less than MIN_FREE_SPACE (${formatBytes(needed)}): queued tasks wait until space is freed`);
     }
   }
   return reasons;

@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { freeBytes, formatBytes } from '../common/disk-space.js';
+import { dataDirFloor, freeBytes, formatBytes } from '../common/disk-space.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { parseHeaderLines } from '../common/header-lines.js';
 import { localPathProblem } from '../common/local-path.js';
@@ -253,24 +253,24 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private async holdForSpace(task: DownloadEntity, run: Run): Promise<boolean> {
     const floor = this.config.minFreeSpaceBytes;
     if (floor <= 0 || run.controller.signal.aborted) return false;
-    const places: Array<[string, string]> = [
-      [task.localPath ?? this.config.downloadDir, 'where it saves'],
-      [this.config.dataDir, 'in DATA_DIR'],
+    const places: Array<[string, string, number]> = [
+      [task.localPath ?? this.config.downloadDir, 'where it saves', floor],
+      [this.config.dataDir, 'in DATA_DIR', dataDirFloor(floor)],
     ];
-    for (const [path, label] of places) {
+    for (const [path, label, needed] of places) {
       const free = await freeBytes(path).catch(() => null);
-      if (free === null || free >= floor) continue;
+      if (free === null || free >= needed) continue;
       // a stop that came meanwhile is honoured by the start, which ends at once
       if (run.controller.signal.aborted) return false;
       this.queue.splice(this.heldInRow++, 0, task.id);
       this.spaceGate ??= setTimeout(() => this.openSpaceGate(), SPACE_RECHECK_MS);
       if (!this.warnedAboutSpace) {
         this.warnedAboutSpace = true;
-        this.logger.warn(`queued tasks wait: only ${formatBytes(free)} free ${label} (${path}), less than MIN_FREE_SPACE (${formatBytes(floor)})`);
+        this.logger.warn(`queued tasks wait: only ${formatBytes(free)} free ${label} (${path}), less than MIN_FREE_SPACE (${formatBytes(needed)})`);
       }
       if (!this.toldAboutSpace.has(task.id)) {
         this.toldAboutSpace.add(task.id);
-        this.logs.append(task.id, `waiting for disk space: only ${formatBytes(free)} free ${label}, less than MIN_FREE_SPACE (${formatBytes(floor)}); it starts once space is freed`);
+        this.logs.append(task.id, `waiting for disk space: only ${formatBytes(free)} free ${label}, less than MIN_FREE_SPACE (${formatBytes(needed)}); it starts once space is freed`);
       }
       return true;
     }
