@@ -167,8 +167,8 @@ describe('full disks, crash loops, bad paths and what users read', { concurrency
     }
   });
 
-  it('keeps queued tasks waiting while free space is below MIN_FREE_SPACE, with a log line, and says degraded on /healthy', async () => {
-    const test = await startTestApp({ MIN_FREE_SPACE: '1000TiB' }, join(scratch, 'floor'));
+  it('keeps queued tasks waiting while free space is below MIN_FREE_SPACE, with a log line, also after a restart, and says degraded on /healthy', async () => {
+    let test = await startTestApp({ MIN_FREE_SPACE: '1000TiB' }, join(scratch, 'floor'));
     try {
       const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/held.bin'), name: 'held' }], startDownload: true })).body.data[0].id;
       const log = await waitFor(async () => {
@@ -185,6 +185,12 @@ describe('full disks, crash loops, bad paths and what users read', { concurrency
       assert.equal(health.status, 200);
       assert.equal((health.body.data as any).status, 'degraded');
       assert.ok((health.body.data as any).reasons.some((reason: string) => /DOWNLOAD_DIR, less than MIN_FREE_SPACE/.test(reason)));
+      // the next boot queues it again but does not start it either
+      await test.close();
+      test = await startTestApp({ MIN_FREE_SPACE: '1000TiB' }, join(scratch, 'floor'));
+      await waitFor(async () => /queued again[\s\S]*waiting for disk space/.test((await test.api('GET', `/api/downloads/${id}/logs`)).body.data.log), 10_000, 'the wait after the restart');
+      assert.equal((await test.api('GET', `/api/downloads/${id}`)).body.data.status, 'waiting');
+      assert.equal(origin.hits('/held.bin'), 0, 'nothing was requested after the restart');
       // a client's stop still works on a held task
       assert.equal((await test.api('POST', `/api/downloads/${id}/stop`)).status, 200);
       assert.equal((await test.api('GET', `/api/downloads/${id}`)).body.data.status, 'stopped');
