@@ -102,7 +102,7 @@ describe('full disks, crash loops, bad paths and what users read', { concurrency
     }
 
     // the third boot runs in this process, so that it can listen before the scheduler starts
-    const config = loadConfig({ DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), RETRY_BASE_DELAY_MS: '50' });
+    const config = loadConfig({ DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), RETRY_BASE_DELAY_MS: '50', ALLOW_PRIVATE_ADDRESSES: 'true' });
     const app = await createApp(config, { logger: false });
     const failures: Array<{ id: number; error: string; errorCode: string }> = [];
     app.get(EventEmitter2).on('download.failed', (payload) => failures.push(payload));

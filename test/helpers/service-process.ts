@@ -7,7 +7,7 @@ import { freePort } from './free-port.js';
 
 export const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
-/** The built service as its own process, as a user runs it: for kill -9, exit codes and what it prints. */
+/** The built service as its own process, as a user runs it. */
 export class ServiceProcess {
   child: ChildProcess | null = null;
   output = '';
@@ -27,8 +27,11 @@ export class ServiceProcess {
         HOME: process.env.HOME,
         PORT: String(port),
         HOST: '127.0.0.1',
+        // every test origin is on loopback, which the address guard refuses by default
+        ALLOW_PRIVATE_ADDRESSES: 'true',
         DATA_DIR: join(this.root, 'data'),
         DOWNLOAD_DIR: join(this.root, 'downloads'),
+        DIRECT_CONNECTIONS: '2',
         RETRY_BASE_DELAY_MS: '50',
         ...this.extraEnv,
       },
