@@ -1,12 +1,16 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ApiEnvelope } from '../common/api-envelope.decorator.js';
+import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { ToolsService, type ToolStatus } from '../engine/tools.service.js';
+import { DatabaseCheck, DiskSpaceCheck, degradedReasons } from './health-checks.js';
 
 interface Health {
-  status: 'ok';
+  /** "degraded" (still HTTP 200) when a tool is missing or a disk is below MIN_FREE_SPACE; `reasons` says why. */
+  status: 'ok' | 'degraded';
+  reasons: string[];
   types: string[];
   tools: Record<string, ToolStatus>;
 }
@@ -17,13 +21,18 @@ export class HealthController {
   constructor(
     private readonly tools: ToolsService,
     private readonly registry: DownloaderRegistry,
+    private readonly space: DiskSpaceCheck,
+    private readonly database: DatabaseCheck,
   ) {}
 
   @Get('healthy')
   @Public()
-  @ApiOperation({ summary: 'Health probe (never needs a key); also says which task types and optional tools are available' })
-  @ApiEnvelope('empty', { description: '{ status: "ok", types, tools }' })
-  healthy(): Health {
-    return { status: 'ok', types: this.registry.types(), tools: this.tools.status() };
+  @ApiOperation({ summary: 'Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available' })
+  @ApiEnvelope('empty', { description: '{ status: "ok" | "degraded", reasons, types, tools }' })
+  async healthy(): Promise<Health> {
+    if (!(await this.database.answers())) throw new ApiError(503, ErrorCode.DatabaseUnavailable, 'The database does not answer: tasks cannot be read or saved');
+    const tools = this.tools.status();
+    const reasons = degradedReasons(tools, await this.space.free(), this.space.floor);
+    return { status: reasons.length ? 'degraded' : 'ok', reasons, types: this.registry.types(), tools };
   }
 }
