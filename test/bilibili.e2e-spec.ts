@@ -78,6 +78,7 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
       outputDir,
       workDir,
       deleteSegments: true,
+      speedLimit: null,
       ...overrides,
     };
   }

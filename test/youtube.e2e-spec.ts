@@ -121,6 +121,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
       outputDir,
       workDir: await mkdtemp(join(root, `.work-${jobCount}-`)),
       deleteSegments: true,
+      speedLimit: null,
       ...overrides,
     };
   }

@@ -51,6 +51,7 @@ describe('loadConfig', () => {
       webhookSecret: null,
       webhookEvents: ['download-success', 'download-failed'],
       minFreeSpaceBytes: 1024 ** 3,
+      speedLimit: 0,
     });
   });
 

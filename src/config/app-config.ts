@@ -41,6 +41,8 @@ export interface AppConfig {
   allowNoAuth: boolean;
   /** Let tasks reach loopback, private, link-local and unique-local addresses. */
   allowPrivateAddresses: boolean;
+  /** SPEED_LIMIT in bytes per second for all downloads together; 0: none. */
+  speedLimit: number;
   /** Free space kept on the download and data disks: below it queued tasks wait and known sizes that do not fit fail. */
   minFreeSpaceBytes: number;
 }
@@ -226,5 +228,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     allowNoAuth,
     allowPrivateAddresses: flag(env, 'ALLOW_PRIVATE_ADDRESSES'),
     minFreeSpaceBytes: byteSize(env, 'MIN_FREE_SPACE', 1024 ** 3),
+    speedLimit: byteSize(env, 'SPEED_LIMIT', 0),
   };
 }

@@ -66,6 +66,10 @@ export class DownloadEntity {
   @Column({ type: 'integer', default: 0 })
   interruptedRuns: number;
 
+  /** This task's own limit in bytes per second (the global SPEED_LIMIT applies as well); null: none. */
+  @Column({ type: 'integer', nullable: true, default: null })
+  speedLimit: number | null;
+
   @Index('idx_download_tasks_created_date')
   @Column({ type: 'varchar', length: 32 })
   createdDate: string;

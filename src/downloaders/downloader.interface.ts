@@ -14,6 +14,11 @@ export interface DownloadJob {
   isLive: boolean;
   /** Absolute directory the final file goes to (localPath or DOWNLOAD_DIR, plus folder). */
   outputDir: string;
+  /**
+   * Bytes per second this task may use (the tighter of its own and the global limit), for tools that take one
+   * number; our own engines are limited through the shared HTTP client and need not read it. Null: no limit.
+   */
+  speedLimit: number | null;
   /** Absolute hidden working directory beside the output, kept across runs for resuming. */
   workDir: string;
   deleteSegments: boolean;

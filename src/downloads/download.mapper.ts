@@ -28,5 +28,6 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     totalBytes: live ? live.totalBytes : task.totalBytes,
     eta: live ? live.eta : succeeded ? 0 : null,
     error: task.error,
+    speedLimit: task.speedLimit,
   };
 }

@@ -11,6 +11,7 @@ import { DownloadEntity } from '../database/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
 import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
+import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
 import { SettingEntity } from '../database/setting.entity.js';
 import { DownloadStatus, DownloadType } from './download-status.enum.js';
 import { DownloadRepository, type NewDownload, type PageQuery, newDownload } from './download.repository.js';
@@ -19,7 +20,7 @@ const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 /** A new task as the service would insert it; only what a test cares about is given. */
 const aTask = (overrides: Partial<NewDownload> = {}): NewDownload => ({
-  ...newDownload({ name: 'Clip', nameIsDerived: false, type: DownloadType.Direct, url: 'https://example.com/clip.mp4', folder: '', headers: '', isLive: false }, null),
+  ...newDownload({ name: 'Clip', nameIsDerived: false, type: DownloadType.Direct, url: 'https://example.com/clip.mp4', folder: '', headers: '', isLive: false, speedLimit: null }, null),
   ...overrides,
 });
 const aPage = (overrides: Partial<PageQuery> = {}): PageQuery => ({ current: 1, pageSize: 100, ...overrides });
@@ -62,7 +63,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         ['idx_download_tasks_created_date', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000']);
+      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000', 'AddSpeedLimit1765152000000']);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
 
@@ -76,7 +77,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 3);
+      assert.equal(migrations.length, 4);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -325,7 +326,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
     assert.equal(ormDataSource.options.migrationsRun, false);
     assert.equal(ormDataSource.options.type, 'sqlite');
     assert.deepEqual(ormDataSource.options.entities, [DownloadEntity, SettingEntity]);
-    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000]);
+    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
   });

@@ -6,7 +6,7 @@ import { DownloadStatus } from './download-status.enum.js';
 
 export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
 /** A new task as it is stored before its first start: what describes it, plus the idle state. */
-export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive'>, queuedAt: string | null): NewDownload {
+export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive' | 'speedLimit'>, queuedAt: string | null): NewDownload {
   return {
     ...description,
     status: DownloadStatus.Waiting,

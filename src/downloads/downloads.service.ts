@@ -129,6 +129,7 @@ export class DownloadsService {
       patch.nameIsDerived = !given;
     }
     if (dto.headers !== undefined) patch.headers = formatHeaderLines(parseHeaderLines(dto.headers));
+    if (dto.speedLimit !== undefined) patch.speedLimit = dto.speedLimit || null;
     if (dto.folder !== undefined) {
       patch.folder = normalizeFolder(dto.folder);
       await this.moveWorkDir(task, task.localPath, patch.folder);
@@ -187,6 +188,7 @@ export class DownloadsService {
         error: null,
         localPath,
         deleteSegments: dto.deleteSegments ?? true,
+        ...(dto.speedLimit !== undefined ? { speedLimit: dto.speedLimit || null } : {}),
         ...(again ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
       });
       this.taskLogs.append(id, 'queued by a client');
@@ -237,6 +239,7 @@ export class DownloadsService {
       folder: normalizeFolder(item.folder),
       headers: formatHeaderLines(parseHeaderLines(item.headers)),
       isLive: item.isLive ?? false,
+      speedLimit: item.speedLimit || null,
     };
   }
 

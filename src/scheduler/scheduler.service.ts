@@ -14,6 +14,7 @@ import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
+import { RateLimiter, withSpeedLimits } from '../engine/rate-limiter.js';
 import { CodedTaskError } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
@@ -59,6 +60,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private startChain: Promise<unknown> = Promise.resolve();
   /** The file a re-download of a finished task may replace (its own earlier file), by task id. */
   private readonly replaceable = new Map<number, string>();
+  /** SPEED_LIMIT: shared by every running task; a settings change applies to the next chunk of each. */
+  private readonly globalSpeedLimit: RateLimiter;
   /** While set, free space is below MIN_FREE_SPACE where the next task saves: queued tasks stay queued. */
   private spaceGate: NodeJS.Timeout | null = null;
   /** Tasks put back at the head of the queue since the gate closed, so that they keep their order. */
@@ -77,6 +80,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
     this.reserve = new SpaceReserve(config.dataDir);
+    this.globalSpeedLimit = new RateLimiter(config.speedLimit);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -129,6 +133,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   /** A raised MAX_CONCURRENT_DOWNLOADS starts queued tasks at once (a lowered one lets running tasks finish). */
   @OnEvent(SETTINGS_CHANGED)
   onSettingsChanged({ keys }: SettingsChangedPayload): void {
+    if (keys.includes('speedLimit')) this.globalSpeedLimit.setRate(this.config.speedLimit);
     if (keys.includes('maxConcurrentDownloads')) this.pump();
   }
 
@@ -244,7 +249,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         log: (line) => this.logs.append(id, line),
         ensureSpace: (bytes) => this.ensureSpace(outputDir, bytes),
       };
-      const output = await downloader.run(job, context);
+      const limits = [this.globalSpeedLimit, ...(task.speedLimit ? [new RateLimiter(task.speedLimit)] : [])];
+      const output = await withSpeedLimits(limits, () => downloader.run(job!, context));
       run.ending = true;
       await this.finish(task, job, run, output, previousFile);
     } catch (error) {
@@ -321,6 +327,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       outputDir,
       workDir,
       deleteSegments: task.deleteSegments,
+      speedLimit: effectiveSpeedLimit(task.speedLimit, this.config.speedLimit),
     };
   }
 
@@ -426,3 +433,9 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   }
 }
 
+
+/** The tighter of a task's own limit and the global one, for tools that take one number (yt-dlp); null: none. */
+export function effectiveSpeedLimit(task: number | null, global: number): number | null {
+  const limits = [task ?? 0, global].filter((limit) => limit > 0);
+  return limits.length > 0 ? Math.min(...limits) : null;
+}

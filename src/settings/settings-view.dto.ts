@@ -27,6 +27,7 @@ export class SettingsViewDto {
   @ApiProperty({ type: NumberSettingDto }) maxConcurrentDownloads!: NumberSettingDto;
   @ApiProperty({ type: StringSettingDto }) downloadDir!: StringSettingDto;
   @ApiProperty({ type: NumberSettingDto }) retryAttempts!: NumberSettingDto;
+  @ApiProperty({ type: NumberSettingDto, description: 'bytes per second for all downloads together; 0: no limit' }) speedLimit!: NumberSettingDto;
   @ApiProperty({ type: StringListSettingDto }) webhookUrls!: StringListSettingDto;
   @ApiProperty({ type: SecretSettingDto }) webhookSecret!: SecretSettingDto;
   @ApiProperty({ type: StringListSettingDto }) webhookEvents!: StringListSettingDto;

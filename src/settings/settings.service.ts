@@ -10,7 +10,7 @@ import { SettingsRepository } from './settings.repository.js';
 import type { UpdateSettingsDto } from './update-settings.dto.js';
 
 /** The settings a client may change at run time; each is a field of the one live AppConfig. */
-export const LIVE_SETTINGS = ['maxConcurrentDownloads', 'downloadDir', 'retryAttempts', 'webhookUrls', 'webhookSecret', 'webhookEvents'] as const;
+export const LIVE_SETTINGS = ['maxConcurrentDownloads', 'downloadDir', 'retryAttempts', 'speedLimit', 'webhookUrls', 'webhookSecret', 'webhookEvents'] as const;
 type LiveSetting = (typeof LIVE_SETTINGS)[number];
 type LiveValues = Pick<AppConfig, LiveSetting>;
 
@@ -49,6 +49,7 @@ export class SettingsService implements OnModuleInit {
       maxConcurrentDownloads: { value: config.maxConcurrentDownloads, source: source('maxConcurrentDownloads') },
       downloadDir: { value: config.downloadDir, source: source('downloadDir') },
       retryAttempts: { value: config.retryAttempts, source: source('retryAttempts') },
+      speedLimit: { value: config.speedLimit, source: source('speedLimit') },
       webhookUrls: { value: config.webhookUrls.map(redactUrl), source: source('webhookUrls') },
       webhookSecret: { set: config.webhookSecret !== null, source: source('webhookSecret') },
       webhookEvents: { value: config.webhookEvents, source: source('webhookEvents') },

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { ArrayMaxSize, IsArray, IsIn, IsInt, IsString, IsUrl, Max, MaxLength, Min, MinLength, ValidateIf } from 'class-validator';
 import { WEBHOOK_EVENTS } from '../config/app-config.js';
+import { MAX_SPEED_LIMIT } from '../downloads/dto/speed-limit.property.js';
 import { IsAbsoluteDirectory } from '../downloads/dto/validators.js';
 
 /** A value given (not undefined, not null) is validated; null returns the setting to the environment's value. */
@@ -27,6 +28,13 @@ export class UpdateSettingsDto {
   @Min(1)
   @Max(20)
   retryAttempts?: number | null;
+
+  @ApiPropertyOptional({ type: 'integer', nullable: true, minimum: 0, maximum: MAX_SPEED_LIMIT, example: 10 * 1024 * 1024, description: 'Bytes per second for all downloads together, 0 for none (SPEED_LIMIT)' })
+  @Given()
+  @IsInt()
+  @Min(0)
+  @Max(MAX_SPEED_LIMIT)
+  speedLimit?: number | null;
 
   @ApiPropertyOptional({ type: [String], nullable: true, example: ['https://hooks.example.com/mediago'], description: 'Webhook receivers (WEBHOOK_URLS)' })
   @Given()

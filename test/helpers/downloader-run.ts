@@ -80,6 +80,7 @@ export function jobIn(root: string, id: number, type: DownloadType, url: string,
     outputDir: root,
     workDir: join(root, 'work', `job-${id}`),
     deleteSegments: true,
+    speedLimit: null,
     ...overrides,
   };
 }

@@ -50,6 +50,11 @@ describe('buildYtdlpArguments', () => {
     assert.ok(!args.includes('--print') && !args.includes('-O'), '--print would make yt-dlp quiet');
   });
 
+  it("passes the task's speed limit as --limit-rate, and none without one", () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ speedLimit: 4 * 1024 * 1024 }), someSettings()), '--limit-rate'), '4194304');
+    assert.ok(!buildYtdlpArguments(aJob({ speedLimit: null }), someSettings()).includes('--limit-rate'));
+  });
+
   it('downloads one item only, even from a playlist', () => {
     assert.equal(valueOf(buildYtdlpArguments(aJob(), someSettings()), '--playlist-items'), '1');
   });

@@ -23,7 +23,7 @@ export interface YtdlpSettings {
   socketTimeoutSeconds: number;
 }
 
-export type YtdlpJob = Pick<DownloadJob, 'id' | 'url' | 'headers' | 'isLive' | 'deleteSegments'>;
+export type YtdlpJob = Pick<DownloadJob, 'id' | 'url' | 'headers' | 'isLive' | 'deleteSegments'> & Partial<Pick<DownloadJob, 'speedLimit'>>;
 
 /**
  * The full yt-dlp command line for a job, in a fixed order. yt-dlp runs with the job's working
@@ -62,6 +62,8 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
     '--socket-timeout',
     String(settings.socketTimeoutSeconds),
   ];
+  // yt-dlp keeps its own budget: a global limit is not shared with our engines, only applied to it alone
+  if (job.speedLimit) args.push('--limit-rate', String(job.speedLimit));
   if (settings.ffmpegPath) {
     args.push('--ffmpeg-location', settings.ffmpegPath, '--format', 'bv*+ba/b', '--merge-output-format', 'mp4');
   } else {

@@ -3,6 +3,7 @@ import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, ValidateNested } from 'class-validator';
 import { DOWNLOAD_TYPES, DownloadType } from '../download-status.enum.js';
 import { IsHeaderLines, IsSafeFolder, IsTaskName, IsTaskUrl } from './validators.js';
+import { SpeedLimitProperty } from './speed-limit.property.js';
 
 export class CreateDownloadItemDto {
   @ApiProperty({ enum: DownloadType, example: DownloadType.Direct })
@@ -36,6 +37,9 @@ export class CreateDownloadItemDto {
   @IsOptional()
   @IsBoolean()
   isLive?: boolean;
+
+  @SpeedLimitProperty()
+  speedLimit?: number | null;
 }
 
 export class CreateDownloadsDto {

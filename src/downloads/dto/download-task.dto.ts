@@ -23,6 +23,7 @@ export class DownloadTaskDto {
   @ApiProperty({ type: Number, nullable: true }) totalBytes: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'Seconds left, null when unknown' }) eta: number | null;
   @ApiProperty({ type: String, nullable: true, description: 'The last failure, null otherwise' }) error: string | null;
+  @ApiProperty({ type: 'integer', nullable: true, description: "This task's own speed limit in bytes per second; null: none (the global SPEED_LIMIT still applies)" }) speedLimit: number | null;
 }
 
 export class DownloadPageDto {

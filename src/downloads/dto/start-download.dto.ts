@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { IsAbsoluteDirectory } from './validators.js';
+import { SpeedLimitProperty } from './speed-limit.property.js';
 
 export class StartDownloadDto {
   @ApiPropertyOptional({ example: '/home/me/Videos', description: 'Absolute directory for this task (default DOWNLOAD_DIR)' })
@@ -12,4 +13,7 @@ export class StartDownloadDto {
   @IsOptional()
   @IsBoolean()
   deleteSegments?: boolean;
+
+  @SpeedLimitProperty()
+  speedLimit?: number | null;
 }

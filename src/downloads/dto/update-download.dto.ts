@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsHeaderLines, IsSafeFolder, IsTaskName } from './validators.js';
+import { SpeedLimitProperty } from './speed-limit.property.js';
 
 export class UpdateDownloadDto {
   @ApiPropertyOptional({ example: 'New name' })
@@ -22,6 +23,9 @@ export class UpdateDownloadDto {
   @IsOptional()
   @IsSafeFolder()
   folder?: string;
+
+  @SpeedLimitProperty()
+  speedLimit?: number | null;
 }
 
 export class SetLiveDto {
