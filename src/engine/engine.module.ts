@@ -11,6 +11,8 @@ export class SharedHttpClient extends HttpClient implements OnApplicationShutdow
       proxy: config.proxy,
       noProxy: config.noProxy,
       stallTimeoutMs: config.stallTimeoutMs,
+      headTimeoutMs: config.headTimeoutMs,
+      documentTimeoutMs: config.documentTimeoutMs,
       retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
     });
   }

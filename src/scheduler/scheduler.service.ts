@@ -10,6 +10,7 @@ import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } fro
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
+import { settleAfterAbort } from '../engine/abort.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { failureCode } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
@@ -33,6 +34,8 @@ interface Run {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a stopped run may take to notice its abort before the scheduler stops waiting for it. */
+const STOP_GRACE_MS = 5_000;
 const PERSIST_EVERY_TICKS = 4;
 
 /**
@@ -189,7 +192,8 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         progress: (report) => this.onProgress(run, report),
         log: (line) => this.logs.append(id, line),
       };
-      const output = await downloader.run(job, context);
+      // a stop settles the run even if the strategy never returns; its slot frees after the grace
+      const output = await settleAfterAbort(downloader.run(job, context), run.controller.signal, STOP_GRACE_MS);
       run.ending = true;
       await this.finish(task, job, run, output, previousFile);
     } catch (error) {

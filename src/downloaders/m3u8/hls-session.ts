@@ -36,7 +36,8 @@ interface TrackPlan {
 }
 
 const SEGMENTS_DIR = 'segments';
-const PLAYLIST_MAX_BYTES = 16 * 1024 * 1024;
+/** 100,000 segments with long signed URLs fit; a larger playlist is refused before it is parsed. */
+const PLAYLIST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Downloads one HLS stream (master or media playlist, VOD or live) into a single file in job.workDir.

@@ -22,7 +22,7 @@ export interface ProbeOptions {
 
 /** Enough bytes for any signature or manifest root, little enough that a large file costs nothing. */
 export const PROBE_BYTES = 4096;
-const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+const MANIFEST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * One ranged GET of the first bytes, then a decision. A server that ignores the range sends the
