@@ -5,6 +5,7 @@ import type { AppConfig } from '../../config/app-config.js';
 import { abortError, isAbortError } from '../../engine/abort.js';
 import type { HttpClient } from '../../engine/http-client.js';
 import { redactUrl } from '../../engine/http-error.js';
+import { HLS_FRAGMENT, HLS_SEGMENT } from '../../engine/media-sniff.js';
 import { type PoolProgress, SegmentPool, type SegmentRequest } from '../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
 import { type MergeResult, type TrackFiles, mergeHls } from './hls-merge.js';
@@ -145,6 +146,8 @@ export class HlsSession {
       range: segment.range ? { start: segment.range.offset, end: segment.range.offset + segment.range.length - 1 } : null,
       path: file,
       stages: segment.key ? () => this.keys.stagesFor(segment) : undefined,
+      // subtitles are read as text by the WebVTT merge; media must look like media before ffmpeg sees it
+      check: track.kind === 'subtitles' ? undefined : segment.init ? HLS_FRAGMENT : HLS_SEGMENT,
     };
   }
 
@@ -161,6 +164,7 @@ export class HlsSession {
         url: init.url,
         range: init.range ? { start: init.range.offset, end: init.range.offset + init.range.length - 1 } : null,
         path: file,
+        check: HLS_FRAGMENT,
       });
     }
     return file;

@@ -6,6 +6,7 @@ import { throwIfAborted } from '../../../engine/abort.js';
 import { type HttpClient, discardBody } from '../../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
+import { MP4_PIECE } from '../../../engine/media-sniff.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../downloader.interface.js';
 import { type MergeResult, type TrackFiles, mergeHls } from '../../m3u8/hls-merge.js';
@@ -191,7 +192,7 @@ export class DashSession {
   }
 
   private request(what: string, reference: MediaReference, path: string): SegmentRequest {
-    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path };
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path, check: MP4_PIECE };
   }
 
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */
