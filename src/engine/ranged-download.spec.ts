@@ -176,7 +176,7 @@ describe('downloadRanged against an endless answer', () => {
         const junk = Buffer.alloc(256 * 1024, 0x61);
         while (!res.destroyed && endlessSent < 512 * 1024 * 1024) {
           endlessSent += junk.length;
-          if (!res.write(junk)) await new Promise((resolve) => res.once('drain', resolve).once('close', resolve));
+          if (!res.write(junk)) await drained(res);
         }
       },
     });
@@ -204,3 +204,14 @@ describe('downloadRanged against an endless answer', () => {
     assert.ok(endlessSent < 64 * 1024 * 1024, `${endlessSent} bytes were pulled from the endless answer`);
   });
 });
+
+/** Resolves when the response can take more, or is gone; no listener outlives the wait. */
+function drained(res: import('node:http').ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}
