@@ -87,14 +87,10 @@ export class HttpClient {
   /** A whole small body (playlist, key, API answer) with retries; refuses bodies over maxBytes. */
   async fetchBuffer(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ data: Buffer; url: string; headers: HttpResponse['headers'] }> {
     const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
-    const deadlineMs = this.options.documentTimeoutMs ?? DEFAULT_DOCUMENT_TIMEOUT_MS;
     return withRetry(
       async () => {
         // a trickling server resets every inactivity timer: a small document gets a deadline for the whole of it
-        const deadline = new AbortController();
-        const timer = setTimeout(() => deadline.abort(documentTimedOut(url, deadlineMs)), deadlineMs);
-        const signal = options.signal ? AbortSignal.any([options.signal, deadline.signal]) : deadline.signal;
-        try {
+        return this.withDeadline(url, options.signal, async (signal) => {
           const response = await this.open(url, { ...options, signal });
           const chunks: Buffer[] = [];
           let size = 0;
@@ -107,15 +103,29 @@ export class HttpClient {
             chunks.push(chunk as Buffer);
           }
           return { data: Buffer.concat(chunks), url: response.url, headers: response.headers };
-        } catch (error) {
-          throw deadline.signal.aborted && !options.signal?.aborted ? deadline.signal.reason : error;
-        } finally {
-          clearTimeout(timer);
-        }
+        });
       },
       this.options.retry,
       options,
     );
+  }
+
+  /**
+   * Runs one try at reading a small document under the document deadline: `work` gets a signal that
+   * also aborts when the deadline passes, and a deadline that passed is thrown as a transient timeout.
+   */
+  async withDeadline<T>(url: string, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadlineMs = this.options.documentTimeoutMs ?? DEFAULT_DOCUMENT_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(documentTimedOut(url, deadlineMs)), deadlineMs);
+    const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
+    try {
+      return await work(signal);
+    } catch (error) {
+      throw deadline.signal.aborted && !outer?.aborted ? deadline.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async fetchText(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ text: string; url: string; headers: HttpResponse['headers'] }> {

@@ -123,7 +123,13 @@ export class ProxyHttpTransport implements HttpTransport {
   }
 
   async send(url: string, init: SendInit): Promise<RawResponse> {
-    const response = await undiciRequest(url, { method: init.method as 'GET', headers: init.headers, signal: init.signal, dispatcher: this.dispatcher });
+    const response = await undiciRequest(url, {
+      method: init.method as 'GET',
+      headers: init.headers,
+      signal: init.signal,
+      dispatcher: this.dispatcher,
+      ...(init.headTimeoutMs ? { headersTimeout: init.headTimeoutMs } : {}),
+    });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 

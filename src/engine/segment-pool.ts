@@ -304,6 +304,8 @@ export class SegmentPool {
       const received = (chunk: Buffer) => {
         watchdog.refresh();
         entry.inFlightBytes += chunk.length;
+        // a range answered with more than was asked is cut there, not written on without end
+        if (expected !== null && entry.inFlightBytes > expected) throw Object.assign(new Error(`received more than the ${expected} bytes asked for`), { code: 'ECONNRESET' });
         this.reportProgress(false);
       };
       // a CDN that answers a media request with its HTML error page would corrupt the output silently
@@ -318,7 +320,11 @@ export class SegmentPool {
           transform: (chunk: Buffer, _encoding, callback) => {
             watchdog.refresh();
             const wanted = cut ? cut.take(chunk) : chunk;
-            if (wanted.length > 0) received(wanted);
+            try {
+              if (wanted.length > 0) received(wanted);
+            } catch (error) {
+              return callback(error as Error);
+            }
             callback(null, wanted.length > 0 ? wanted : undefined);
           },
         });
