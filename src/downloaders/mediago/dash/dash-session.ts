@@ -6,6 +6,7 @@ import { throwIfAborted } from '../../../engine/abort.js';
 import { type HttpClient, discardBody } from '../../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
+import { inTurn } from '../../../engine/in-turn.js';
 import { MP4_PIECE } from '../../../engine/media-sniff.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../downloader.interface.js';
@@ -64,14 +65,14 @@ export class DashSession {
     const { job, ctx } = this;
     await mkdir(job.workDir, { recursive: true });
     const source = prefetched ?? (await this.fetchManifest());
-    const manifest = parseMpd(source.text, source.url);
+    const manifest = await inTurn(() => parseMpd(source.text, source.url));
     assertDownloadable(manifest);
     const selections = manifest.periods.map(selectRepresentations).filter((selection) => selection.video || selection.audio);
     if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
     this.logChoice(manifest, selections);
     await this.resolveIndexes(selections);
 
-    const plans = this.planTracks(selections);
+    const plans = await inTurn(() => this.planTracks(selections));
     await this.adoptState(fingerprint(plans));
     const pool = new SegmentPool({
       http: this.deps.http,
