@@ -45,7 +45,6 @@ export function settleAfterAbort<T>(work: Promise<T>, signal: AbortSignal, grace
   const watchdog = new Promise<never>((_, reject) => {
     onAbort = () => {
       timer = setTimeout(() => reject(abortError(signal)), graceMs);
-      timer.unref();
     };
     if (signal.aborted) onAbort();
     else signal.addEventListener('abort', onAbort, { once: true });
