@@ -7,7 +7,12 @@ let line: Promise<unknown> = Promise.resolve();
  * block /healthy for one job at most, and each job's garbage can be collected before the next.
  */
 export function inTurn<T>(job: () => T): Promise<T> {
-  const turn = line.then(() => new Promise<void>((resolve) => setImmediate(resolve))).then(job);
+  // the loop is served before the job, and again before the caller's continuation runs on from it
+  const turn = line.then(nextTurn).then(job).then(async (result) => (await nextTurn(), result));
   line = turn.catch(() => undefined);
   return turn;
+}
+
+function nextTurn(): Promise<void> {
+  return new Promise<void>((resolve) => setImmediate(resolve));
 }
