@@ -35,6 +35,8 @@ describe('loadConfig', () => {
       retryAttempts: 5,
       retryBaseDelayMs: 500,
       stallTimeoutMs: 30_000,
+      headTimeoutMs: 30_000,
+      documentTimeoutMs: 60_000,
       progressIntervalMs: 500,
       bodyLimitBytes: 1024 * 1024,
       bilibiliApiBase: 'https://api.bilibili.com',
@@ -96,6 +98,8 @@ describe('loadConfig', () => {
       YTDLP_PATH: '/usr/local/bin/yt-dlp',
       NO_PROXY: 'localhost,127.0.0.1',
       RETRY_ATTEMPTS: '1',
+      HEAD_TIMEOUT_MS: '1500',
+      DOCUMENT_TIMEOUT_MS: '2500',
     });
     assert.equal(config.port, 8080);
     assert.equal(config.host, '0.0.0.0');
@@ -105,6 +109,8 @@ describe('loadConfig', () => {
     assert.equal(config.ytdlpPath, '/usr/local/bin/yt-dlp');
     assert.equal(config.noProxy, 'localhost,127.0.0.1');
     assert.equal(config.retryAttempts, 1);
+    assert.equal(config.headTimeoutMs, 1_500);
+    assert.equal(config.documentTimeoutMs, 2_500);
   });
 
   describe('PORT', () => {

@@ -17,6 +17,10 @@ export interface AppConfig {
   retryAttempts: number;
   retryBaseDelayMs: number;
   stallTimeoutMs: number;
+  /** A response head (status and headers) must be complete within this long. */
+  headTimeoutMs: number;
+  /** A small document (playlist, key, manifest) must arrive whole within this long. */
+  documentTimeoutMs: number;
   progressIntervalMs: number;
   bodyLimitBytes: number;
   bilibiliApiBase: string;
@@ -212,6 +216,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     retryAttempts: integer(env, 'RETRY_ATTEMPTS', 5, 1, 20),
     retryBaseDelayMs: integer(env, 'RETRY_BASE_DELAY_MS', 500, 1, 60_000),
     stallTimeoutMs: integer(env, 'STALL_TIMEOUT_MS', 30_000, 100, 600_000),
+    headTimeoutMs: integer(env, 'HEAD_TIMEOUT_MS', 30_000, 100, 600_000),
+    documentTimeoutMs: integer(env, 'DOCUMENT_TIMEOUT_MS', 60_000, 100, 3_600_000),
     progressIntervalMs: integer(env, 'PROGRESS_INTERVAL_MS', 500, 500, 60_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',

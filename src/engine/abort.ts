@@ -34,3 +34,23 @@ export function isAbortError(error: unknown): boolean {
 export function throwIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw abortError(signal);
 }
+
+/**
+ * Settles with `work`, or with the abort once `graceMs` have passed after the signal aborted: a
+ * stop must end the wait even when the work ignores its signal (a wedged transport, say).
+ */
+export function settleAfterAbort<T>(work: Promise<T>, signal: AbortSignal, graceMs: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  let onAbort: (() => void) | undefined;
+  const watchdog = new Promise<never>((_, reject) => {
+    onAbort = () => {
+      timer = setTimeout(() => reject(abortError(signal)), graceMs);
+    };
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+  return Promise.race([work, watchdog]).finally(() => {
+    clearTimeout(timer);
+    if (onAbort) signal.removeEventListener('abort', onAbort);
+  });
+}

@@ -15,6 +15,8 @@ export class SharedHttpClient extends HttpClient implements OnApplicationShutdow
       noProxy: config.noProxy,
       stallTimeoutMs: config.stallTimeoutMs,
       addressGuard: config.allowPrivateAddresses ? null : new AddressGuard(),
+      headTimeoutMs: config.headTimeoutMs,
+      documentTimeoutMs: config.documentTimeoutMs,
       retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
     });
   }

@@ -11,6 +11,10 @@ export interface HttpClientOptions {
   noProxy?: string | null;
   /** No response head, or no body bytes, for this long: the request is aborted as stalled. */
   stallTimeoutMs: number;
+  /** The response head must be complete within this long (default: stallTimeoutMs). */
+  headTimeoutMs?: number;
+  /** A small document (playlist, key, manifest, API answer) must arrive whole within this long (default 60 s). */
+  documentTimeoutMs?: number;
   retry: RetryPolicy;
   userAgent?: string;
   /** Refuses loopback, private, link-local and unique-local addresses; null or absent: every address is allowed. */
@@ -32,6 +36,13 @@ export interface HttpResponse {
   body: Readable;
   /** The URL that answered, after redirects: relative references resolve against it. */
   url: string;
+}
+
+const DEFAULT_DOCUMENT_TIMEOUT_MS = 60_000;
+
+/** Transient, so the document is asked for again, within the task's tries. */
+function documentTimedOut(url: string, ms: number): Error {
+  return Object.assign(new Error(`${redactUrl(url)} did not arrive whole within ${ms} ms`), { code: 'ETIMEDOUT' });
 }
 
 const DEFAULT_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
@@ -60,6 +71,7 @@ export class HttpClient {
         method: options.method ?? 'GET',
         headers: new URL(current).origin === firstOrigin ? headers : withoutCredentials(headers),
         signal: options.signal,
+        headTimeoutMs: this.options.headTimeoutMs ?? this.options.stallTimeoutMs,
       });
       if (response.status >= 300 && response.status < 400 && response.headers.location) {
         drain(response.body);
@@ -80,22 +92,43 @@ export class HttpClient {
     const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;
     return withRetry(
       async () => {
-        const response = await this.open(url, options);
-        const chunks: Buffer[] = [];
-        let size = 0;
-        for await (const chunk of response.body) {
-          size += chunk.length;
-          if (size > maxBytes) {
-            discardBody(response);
-            throw new PermanentError(`${redactUrl(url)} sent more than ${maxBytes} bytes where a small document was expected`);
+        // a trickling server resets every inactivity timer: a small document gets a deadline for the whole of it
+        return this.withDeadline(url, options.signal, async (signal) => {
+          const response = await this.open(url, { ...options, signal });
+          const chunks: Buffer[] = [];
+          let size = 0;
+          for await (const chunk of response.body) {
+            size += chunk.length;
+            if (size > maxBytes) {
+              discardBody(response);
+              throw new PermanentError(`${redactUrl(url)} sent more than ${maxBytes} bytes where a small document was expected`);
+            }
+            chunks.push(chunk as Buffer);
           }
-          chunks.push(chunk as Buffer);
-        }
-        return { data: Buffer.concat(chunks), url: response.url, headers: response.headers };
+          return { data: Buffer.concat(chunks), url: response.url, headers: response.headers };
+        });
       },
       this.options.retry,
       options,
     );
+  }
+
+  /**
+   * Runs one try at reading a small document under the document deadline: `work` gets a signal that
+   * also aborts when the deadline passes, and a deadline that passed is thrown as a transient timeout.
+   */
+  async withDeadline<T>(url: string, outer: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    const deadlineMs = this.options.documentTimeoutMs ?? DEFAULT_DOCUMENT_TIMEOUT_MS;
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(documentTimedOut(url, deadlineMs)), deadlineMs);
+    const signal = outer ? AbortSignal.any([outer, deadline.signal]) : deadline.signal;
+    try {
+      return await work(signal);
+    } catch (error) {
+      throw deadline.signal.aborted && !outer?.aborted ? deadline.signal.reason : error;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   async fetchText(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ text: string; url: string; headers: HttpResponse['headers'] }> {

@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request as undiciRequest } from 'undici';
 import { isHopByHopHeader } from '../common/header-lines.js';
 import type { AddressGuard } from './address-guard.js';
+import { PermanentError, redactUrl } from './http-error.js';
 
 export interface RawResponse {
   status: number;
@@ -15,7 +16,12 @@ export interface SendInit {
   method: string;
   headers: Record<string, string>;
   signal?: AbortSignal;
+  /** The whole response head must have arrived within this long, however slowly it trickles. */
+  headTimeoutMs?: number;
 }
+
+/** Interim answers (103 Early Hints, 100 Continue) tolerated before the real one; past this the server is flooding. */
+const MAX_INTERIM_ANSWERS = 8;
 
 /** One HTTP exchange, no redirects followed: the client above handles those. */
 export interface HttpTransport {
@@ -31,6 +37,16 @@ function sendable(headers: Record<string, string>): Record<string, string> {
 /** A timeout error the retry logic treats as transient. */
 function stalled(ms: number): Error {
   return Object.assign(new Error(`no data for ${ms} ms`), { code: 'ETIMEDOUT' });
+}
+
+function headTimedOut(ms: number): Error {
+  return Object.assign(new Error(`no complete answer head within ${ms} ms`), { code: 'ETIMEDOUT' });
+}
+
+/** A download can use no protocol switch and no stream of interim answers: the server is not serving media. */
+function unexpectedInterim(url: string, status: number, count: number): Error {
+  const what = status === 101 ? 'answered 101 Switching Protocols' : `sent ${count} interim ${status} answers`;
+  return new PermanentError(`${redactUrl(url)} ${what} instead of the media`);
 }
 
 /**
@@ -73,9 +89,33 @@ export class NodeHttpTransport implements HttpTransport {
         timeout: this.stallTimeoutMs,
       });
       request.on('timeout', () => request.destroy(stalled(this.stallTimeoutMs)));
+      // the inactivity timeout above is reset by every trickled header byte: the head gets a deadline of its own
+      const headDeadline = init.headTimeoutMs ? setTimeout(() => request.destroy(headTimedOut(init.headTimeoutMs!)), init.headTimeoutMs) : null;
+      const settle = () => headDeadline && clearTimeout(headDeadline);
+      let interim = 0;
+      request.on('information', (info) => {
+        if (++interim > MAX_INTERIM_ANSWERS) request.destroy(unexpectedInterim(url, info.statusCode, interim));
+      });
+      // without this listener Node closes the socket on a 101 and the request never settles
+      request.on('upgrade', (response, socket) => {
+        socket.destroy();
+        settle();
+        reject(unexpectedInterim(url, response.statusCode ?? 101, 1));
+      });
       // errors after the answer reach its body; this listener keeps a late one from going uncaught
-      request.on('error', reject);
-      request.once('response', (response) => resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response }));
+      request.on('error', (error) => {
+        settle();
+        reject(error);
+      });
+      request.once('response', (response) => {
+        settle();
+        resolve({ status: response.statusCode ?? 0, headers: response.headers, body: response });
+      });
+      // a close with no answer and no error (a refused upgrade, say) must still end the wait
+      request.once('close', () => {
+        settle();
+        reject(Object.assign(new Error('the connection closed before an answer'), { code: 'ECONNRESET' }));
+      });
       request.end();
     });
   }
@@ -109,7 +149,13 @@ export class ProxyHttpTransport implements HttpTransport {
 
   async send(url: string, init: SendInit): Promise<RawResponse> {
     await this.guard?.checkUrl(url);
-    const response = await undiciRequest(url, { method: init.method as 'GET', headers: sendable(init.headers), signal: init.signal, dispatcher: this.dispatcher });
+    const response = await undiciRequest(url, {
+      method: init.method as 'GET',
+      headers: sendable(init.headers),
+      signal: init.signal,
+      dispatcher: this.dispatcher,
+      ...(init.headTimeoutMs ? { headersTimeout: init.headTimeoutMs } : {}),
+    });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 

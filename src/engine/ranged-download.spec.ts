@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
-import { describe, it } from 'node:test';
-import { type ByteRange, downloadedBytes, splitRanges, stealLargestTail, totalFromContentRange } from './ranged-download.js';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { OriginServer } from '../../test/fixtures/origin-server.js';
+import { HttpClient } from './http-client.js';
+import { type ByteRange, type RangedState, downloadRanged, downloadedBytes, splitRanges, stealLargestTail, totalFromContentRange } from './ranged-download.js';
 
 const aRange = (start: number, end: number | null, pos = start): ByteRange => ({ start, end, pos });
 const lengthOf = (range: ByteRange) => (range.end as number) - range.start + 1;
@@ -148,3 +154,64 @@ describe('downloadedBytes', () => {
     assert.equal(downloadedBytes([aRange(0, 99, 100), aRange(100, 199, 150), aRange(200, null, 260)]), 100 + 50 + 60);
   });
 });
+
+describe('downloadRanged against an endless answer', () => {
+  const origin = new OriginServer();
+  const http = new HttpClient({ stallTimeoutMs: 10_000, retry: { attempts: 2, baseDelayMs: 10 } });
+  const dir = mkdtempSync(join(tmpdir(), 'ranged-endless-'));
+  const content = randomBytes(400_000);
+  const written = 200_000;
+  let endlessSent = 0;
+
+  before(async () => {
+    // the resume check asks for the last 64 KiB before the gap: this server sends them, then never stops
+    origin.route('/weak.bin', {
+      handler: async (req, res) => {
+        const [, from, to] = /bytes=(\d+)-(\d*)/.exec(req.headers.range ?? '') ?? [];
+        const start = Number(from ?? 0);
+        const end = to ? Number(to) : content.length - 1;
+        res.writeHead(206, { etag: 'W/"1"', 'content-range': `bytes ${start}-${end}/${content.length}`, 'content-type': 'application/octet-stream' });
+        if (end !== written - 1) return void res.end(content.subarray(start, end + 1));
+        res.write(content.subarray(start, end + 1));
+        const junk = Buffer.alloc(256 * 1024, 0x61);
+        while (!res.destroyed && endlessSent < 512 * 1024 * 1024) {
+          endlessSent += junk.length;
+          if (!res.write(junk)) await drained(res);
+        }
+      },
+    });
+    await origin.start();
+  });
+
+  after(async () => {
+    await http.close();
+    await origin.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('reads only the sample it compares, resumes, and finishes byte-exact', async () => {
+    const partPath = join(dir, 'weak.part');
+    const statePath = join(dir, 'weak.state.json');
+    writeFileSync(partPath, Buffer.concat([content.subarray(0, written), Buffer.alloc(content.length - written)]));
+    const state: RangedState = { version: 1, url: origin.url('/weak.bin'), total: content.length, etag: 'W/"1"', lastModified: null, resumable: true, ranges: [{ start: 0, end: content.length - 1, pos: written }] };
+    writeFileSync(statePath, JSON.stringify(state));
+    const lines: string[] = [];
+    const result = await downloadRanged({ http, url: origin.url('/weak.bin'), headers: [], partPath, statePath, connections: 1, signal: new AbortController().signal, log: (line) => lines.push(line) });
+    assert.equal(result.totalBytes, content.length);
+    assert.ok(readFileSync(partPath).equals(content));
+    assert.ok(lines.some((line) => line.startsWith('resuming')), lines.join('\n'));
+    // the endless answer was cut after the sample: far less than the 512 MiB it would have sent
+    assert.ok(endlessSent < 64 * 1024 * 1024, `${endlessSent} bytes were pulled from the endless answer`);
+  });
+});
+
+/** Resolves when the response can take more, or is gone; no listener outlives the wait. */
+function drained(res: import('node:http').ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off('drain', done).off('close', done);
+      resolve();
+    };
+    res.on('drain', done).on('close', done);
+  });
+}

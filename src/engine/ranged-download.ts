@@ -215,8 +215,8 @@ async function sameBytesOnDisk(options: RangedDownloadOptions, state: RangedStat
     discardBody(response);
     return false;
   }
-  const remote: Buffer[] = [];
-  for await (const chunk of response.body as AsyncIterable<Buffer>) remote.push(chunk);
+  // only the asked bytes are kept: a server that sends more (or never stops) is cut there
+  const remote = await readAtMost(response, length);
   const local = Buffer.alloc(length);
   const handle = await open(options.partPath, 'r');
   try {
@@ -224,7 +224,24 @@ async function sameBytesOnDisk(options: RangedDownloadOptions, state: RangedStat
   } finally {
     await handle.close();
   }
-  return Buffer.concat(remote).equals(local);
+  return remote.equals(local);
+}
+
+/** The first `limit` bytes of a body (fewer if it ends sooner); the rest is not read and the body is destroyed. */
+export async function readAtMost(response: Pick<HttpResponse, 'body'>, limit: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      const wanted = chunk.subarray(0, limit - size);
+      chunks.push(wanted);
+      size += wanted.length;
+      if (size >= limit) break;
+    }
+  } finally {
+    discardBody(response);
+  }
+  return Buffer.concat(chunks);
 }
 
 async function loadState(path: string, key: string): Promise<RangedState | null> {

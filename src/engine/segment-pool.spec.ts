@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer } from '../../test/fixtures/origin-server.js';
 import { HttpClient } from './http-client.js';
+import { HLS_SEGMENT } from './media-sniff.js';
 import { SegmentPool, type SegmentPoolOptions } from './segment-pool.js';
 
 const body = (index: number) => Buffer.alloc(20_000, index);
@@ -53,6 +54,10 @@ describe('SegmentPool', () => {
         res.end(body(3));
       },
     });
+    // a "segment" that is an HLS playlist naming a local file; small (buffered) and large (streamed) bodies
+    origin.route('/playlist-as-segment', { body: '#EXTM3U\n#EXTINF:1,\nfile:///etc/hostname\n#EXT-X-ENDLIST\n' });
+    origin.route('/playlist-as-segment-large', { body: `#EXTM3U\n${'#EXTINF:1,\nfile:///etc/hostname\n'.repeat(300_000)}`, hideLength: true });
+    origin.route('/ts', { body: Buffer.concat(Array.from({ length: 4 }, () => Buffer.concat([Buffer.from([0x47, 0x40, 0, 0x10]), Buffer.alloc(184, 0xff)]))) });
     await origin.start();
   });
 
@@ -88,6 +93,23 @@ describe('SegmentPool', () => {
     assert.equal(origin.hits('/s/0'), 1);
     assert.equal(again.progress().done, 8);
     assert.equal(again.progress().completedBytes, 8 * 20_000);
+  });
+
+  it('fails on a piece that is not media, naming it, and keeps no file of it', async () => {
+    for (const path of ['/playlist-as-segment', '/playlist-as-segment-large']) {
+      const target = join(dir, `sniff${path.replaceAll('/', '-')}`);
+      const pool = new SegmentPool(options());
+      pool.add([
+        { label: 'segment 1 of http://cdn.example/a.m3u8', url: origin.url('/ts'), path: join(target, '1.ts'), check: HLS_SEGMENT },
+        { label: 'segment 2 of http://cdn.example/a.m3u8', url: origin.url(path), path: join(target, '2.ts'), check: HLS_SEGMENT },
+      ]);
+      await assert.rejects(pool.settled(), (error: Error) => {
+        assert.equal(error.message, "segment 2 of http://cdn.example/a.m3u8 is not MPEG-TS: it starts with '#EXTM3U'");
+        return true;
+      });
+      assert.equal(existsSync(join(target, '2.ts')), false);
+      assert.equal(origin.hits(path), 1, 'a piece that is not media is not asked for again');
+    }
   });
 
   it('cuts a byte range, also out of a server that ignores Range', async () => {

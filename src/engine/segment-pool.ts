@@ -8,6 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
 import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
+import { type MediaCheck, NotMediaError, assertMedia, mediaCheckStage } from './media-sniff.js';
 import { type RetryPolicy, backoffDelay } from './retry.js';
 
 /** One piece of media to fetch into its own file. */
@@ -21,6 +22,8 @@ export interface SegmentRequest {
   path: string;
   /** Stages the body passes through before the file (e.g. a decipher); built anew for every try. */
   stages?: (signal: AbortSignal) => Promise<Transform[]>;
+  /** What the piece must be, checked on its first bytes after the stages; a piece that is not fails the pool. */
+  check?: MediaCheck;
 }
 
 export interface SegmentPoolOptions {
@@ -244,7 +247,8 @@ export class SegmentPool {
     const { retry, log } = this.options;
     const status = error instanceof HttpError ? error.status : null;
     if (!this.isRetryable(error) || entry.tries >= retry.attempts) {
-      const failed = new SegmentFailedError(entry.request.label, status, entry.tries, error);
+      // a piece that is not media says so in its own words, naming the piece
+      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(entry.request.label, status, entry.tries, error);
       if (!this.options.tolerateFailures) return this.fail(failed);
       this.done++;
       log?.(`${failed.message}; skipped`);
@@ -300,6 +304,8 @@ export class SegmentPool {
       const received = (chunk: Buffer) => {
         watchdog.refresh();
         entry.inFlightBytes += chunk.length;
+        // a range answered with more than was asked is cut there, not written on without end
+        if (expected !== null && entry.inFlightBytes > expected) throw Object.assign(new Error(`received more than the ${expected} bytes asked for`), { code: 'ECONNRESET' });
         this.reportProgress(false);
       };
       // a CDN that answers a media request with its HTML error page would corrupt the output silently
@@ -314,11 +320,15 @@ export class SegmentPool {
           transform: (chunk: Buffer, _encoding, callback) => {
             watchdog.refresh();
             const wanted = cut ? cut.take(chunk) : chunk;
-            if (wanted.length > 0) received(wanted);
+            try {
+              if (wanted.length > 0) received(wanted);
+            } catch (error) {
+              return callback(error as Error);
+            }
             callback(null, wanted.length > 0 ? wanted : undefined);
           },
         });
-        const stages = (await request.stages?.(signal)) ?? [];
+        const stages = [...((await request.stages?.(signal)) ?? []), ...checkStage(request)];
         await this.ensureDir(dirname(request.path));
         const file = createWriteStream(temporary);
         await pipeline([response.body, meter, ...stages, file], { signal });
@@ -351,11 +361,12 @@ export class SegmentPool {
       let bytes: number;
       if (stages.length === 0) {
         const data = Buffer.concat(chunks);
+        if (request.check) assertMedia(data.subarray(0, 189), request.check, request.label);
         await writeFile(temporary, data, { signal: this.signal });
         bytes = data.length;
       } else {
         const file = createWriteStream(temporary);
-        await pipeline([Readable.from(chunks), ...stages, file], { signal: this.signal });
+        await pipeline([Readable.from(chunks), ...stages, ...checkStage(request), file], { signal: this.signal });
         bytes = file.bytesWritten;
       }
       await rename(temporary, request.path);
@@ -424,6 +435,10 @@ export class SegmentPool {
       else waiter.resolve();
     }
   }
+}
+
+function checkStage(request: SegmentRequest): Transform[] {
+  return request.check ? [mediaCheckStage(request.check, request.label)] : [];
 }
 
 function hostOf(url: string): string {

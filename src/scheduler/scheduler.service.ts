@@ -13,6 +13,7 @@ import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } fro
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
+import { settleAfterAbort } from '../engine/abort.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { RateLimiter, withSpeedLimits } from '../engine/rate-limiter.js';
 import { CodedTaskError } from '../engine/task-errors.js';
@@ -41,6 +42,8 @@ interface Run {
 }
 
 const SHUTDOWN_GRACE_MS = 10_000;
+/** How long a stopped run may take to notice its abort before the scheduler stops waiting for it. */
+const STOP_GRACE_MS = 5_000;
 const PERSIST_EVERY_TICKS = 4;
 /** How often queued tasks held back by low disk space look again. */
 const SPACE_RECHECK_MS = 2_000;
@@ -250,7 +253,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         ensureSpace: (bytes) => this.ensureSpace(outputDir, bytes),
       };
       const limits = [this.globalSpeedLimit, ...(task.speedLimit ? [new RateLimiter(task.speedLimit)] : [])];
-      const output = await withSpeedLimits(limits, () => downloader.run(job!, context));
+      // a stop settles the run even if the strategy never returns; its slot frees after the grace
+      const output = await settleAfterAbort(
+        withSpeedLimits(limits, () => downloader.run(job!, context)),
+        run.controller.signal,
+        STOP_GRACE_MS,
+      );
       run.ending = true;
       await this.finish(task, job, run, output, previousFile);
     } catch (error) {

@@ -5,6 +5,7 @@ import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import { isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
+import { type MediaCheck, checkedInput } from '../../engine/media-sniff.js';
 import { type HeaderPairs, HttpClient, discardBody } from '../../engine/http-client.js';
 import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
@@ -82,7 +83,7 @@ export class BilibiliDownloader implements Downloader {
     const output = join(job.workDir, OUTPUT_FILE);
     const downloaded = choice.mode === 'dash' ? await this.fetchDash(choice.video, choice.audio, media, scope) : await this.fetchDurl(choice, media, scope);
     throwIfAborted(ctx.signal);
-    await runFfmpeg(ffmpeg, downloaded.ffmpegArgs(output), { signal: ctx.signal, log: ctx.log, cwd: job.workDir });
+    await runFfmpeg(ffmpeg, await downloaded.ffmpegArgs(output), { signal: ctx.signal, log: ctx.log, cwd: job.workDir });
     if (job.deleteSegments) await Promise.all(downloaded.files.map((file) => rm(file, { force: true })));
     return { path: output, extension: 'mp4', ...(job.nameIsDerived && media.title ? { title: media.title } : {}) };
   }
@@ -187,10 +188,9 @@ export class BilibiliDownloader implements Downloader {
     }
     return {
       files: [videoFile, `${videoFile}.state.json`, ...(audioFile ? [audioFile, `${audioFile}.state.json`] : [])],
-      ffmpegArgs: (output) => [
-        '-i',
-        videoFile,
-        ...(audioFile ? ['-i', audioFile] : []),
+      ffmpegArgs: async (output) => [
+        ...(await checkedInput(videoFile, BILIBILI_STREAM, `the video stream ${video.id}`)),
+        ...(audioFile ? await checkedInput(audioFile, BILIBILI_STREAM, `the audio stream ${audio!.id}`) : []),
         '-map',
         '0:v:0',
         ...(audioFile ? ['-map', '1:a:0'] : []),
@@ -221,8 +221,8 @@ export class BilibiliDownloader implements Downloader {
     if (files.length > 1) await writeFile(list, files.map((file) => `file '${file.replace(/'/g, `'\\''`)}'\n`).join(''));
     return {
       files: [...files, ...files.map((file) => `${file}.state.json`), ...(files.length > 1 ? [list] : [])],
-      ffmpegArgs: (output) => [
-        ...(files.length > 1 ? ['-f', 'concat', '-safe', '0', '-i', list] : ['-i', files[0]]),
+      ffmpegArgs: async (output) => [
+        ...(files.length > 1 ? await concatInput(files, list) : await checkedInput(files[0], BILIBILI_STREAM, 'part 1 of 1')),
         '-map',
         '0:v:0?',
         '-map',
@@ -286,7 +286,17 @@ export class BilibiliDownloader implements Downloader {
 interface DownloadedMedia {
   /** Everything the run wrote besides the output, removed after success when the task asks. */
   files: string[];
-  ffmpegArgs(output: string): string[];
+  /** Checks the downloaded files' first bytes, then gives the mux arguments naming each input's format. */
+  ffmpegArgs(output: string): Promise<string[]>;
+}
+
+/** What Bilibili serves: DASH m4s (MP4 fragments), or FLV/MP4 progressive parts. */
+const BILIBILI_STREAM: MediaCheck = { accepts: new Set(['mp4', 'flv']), describe: 'MP4 or FLV' };
+
+/** A concat list of progressive parts, each checked first; the parts stay local files. */
+async function concatInput(files: string[], list: string): Promise<string[]> {
+  for (const [index, file] of files.entries()) await checkedInput(file, BILIBILI_STREAM, `part ${index + 1} of ${files.length}`);
+  return ['-protocol_whitelist', 'file', '-f', 'concat', '-safe', '0', '-i', list];
 }
 
 /** The site's Referer and a browser User-Agent, then the task's headers, which win on conflicts. */

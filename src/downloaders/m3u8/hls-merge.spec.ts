@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence } from './hls-merge.js';
+import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence, mergeHls } from './hls-merge.js';
 import { mergeWebVtt } from './webvtt.js';
 
 describe('groupByDiscontinuity', () => {
@@ -33,6 +36,25 @@ describe('buildMuxArgs', () => {
     assert.match(args, /-f concat -safe 0 -i v\.ffconcat/);
     assert.match(args, /-map 0:v\? -map 1:a:0 -map 2:s:0 -c:v copy -c:a copy -c:s mov_text/);
     assert.ok(args.endsWith('-f mp4 out.mp4'));
+  });
+
+  it('names each input’s format and lets ffmpeg open local files only', () => {
+    const args = buildMuxArgs({ path: 'v.ts', concat: false, format: 'mpegts' }, { path: 'a.aac', concat: false, format: 'aac' }, 's.vtt', 'o.mp4').join(' ');
+    assert.match(args, /-protocol_whitelist file -f mpegts -i v\.ts/);
+    assert.match(args, /-protocol_whitelist file -f aac -i a\.aac/);
+    assert.match(args, /-protocol_whitelist file -f webvtt -i s\.vtt/);
+  });
+
+  it('refuses to hand ffmpeg a joined track that is not media', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'hls-merge-'));
+    try {
+      const file = join(dir, '0.ts');
+      writeFileSync(file, '#EXTM3U\n#EXTINF:10,\n/etc/hostname.ts\n');
+      const merging = mergeHls({ ffmpeg: 'ffmpeg', workDir: dir, baseName: 'out', video: { kind: 'video', segments: [{ file, init: null, discontinuity: false }] }, audio: null, subtitles: null, log: () => undefined });
+      await assert.rejects(merging, /the joined video track is not media: it starts with '#EXTM3U'/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('keeps the variant’s own audio when there is no alternate track', () => {

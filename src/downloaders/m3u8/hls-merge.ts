@@ -2,6 +2,8 @@ import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
+import { PermanentError } from '../../engine/http-error.js';
+import { describeHead, ffmpegFormat, sniffFile } from '../../engine/media-sniff.js';
 
 /** One downloaded segment file of a track, in playback order. */
 export interface TrackSegmentFile {
@@ -21,6 +23,8 @@ export interface TrackFiles {
 export interface MuxInput {
   path: string;
   concat: boolean;
+  /** The demuxer ffmpeg must use for a single file (named, never guessed); ignored for a concat list. */
+  format?: string | null;
 }
 
 export interface MergeOptions {
@@ -97,10 +101,13 @@ export function buildMuxArgs(video: MuxInput, audio: MuxInput | null, subtitles:
   for (const input of inputs) {
     // genpts fills missing timestamps that some packagers leave after a discontinuity
     args.push('-fflags', '+genpts');
+    // local files only, in a named format: a part must never make ffmpeg open another file or a URL
+    args.push('-protocol_whitelist', 'file');
     if (input.concat) args.push('-f', 'concat', '-safe', '0');
+    else if (input.format) args.push('-f', input.format);
     args.push('-i', input.path);
   }
-  if (subtitles) args.push('-i', subtitles);
+  if (subtitles) args.push('-protocol_whitelist', 'file', '-f', 'webvtt', '-i', subtitles);
   args.push('-map', '0:v?');
   args.push('-map', audio ? '1:a:0' : '0:a?');
   if (subtitles) args.push('-map', `${inputs.length}:s:0`);
@@ -139,11 +146,19 @@ async function prepareTrack(track: TrackFiles, workDir: string, scratch: string[
     await joinFiles(groupFileSequence(group), part, signal);
     parts.push(part);
   }
-  if (parts.length === 1) return { path: parts[0], concat: false };
+  // every part starts with a checked segment; this names its format for ffmpeg and refuses anything else
+  const formats = await Promise.all(parts.map((part) => partFormat(part, track.kind)));
+  if (parts.length === 1) return { path: parts[0], concat: false, format: formats[0] };
   const list = join(workDir, `${track.kind}-parts.ffconcat`);
   scratch.push(list);
   await writeFile(list, concatList(parts));
   return { path: list, concat: true };
+}
+
+async function partFormat(part: string, kind: TrackFiles['kind']): Promise<string> {
+  const { container, head } = await sniffFile(part);
+  if (container === null || container === 'webvtt') throw new PermanentError(`the joined ${kind} track is not media: it starts with ${describeHead(head)}`);
+  return ffmpegFormat(container);
 }
 
 function partExtension(segment: TrackSegmentFile | undefined): string {

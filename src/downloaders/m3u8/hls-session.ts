@@ -5,6 +5,8 @@ import type { AppConfig } from '../../config/app-config.js';
 import { abortError, isAbortError } from '../../engine/abort.js';
 import type { HttpClient } from '../../engine/http-client.js';
 import { redactUrl } from '../../engine/http-error.js';
+import { inTurn } from '../../engine/in-turn.js';
+import { HLS_FRAGMENT, HLS_SEGMENT } from '../../engine/media-sniff.js';
 import { type PoolProgress, SegmentPool, type SegmentRequest } from '../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
 import { type MergeResult, type TrackFiles, mergeHls } from './hls-merge.js';
@@ -36,7 +38,8 @@ interface TrackPlan {
 }
 
 const SEGMENTS_DIR = 'segments';
-const PLAYLIST_MAX_BYTES = 16 * 1024 * 1024;
+/** 50,000 segments with long signed URLs fit; a larger playlist is refused before it is parsed. */
+const PLAYLIST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * Downloads one HLS stream (master or media playlist, VOD or live) into a single file in job.workDir.
@@ -59,7 +62,7 @@ export class HlsSession {
   async run(prefetched?: { text: string; url: string }): Promise<DownloadOutput> {
     const { job, ctx } = this;
     await mkdir(job.workDir, { recursive: true });
-    const source = prefetched ? parsePlaylist(prefetched.text, prefetched.url) : await this.loadPlaylist(job.url);
+    const source = prefetched ? await inTurn(() => parsePlaylist(prefetched.text, prefetched.url)) : await this.loadPlaylist(job.url);
     const tracks = await this.resolveTracks(source);
     for (const track of tracks) assertSupportedEncryption(track.playlist.segments, track.playlist.url);
     const video = tracks[0].playlist;
@@ -77,7 +80,7 @@ export class HlsSession {
       maxBytes: PLAYLIST_MAX_BYTES,
       onRetry: (attempt, error, delay) => this.ctx.log(`playlist ${redactUrl(url)}: ${String((error as Error).message)}; retrying in ${delay} ms`),
     });
-    return parsePlaylist(text, finalUrl);
+    return inTurn(() => parsePlaylist(text, finalUrl));
   }
 
   private async loadMedia(url: string, signal = this.ctx.signal): Promise<MediaPlaylistInfo> {
@@ -109,7 +112,7 @@ export class HlsSession {
   private async download(tracks: Track[]): Promise<MergeResult> {
     const { job, ctx } = this;
     await this.adoptState({ version: 1, fingerprint: fingerprint(tracks.map((track) => ({ kind: track.kind, segments: track.playlist.segments }))), live: null });
-    const plans = tracks.map((track) => this.planTrack(track));
+    const plans = await inTurn(() => tracks.map((track) => this.planTrack(track)));
     const pool = this.createPool(false, (progress) => ctx.progress(vodProgress(progress)));
     pool.add(plans.flatMap((plan) => plan.requests));
     await pool.settled();
@@ -144,6 +147,8 @@ export class HlsSession {
       range: segment.range ? { start: segment.range.offset, end: segment.range.offset + segment.range.length - 1 } : null,
       path: file,
       stages: segment.key ? () => this.keys.stagesFor(segment) : undefined,
+      // subtitles are read as text by the WebVTT merge; media must look like media before ffmpeg sees it
+      check: track.kind === 'subtitles' ? undefined : segment.init ? HLS_FRAGMENT : HLS_SEGMENT,
     };
   }
 
@@ -160,6 +165,7 @@ export class HlsSession {
         url: init.url,
         range: init.range ? { start: init.range.offset, end: init.range.offset + init.range.length - 1 } : null,
         path: file,
+        check: HLS_FRAGMENT,
       });
     }
     return file;

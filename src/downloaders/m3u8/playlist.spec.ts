@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { type MediaPlaylistInfo, parsePlaylist, resolveByteRanges, resolveUri, titleFromUrl } from './playlist.js';
+import { type MediaPlaylistInfo, countPlaylistUris, parsePlaylist, resolveByteRanges, resolveUri, titleFromUrl } from './playlist.js';
 
 const BASE = 'https://cdn.example/path/to/index.m3u8?token=abc';
 
@@ -112,5 +112,16 @@ describe('titleFromUrl', () => {
     assert.equal(titleFromUrl('https://x.example/shows/My%20Show.m3u8?t=1'), 'My Show');
     assert.equal(titleFromUrl('https://x.example/shows/episode-4/index.m3u8'), 'episode-4');
     assert.equal(titleFromUrl('https://x.example/master.m3u8'), undefined);
+  });
+});
+
+describe('playlist size limit', () => {
+  it('counts URI lines without parsing, ignoring tags, blanks and CRLF', () => {
+    assert.equal(countPlaylistUris('#EXTM3U\r\n#EXTINF:4,\r\na.ts\r\n\r\n  \r\n#EXTINF:4,\r\nb.ts\r\n#EXT-X-ENDLIST\r\n'), 2);
+  });
+
+  it('refuses a playlist of more than 50,000 segments, saying the number', () => {
+    const text = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n${'#EXTINF:1,\ns.ts\n'.repeat(50_001)}#EXT-X-ENDLIST\n`;
+    assert.throws(() => parsePlaylist(text, 'https://cdn.example/big.m3u8'), /the HLS playlist https:\/\/cdn\.example\/big\.m3u8 lists 50,001 segments; at most 50,000 are accepted/);
   });
 });

@@ -22,7 +22,7 @@ export interface ProbeOptions {
 
 /** Enough bytes for any signature or manifest root, little enough that a large file costs nothing. */
 export const PROBE_BYTES = 4096;
-const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+const MANIFEST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**
  * One ranged GET of the first bytes, then a decision. A server that ignores the range sends the
@@ -30,8 +30,9 @@ const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
  */
 export async function probeUrl(http: HttpClient, url: string, options: ProbeOptions): Promise<UrlProbe> {
   return withRetry(
-    async () => {
-      const response = await openHead(http, url, options);
+    // the manifest read to its end is a small document: it gets the document deadline, however it trickles
+    () => http.withDeadline(url, options.signal, async (signal) => {
+      const response = await openHead(http, url, { ...options, signal });
       try {
         const body = (response.body as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
         const { head, ended } = await readUpTo(body, PROBE_BYTES);
@@ -48,7 +49,7 @@ export async function probeUrl(http: HttpClient, url: string, options: ProbeOpti
       } finally {
         response.body.destroy();
       }
-    },
+    }),
     http.retryPolicy,
     {
       signal: options.signal,

@@ -3,10 +3,12 @@ import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppConfig } from '../../../config/app-config.js';
 import { throwIfAborted } from '../../../engine/abort.js';
-import type { HttpClient } from '../../../engine/http-client.js';
+import { type HttpClient, discardBody } from '../../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
-import { SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
+import { inTurn } from '../../../engine/in-turn.js';
+import { MP4_PIECE } from '../../../engine/media-sniff.js';
+import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../downloader.interface.js';
 import { type MergeResult, type TrackFiles, mergeHls } from '../../m3u8/hls-merge.js';
 import { vodProgress } from '../../m3u8/hls-session.js';
@@ -36,8 +38,11 @@ interface DashState {
 
 const SEGMENTS_DIR = 'segments';
 const STATE_FILE = 'dash-state.json';
-const MANIFEST_MAX_BYTES = 16 * 1024 * 1024;
+/** An XML DOM of this size is built on the main thread in well under a second. */
+const MANIFEST_MAX_BYTES = 8 * 1024 * 1024;
 const INDEX_MAX_BYTES = 4 * 1024 * 1024;
+/** How far into a file that ignores Range the index may be read for (the bytes before it are dropped, not kept). */
+const INDEX_SKIP_MAX_BYTES = 64 * 1024 * 1024;
 
 /**
  * Downloads one static DASH presentation into a single MP4 in job.workDir: the best video and audio
@@ -60,14 +65,14 @@ export class DashSession {
     const { job, ctx } = this;
     await mkdir(job.workDir, { recursive: true });
     const source = prefetched ?? (await this.fetchManifest());
-    const manifest = parseMpd(source.text, source.url);
+    const manifest = await inTurn(() => parseMpd(source.text, source.url));
     assertDownloadable(manifest);
     const selections = manifest.periods.map(selectRepresentations).filter((selection) => selection.video || selection.audio);
     if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
     this.logChoice(manifest, selections);
     await this.resolveIndexes(selections);
 
-    const plans = this.planTracks(selections);
+    const plans = await inTurn(() => this.planTracks(selections));
     await this.adoptState(fingerprint(plans));
     const pool = new SegmentPool({
       http: this.deps.http,
@@ -131,17 +136,24 @@ export class DashSession {
     return withRetry(
       async () => {
         const response = await this.deps.http.open(url, { headers: this.job.headers, signal: this.ctx.signal, range });
-        // a 200 answer is the whole file: skip to the range and stop reading after it
-        const skip = response.status === 200 ? range.start : 0;
-        const chunks: Buffer[] = [];
-        let received = 0;
-        for await (const chunk of response.body as AsyncIterable<Buffer>) {
-          chunks.push(chunk);
-          received += chunk.length;
-          if (received >= skip + length) break;
+        // a 200 answer is the whole file: only bytes inside the range are kept, and reading stops after it
+        const ignored = response.status === 200;
+        if (ignored && range.start > INDEX_SKIP_MAX_BYTES) {
+          discardBody(response);
+          throw new PermanentError(`${redactUrl(url)} ignored the Range request for its index at byte ${range.start}; reading that far into the file is refused`);
         }
-        response.body.destroy();
-        const data = Buffer.concat(chunks).subarray(skip, skip + length);
+        const window = new ByteWindow(ignored ? range.start : 0, length);
+        const chunks: Buffer[] = [];
+        try {
+          for await (const chunk of response.body as AsyncIterable<Buffer>) {
+            const wanted = window.take(chunk);
+            if (wanted.length > 0) chunks.push(wanted);
+            if (window.done) break;
+          }
+        } finally {
+          discardBody(response);
+        }
+        const data = Buffer.concat(chunks);
         if (data.length < length) throw Object.assign(new Error(`received ${data.length} of ${length} index bytes`), { code: 'ECONNRESET' });
         return data;
       },
@@ -181,7 +193,7 @@ export class DashSession {
   }
 
   private request(what: string, reference: MediaReference, path: string): SegmentRequest {
-    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path };
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path, check: MP4_PIECE };
   }
 
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */

@@ -1,5 +1,6 @@
 import { type DashPlaylist, type MpdByteRange, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
+import { MAX_DASH_SEGMENTS, countMpdSegments } from './segment-count.js';
 
 export type DashTrackKind = 'video' | 'audio' | 'text' | 'other';
 
@@ -88,6 +89,12 @@ export function parseMpd(text: string, url: string): DashManifest {
   const protection = protectionSchemes(mpd);
   markAdaptationSets(mpd);
   if (dynamic) return { url, dynamic, title, duration: null, protection, periods: [] };
+  // counted from the attributes first: the expansion below allocates one object per segment on the main thread
+  const listed = countMpdSegments(mpd);
+  if (listed > MAX_DASH_SEGMENTS) {
+    const count = Number.isFinite(listed) ? listed.toLocaleString('en-US') : 'an endless number of';
+    throw new PermanentError(`the DASH manifest ${redactUrl(url)} lists ${count} segments; at most ${MAX_DASH_SEGMENTS.toLocaleString('en-US')} are accepted`);
+  }
 
   let info: RepresentationInfo[];
   let playlists: DashPlaylist[];
