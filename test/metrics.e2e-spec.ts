@@ -23,7 +23,10 @@ describe('metrics and stats', () => {
   const body = randomBytes(512 * 1024);
 
   before(async () => {
-    origin = new OriginServer().route('/files/a.bin', { body }).route('/files/missing.bin', { status: 404 });
+    origin = new OriginServer()
+      .route('/files/a.bin', { body })
+      .route('/files/missing.bin', { status: 404 })
+      .route('/files/flaky.bin', { body, failTimes: 2, failStatus: 503 });
     await origin.start();
   });
 
@@ -83,6 +86,14 @@ describe('metrics and stats', () => {
         events.close();
       }
       await waitFor(async () => sample(await (await fetch(`${test.baseUrl}/metrics`)).text(), 'mediago_sse_clients') === 0, 5000, 'the closed stream to be uncounted');
+    });
+
+    it('counts retries by reason', async () => {
+      const created = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/files/flaky.bin'), name: 'flaky' }], startDownload: true });
+      await waitForStatus(test, created.body.data[0].id, ['success']);
+      const text = await (await fetch(`${test.baseUrl}/metrics`)).text();
+      assert.equal(sample(text, 'mediago_retries_total', { reason: 'http_5xx', source: 'download' }), 2);
+      await test.api('DELETE', `/api/downloads/${created.body.data[0].id}`);
     });
 
     it('answers /api/stats with counts by status, speed and free disk space', async () => {

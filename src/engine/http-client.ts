@@ -1,7 +1,8 @@
-import type { Readable } from 'node:stream';
+import { type Readable, pipeline } from 'node:stream';
 import type { AddressGuard } from './address-guard.js';
 import { HttpError, PermanentError, redactUrl } from './http-error.js';
 import { type HttpTransport, NodeHttpTransport, ProxyHttpTransport } from './http-transport.js';
+import { currentSpeedLimits, throttled } from './rate-limiter.js';
 import { type RetryHooks, type RetryPolicy, withRetry } from './retry.js';
 
 export type HeaderPairs = Array<[string, string]>;
@@ -47,6 +48,16 @@ function documentTimedOut(url: string, ms: number): Error {
 
 const DEFAULT_USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0 Safari/537.36';
 
+/** A body read under the speed limits of the task whose work opened it (none outside a task, or when none is set). */
+function underSpeedLimits(body: Readable, signal: AbortSignal | undefined): Readable {
+  const limits = currentSpeedLimits();
+  if (limits.length === 0) return body;
+  const limited = throttled(limits, signal);
+  // errors and early ends travel both ways: a destroyed reader also ends the connection
+  pipeline(body, limited, () => undefined);
+  return limited;
+}
+
 /** The one HTTP client every strategy uses: keep-alive pools, proxy, redirects, stall detection, retries. */
 export class HttpClient {
   private readonly transport: HttpTransport;
@@ -82,7 +93,7 @@ export class HttpClient {
         drain(response.body);
         throw new HttpError(response.status, current, parseRetryAfter(response.headers['retry-after']));
       }
-      return { status: response.status, headers: response.headers, body: response.body, url: current };
+      return { status: response.status, headers: response.headers, body: underSpeedLimits(response.body, options.signal), url: current };
     }
     throw new PermanentError(`${redactUrl(url)} redirected more than ${options.maxRedirects ?? 10} times`);
   }

@@ -5,7 +5,7 @@ import { throwIfAborted } from './abort.js';
 import { pathExists } from '../common/file-system.js';
 import { type HeaderPairs, type HttpClient, type HttpResponse, discardBody, headerValue } from './http-client.js';
 import { PermanentError, describeError, isTransient } from './http-error.js';
-import { backoffDelay } from './retry.js';
+import { retryDelay } from './retry.js';
 import { sleep } from './abort.js';
 
 /** A part of the file one connection fetches; pos is the next byte to write. end is null while the size is unknown. */
@@ -261,7 +261,7 @@ async function openWithRetry(options: RangedDownloadOptions, range: { start: num
     } catch (error) {
       if (options.signal.aborted || !isTransient(error)) throw error;
       if (attempt >= policy.attempts) throw new PermanentError(`${describeError(error)} after ${attempt} tries`);
-      const delay = backoffDelay(policy, attempt, error);
+      const delay = retryDelay(policy, attempt, error);
       log(`try ${attempt} failed: ${describeError(error)}; retrying in ${delay} ms`);
       await sleep(delay, options.signal);
     }
@@ -383,7 +383,7 @@ class RangedSession {
           range.pos = range.start;
           await this.file.truncate(0);
         }
-        const delay = backoffDelay(policy, failures, error);
+        const delay = retryDelay(policy, failures, error);
         this.log(`bytes ${range.pos}-${range.end ?? ''}: ${describeError(error)}; retrying in ${delay} ms`);
         await sleep(delay, signal);
       }

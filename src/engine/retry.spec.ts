@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { AbortedError } from './abort.js';
 import { HttpError, PermanentError } from './http-error.js';
-import { type RetryPolicy, backoffDelay, explainFinalFailure, withRetry } from './retry.js';
+import { type RetryPolicy, backoffDelay, explainFinalFailure, onRetry, retryReason, withRetry } from './retry.js';
 
 const aPolicy = (overrides: Partial<RetryPolicy> = {}): RetryPolicy => ({ attempts: 4, baseDelayMs: 1, maxDelayMs: 5, ...overrides });
 const transient = () => Object.assign(new Error('read failed'), { code: 'ECONNRESET' });
@@ -135,5 +135,25 @@ describe('explainFinalFailure', () => {
 
   it('leaves a permanent failure as it is', () => {
     assert.equal(explainFinalFailure(new HttpError(404, 'https://example.com/x'), 5), 'https://example.com/x answered HTTP 404');
+  });
+});
+
+describe('retryReason', () => {
+  it('groups failures the way a dashboard shows them', () => {
+    assert.equal(retryReason(new HttpError(503, 'https://example.com/a')), 'http_5xx');
+    assert.equal(retryReason(new HttpError(429, 'https://example.com/a')), 'http_429');
+    assert.equal(retryReason(Object.assign(new Error('connect ETIMEDOUT'), { code: 'ETIMEDOUT' })), 'timeout');
+    assert.equal(retryReason(Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })), 'connection');
+  });
+
+  it('is told to every listener with the source of the retry', async () => {
+    const seen: string[] = [];
+    const stop = onRetry((reason, source) => seen.push(`${reason}/${source}`));
+    let tries = 0;
+    await withRetry(async () => {
+      if (++tries < 3) throw new HttpError(502, 'https://example.com/a');
+    }, { attempts: 3, baseDelayMs: 1 }, { source: 'webhook' });
+    stop();
+    assert.deepEqual(seen, ['http_5xx/webhook', 'http_5xx/webhook']);
   });
 });

@@ -9,7 +9,7 @@ import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
 import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
 import { type MediaCheck, NotMediaError, assertMedia, mediaCheckStage } from './media-sniff.js';
-import { type RetryPolicy, backoffDelay } from './retry.js';
+import { type RetryPolicy, retryDelay } from './retry.js';
 
 /** One piece of media to fetch into its own file. */
 export interface SegmentRequest {
@@ -258,7 +258,7 @@ export class SegmentPool {
     if ((status === 429 || status === 503) && host.pushBack(Date.now())) {
       log?.(`${entry.host} answered HTTP ${status}: lowering its concurrency to ${host.limit}`);
     }
-    const delay = backoffDelay(retry, entry.tries, error);
+    const delay = retryDelay(retry, entry.tries, error);
     log?.(`${entry.request.label}: ${describeError(error)}; try ${entry.tries + 1} of ${retry.attempts} in ${delay} ms`);
     const timer = setTimeout(() => {
       this.retryTimers.delete(timer);

@@ -1,9 +1,10 @@
-import { Injectable, type OnModuleInit } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Registry, collectDefaultMetrics } from 'prom-client';
 import { DownloadRepository } from '../downloads/download.repository.js';
+import { onRetry } from '../engine/retry.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { DownloadEvent, type DownloadEventMap } from '../events/download-events.js';
 import { EventStreamService } from '../events/event-stream.service.js';
@@ -19,10 +20,11 @@ interface RunningTask {
 
 /** Prometheus metrics of this process, fed by the lifecycle events and a Fastify response hook. */
 @Injectable()
-export class MetricsService implements OnModuleInit {
+export class MetricsService implements OnModuleInit, OnModuleDestroy {
   readonly registry = new Registry();
   private readonly metrics: TaskMetrics;
   private readonly running = new Map<number, RunningTask>();
+  private readonly stopCountingRetries: () => void;
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -36,6 +38,7 @@ export class MetricsService implements OnModuleInit {
       running: () => this.runningCount(),
       sseClients: () => eventStream.clientCount(),
     });
+    this.stopCountingRetries = onRetry((reason, source) => this.metrics.retries.inc({ reason, source }));
   }
 
   /** Every status with its count, zeros included. */
@@ -52,6 +55,10 @@ export class MetricsService implements OnModuleInit {
       this.metrics.httpDuration.observe({ method: request.method, route, status: String(reply.statusCode) }, reply.elapsedTime / 1000);
       done();
     });
+  }
+
+  onModuleDestroy(): void {
+    this.stopCountingRetries();
   }
 
   text(): Promise<string> {

@@ -49,6 +49,7 @@ export function createTaskMetrics(registry: Registry, read: ScrapedValues) {
     }),
     queueWait: new Histogram({ name: 'mediago_queue_wait_seconds', help: 'Time from queued to started', labelNames: ['type'], buckets: DURATION_BUCKETS, registers }),
     runDuration: new Histogram({ name: 'mediago_run_duration_seconds', help: 'Time a run held its slot, by type and outcome', labelNames: ['type', 'outcome'], buckets: DURATION_BUCKETS, registers }),
+    retries: new Counter({ name: 'mediago_retries_total', help: 'Requests tried again, by reason, for downloads and webhooks', labelNames: ['reason', 'source'], registers }),
     sseClients: new Gauge({
       name: 'mediago_sse_clients',
       help: 'Open event-stream connections',

@@ -97,6 +97,7 @@ export class WebhookTarget {
     this.state.lastEvent = delivery.event;
     try {
       await withRetry(() => this.post(delivery), { attempts: delivery.attempts, baseDelayMs: this.policy.baseDelayMs, maxDelayMs: 60_000 }, {
+        source: 'webhook',
         onRetry: (attempt, error, delayMs) => this.logger.warn(`${this.state.url}: ${delivery.event} try ${attempt} failed (${describeError(error)}); again in ${delayMs} ms`),
       });
       this.state.delivered++;
