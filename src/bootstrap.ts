@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { mkdir } from 'node:fs/promises';
 import { AppModule } from './app.module.js';
@@ -9,6 +8,7 @@ import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
 import { errorEnvelope } from './common/envelope.js';
 import { ErrorCode } from './common/error-codes.js';
+import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 
@@ -59,16 +59,6 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   app.enableShutdownHooks();
   if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('MediaGo-compatible Download API')
-      .setDescription('Create, watch and control downloads (m3u8, bilibili, direct, youtube, mediago). Every JSON answer under /api is wrapped in {success, code, message, data}.')
-      .setVersion('1.0')
-      .addBearerAuth()
-      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'X-API-Key')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  setupOpenApi(app);
   return app;
 }

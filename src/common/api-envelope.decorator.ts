@@ -1,11 +1,13 @@
 import { type Type, applyDecorators } from '@nestjs/common';
 import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ErrorCode } from './error-codes.js';
+import { ERROR_CODE_DOCS } from './openapi-schemas.js';
 
-/** Documents a 200 answer as the envelope around `model` (or an array of it, or {}). */
+/** Documents a 200 answer as the envelope around `model` (or an array of it, {} or string[]). */
 export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options: { isArray?: boolean; status?: number; description?: string } = {}) {
   const data =
     model === 'empty'
-      ? { type: 'object', example: {} }
+      ? { type: 'object', additionalProperties: false, example: {}, description: 'Always {}' }
       : model === 'strings'
         ? { type: 'array', items: { type: 'string' } }
         : options.isArray
@@ -17,9 +19,10 @@ export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options:
       description: options.description ?? 'Success, in the envelope',
       schema: {
         type: 'object',
+        required: ['success', 'code', 'message', 'data'],
         properties: {
-          success: { type: 'boolean', example: true },
-          code: { type: 'number', example: 0 },
+          success: { type: 'boolean', enum: [true] },
+          code: { type: 'integer', enum: [0] },
           message: { type: 'string', example: 'ok' },
           data,
         },
@@ -29,23 +32,60 @@ export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options:
   return applyDecorators(...(typeof model === 'string' ? [] : [ApiExtraModels(model)]), ...decorators);
 }
 
-/** The error answers every route can give, in the envelope. */
-export function ApiErrors(...statuses: number[]) {
+const REASONS: Record<number, string> = {
+  400: 'Bad request',
+  401: 'API key missing or wrong',
+  404: 'Not found',
+  409: 'Conflict with the task state',
+  413: 'Body too large',
+  421: 'Host not allowed',
+  500: 'Internal error',
+  503: 'Store unavailable',
+};
+
+/** Error answers by status, each with the errorCodes it can carry: `{ 404: ['download_not_found'] }`. */
+export type ErrorAnswers = Partial<Record<number, ErrorCode[]>>;
+
+/** What any /api route can answer: no key, a refused Host, a fault. */
+export const ANY_API_ROUTE: ErrorAnswers = { 401: [ErrorCode.Unauthorized], 421: [ErrorCode.HostNotAllowed], 500: [ErrorCode.InternalError] };
+/** A route with `:id`. */
+export const ID_ROUTE: ErrorAnswers = { 400: [ErrorCode.InvalidId], 404: [ErrorCode.DownloadNotFound] };
+/** A route that reads a JSON body. */
+export const BODY_ROUTE: ErrorAnswers = { 400: [ErrorCode.ValidationFailed, ErrorCode.MalformedBody], 413: [ErrorCode.PayloadTooLarge] };
+/** A route with validated query parameters. */
+export const QUERY_ROUTE: ErrorAnswers = { 400: [ErrorCode.ValidationFailed] };
+
+/** Merges error answers; the codes of a status named by several parts are joined. */
+function mergeAnswers(parts: ErrorAnswers[]): Map<number, ErrorCode[]> {
+  const merged = new Map<number, ErrorCode[]>();
+  for (const part of parts) {
+    for (const [status, codes = []] of Object.entries(part)) {
+      const known = merged.get(Number(status)) ?? [];
+      merged.set(Number(status), [...known, ...codes.filter((code) => !known.includes(code))]);
+    }
+  }
+  return merged;
+}
+
+/** Documents each error answer as the error envelope, narrowed to its status and errorCodes, with what each code means. */
+export function ApiErrors(...parts: ErrorAnswers[]) {
   return applyDecorators(
-    ...statuses.map((status) =>
-      ApiResponse({
+    ...[...mergeAnswers(parts)].map(([status, codes]) => {
+      const meanings = codes.map((code) => `- \`${code}\`: ${ERROR_CODE_DOCS[code].meaning}`).join('\n');
+      return ApiResponse({
         status,
-        description: `Error, in the envelope (code ${status})`,
+        description: `${REASONS[status] ?? 'Error'}, in the error envelope. errorCode:\n${meanings}`,
         schema: {
-          type: 'object',
-          properties: {
-            success: { type: 'boolean', example: false },
-            code: { type: 'number', example: status },
-            message: { type: 'string' },
-            data: { type: 'null', nullable: true },
-          },
+          allOf: [
+            { $ref: '#/components/schemas/ErrorEnvelope' },
+            {
+              type: 'object',
+              required: ['code', 'errorCode'],
+              properties: { code: { type: 'integer', enum: [status] }, errorCode: { type: 'string', enum: codes } },
+            },
+          ],
         },
-      }),
-    ),
+      });
+    }),
   );
 }

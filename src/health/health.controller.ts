@@ -1,9 +1,11 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiEnvelope } from '../common/api-envelope.decorator.js';
+import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
+import { ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { ToolsService, type ToolStatus } from '../engine/tools.service.js';
+import { HealthDto, ToolStatusDto } from './health.dto.js';
 
 interface Health {
   status: 'ok';
@@ -21,8 +23,10 @@ export class HealthController {
 
   @Get('healthy')
   @Public()
-  @ApiOperation({ summary: 'Health probe (never needs a key); also says which task types and optional tools are available' })
-  @ApiEnvelope('empty', { description: '{ status: "ok", types, tools }' })
+  @ApiOperation({ operationId: 'healthy', summary: 'Health probe (never needs a key); also says which task types and optional tools are available' })
+  @ApiExtraModels(ToolStatusDto)
+  @ApiEnvelope(HealthDto)
+  @ApiErrors({ 421: [ErrorCode.HostNotAllowed], 503: [ErrorCode.DatabaseUnavailable] })
   healthy(): Health {
     return { status: 'ok', types: this.registry.types(), tools: this.tools.status() };
   }

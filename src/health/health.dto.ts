@@ -1,0 +1,19 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+
+export class ToolStatusDto {
+  @ApiProperty() found: boolean;
+  @ApiProperty({ type: String, nullable: true, example: '6.1.1' }) version: string | null;
+}
+
+/** What GET /healthy answers in `data`; fields beyond `status` are additive. */
+export class HealthDto {
+  @ApiProperty({ enum: ['ok', 'degraded'], description: 'ok, or degraded (still HTTP 200) when a tool is missing or space is low' }) status: 'ok' | 'degraded';
+  @ApiProperty({ type: [String], example: ['m3u8', 'bilibili', 'direct', 'youtube', 'mediago'], description: 'The task types this service runs' }) types: string[];
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { $ref: '#/components/schemas/ToolStatusDto' },
+    description: 'The optional tools by name (ffmpeg, ffprobe, yt-dlp): found, and their version',
+  })
+  tools: Record<string, ToolStatusDto>;
+  @ApiPropertyOptional({ type: [String], description: 'With degraded: why' }) reasons?: string[];
+}
