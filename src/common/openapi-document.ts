@@ -30,7 +30,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('events', 'Live task events as Server-Sent Events')
     .addTag('health', 'Health probe')
     // the key is an opaque string (API_KEY), not a JWT, so no bearerFormat
-    .addBearerAuth({ type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API_KEY>' }, 'bearer')
+    .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API_KEY>' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <API_KEY>' }, 'X-API-Key')
     .addApiKey({ type: 'apiKey', in: 'query', name: 'token', description: '?token=<API_KEY>, for clients that cannot send headers (EventSource)' }, 'token')
     .build();
