@@ -13,6 +13,8 @@ import { DownloadsModule } from './downloads/downloads.module.js';
 import { EngineModule } from './engine/engine.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { MetricsModule } from './metrics/metrics.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
 export class AppModule {
@@ -28,6 +30,8 @@ export class AppModule {
         EventsModule,
         DownloadsModule,
         HealthModule,
+        MetricsModule,
+        WebhooksModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

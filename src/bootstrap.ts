@@ -49,7 +49,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: options.logger === false ? false : ['error', 'warn', 'log'],
   });
-  app.setGlobalPrefix('api', { exclude: ['healthy'] });
+  app.setGlobalPrefix('api', { exclude: ['healthy', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({
     origin: true,

@@ -1,7 +1,11 @@
 import { type Type, applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtension, ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
 import { ErrorCode } from './error-codes.js';
 import { ERROR_CODE_DOCS } from './openapi-schemas.js';
+
+/** Marks an operation that never needs the API key; the document builder turns it into `security: []`. */
+export const OPEN_ROUTE_EXTENSION = 'x-open-route';
+export const ApiOpenRoute = () => ApiExtension(OPEN_ROUTE_EXTENSION, true);
 
 /** Documents a 200 answer as the envelope around `model` (or an array of it, {} or string[]). */
 export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options: { isArray?: boolean; status?: number; description?: string } = {}) {

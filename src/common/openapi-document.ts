@@ -1,5 +1,6 @@
 import type { INestApplication } from '@nestjs/common';
-import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { DocumentBuilder, type OpenAPIObject, type OperationObject, SwaggerModule } from '@nestjs/swagger';
+import { OPEN_ROUTE_EXTENSION } from './api-envelope.decorator.js';
 import { SHARED_SCHEMAS } from './openapi-schemas.js';
 
 const DESCRIPTION = [
@@ -29,6 +30,8 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('downloads', 'Download tasks: create, list, start, stop, edit, delete')
     .addTag('events', 'Live task events as Server-Sent Events')
     .addTag('health', 'Health probe')
+    .addTag('metrics', 'Counts for dashboards and Prometheus metrics')
+    .addTag('webhooks', 'Webhook receivers and a test delivery')
     // the key is an opaque string (API_KEY), not a JWT, so no bearerFormat
     .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API_KEY>' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <API_KEY>' }, 'X-API-Key')
@@ -37,11 +40,12 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   config.security = SECURITY_SCHEMES.map((scheme) => ({ [scheme]: [] }));
   const document = SwaggerModule.createDocument(app, config);
   document.components = { ...document.components, schemas: { ...SHARED_SCHEMAS, ...document.components?.schemas } };
-  // only /api is guarded (the health probe is open): say so on every operation outside it
-  for (const [path, item] of Object.entries(document.paths)) {
-    if (path === '/api' || path.startsWith('/api/')) continue;
+  for (const item of Object.values(document.paths)) {
     for (const method of ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'] as const) {
-      if (item[method]) item[method].security = [];
+      const operation = item[method] as (OperationObject & Record<string, unknown>) | undefined;
+      if (!operation?.[OPEN_ROUTE_EXTENSION]) continue;
+      delete operation[OPEN_ROUTE_EXTENSION];
+      operation.security = [];
     }
   }
   return document;

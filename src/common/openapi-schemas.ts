@@ -1,8 +1,20 @@
 import type { SchemaObject } from '@nestjs/swagger';
 import { ErrorCode } from './error-codes.js';
 
+interface ErrorCodeDoc {
+  /** The HTTP status it comes with, or 'event' for a code only `download-failed` carries. */
+  status: number | 'event';
+  meaning: string;
+}
+
+/** Codes other branches add to ErrorCode; spread in so that this file compiles before and after the merge. */
+const ADDED_ELSEWHERE = {
+  origin_not_allowed: { status: 403, meaning: 'a browser page of an origin not listed in `CORS_ORIGINS` called the API' } as ErrorCodeDoc,
+};
+
 /** What each errorCode means and the HTTP status it comes with: the OpenAPI document and docs/api.md say the same. */
-export const ERROR_CODE_DOCS: Record<ErrorCode, { status: number | 'event'; meaning: string }> = {
+export const ERROR_CODE_DOCS: Record<string, ErrorCodeDoc> = {
+  ...ADDED_ELSEWHERE,
   [ErrorCode.InvalidId]: { status: 400, meaning: 'the `:id` in the path is not a positive decimal integer' },
   [ErrorCode.DownloadNotFound]: { status: 404, meaning: 'no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)' },
   [ErrorCode.ValidationFailed]: { status: 400, meaning: 'a known field or query parameter has a wrong type or value; `fields` lists each one' },
@@ -13,14 +25,19 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, { status: number | 'event'; mean
   [ErrorCode.TaskRunning]: { status: 409, meaning: 'the command needs a task that is not downloading (edit, mark success/failed): stop it first' },
   [ErrorCode.InvalidTransition]: { status: 409, meaning: 'any other lifecycle command the task cannot take in its present state' },
   [ErrorCode.HostNotAllowed]: { status: 421, meaning: 'the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)' },
-  [ErrorCode.AddressNotAllowed]: { status: 400, meaning: 'a task URL resolves to a private or otherwise refused address' },
-  [ErrorCode.InsufficientSpace]: { status: 507, meaning: 'the download directory has too little free space' },
+  [ErrorCode.AddressNotAllowed]: { status: 'event', meaning: '`download-failed` only: the task URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true' },
+  [ErrorCode.InsufficientSpace]: { status: 'event', meaning: '`download-failed` only: the disk is full, or the download is known not to fit; the partial data is kept' },
   [ErrorCode.InternalError]: { status: 500, meaning: 'an unexpected fault; the service log has the details, the message never does' },
   [ErrorCode.DatabaseUnavailable]: { status: 503, meaning: 'the task store does not answer (also `GET /healthy`)' },
   [ErrorCode.DependencyMissing]: { status: 'event', meaning: '`download-failed` only: a tool the task needs is not installed; `dependency` names it (`ffmpeg`, `yt-dlp`)' },
   [ErrorCode.DownloadFailed]: { status: 'event', meaning: '`download-failed` only: any other failure of the download itself; `error` says what' },
   [ErrorCode.CrashLoop]: { status: 'event', meaning: '`download-failed` only: the task was running when the process died uncleanly twice in a row' },
-};
+} satisfies Record<ErrorCode, ErrorCodeDoc>;
+
+/** The errorCodes a `download-failed` event can carry. */
+export const FAILURE_CODES = Object.entries(ERROR_CODE_DOCS)
+  .filter(([, doc]) => doc.status === 'event')
+  .map(([code]) => code);
 
 export const ALL_ERROR_CODES = Object.values(ErrorCode);
 
@@ -79,7 +96,7 @@ export const SHARED_SCHEMAS: Record<string, SchemaObject> = {
     properties: {
       id: { type: 'string', example: '123' },
       error: { type: 'string', description: 'A sentence saying what went wrong', example: 'segment 17 of the playlist answered 404 after 5 tries' },
-      errorCode: { type: 'string', enum: [ErrorCode.DependencyMissing, ErrorCode.DownloadFailed, ErrorCode.CrashLoop] },
+      errorCode: { type: 'string', enum: FAILURE_CODES },
       dependency: { type: 'string', description: 'With dependency_missing: the tool that is missing', example: 'ffmpeg' },
     },
   },

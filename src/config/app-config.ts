@@ -21,7 +21,17 @@ export interface AppConfig {
   bodyLimitBytes: number;
   bilibiliApiBase: string;
   ssePingIntervalMs: number;
+  /** GET /metrics answers without the API key */
+  metricsPublic: boolean;
+  /** receivers of signed event POSTs */
+  webhookUrls: string[];
+  webhookSecret: string | null;
+  /** SSE event names sent to webhooks */
+  webhookEvents: string[];
 }
+
+/** Lifecycle events a webhook may receive (progress is too frequent for a POST each). */
+export const WEBHOOK_EVENTS = ['download-create', 'download-start', 'download-success', 'download-failed', 'download-stop', 'download-update', 'download-delete'];
 
 export const APP_CONFIG = Symbol('APP_CONFIG');
 
@@ -69,6 +79,37 @@ function httpUrl(env: Env, name: string): string | undefined {
   return raw.replace(/\/+$/, '');
 }
 
+function urlList(env: Env, name: string): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter(Boolean)
+    .map((item) => {
+      httpUrl({ [name]: item }, name);
+      return item;
+    });
+}
+
+function eventList(env: Env, name: string, fallback: string[]): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  if (raw === '*') return WEBHOOK_EVENTS;
+  const events = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const unknown = events.filter((event) => !WEBHOOK_EVENTS.includes(event));
+  if (unknown.length > 0) throw new ConfigError(name, `names unknown events (${unknown.join(', ')}); choose from ${WEBHOOK_EVENTS.join(', ')} or *`);
+  return events;
+}
+
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name);
+  if (raw === undefined) return false;
+  if (/^(true|1|yes)$/i.test(raw)) return true;
+  if (/^(false|0|no)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
 function host(env: Env): string {
   const raw = text(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', `must be a host name or IP address, got "${raw}"`);
@@ -100,5 +141,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
     ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
+    metricsPublic: flag(env, 'METRICS_PUBLIC'),
+    webhookUrls: urlList(env, 'WEBHOOK_URLS'),
+    webhookSecret: text(env, 'WEBHOOK_SECRET') ?? null,
+    webhookEvents: eventList(env, 'WEBHOOK_EVENTS', ['download-success', 'download-failed']),
   };
 }

@@ -105,6 +105,17 @@ export class DownloadRepository {
     return this.orm.find({ where: { queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
   }
 
+  /** How many tasks are in each status (statuses without tasks are absent). */
+  async countByStatus(): Promise<Partial<Record<DownloadStatus, number>>> {
+    const rows = await this.orm
+      .createQueryBuilder('task')
+      .select('task.status', 'status')
+      .addSelect('COUNT(*)', 'count')
+      .groupBy('task.status')
+      .getRawMany<{ status: DownloadStatus; count: string | number }>();
+    return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+  }
+
   async folders(): Promise<string[]> {
     const rows = await this.orm
       .createQueryBuilder('task')

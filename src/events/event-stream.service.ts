@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import { Observable, Subject, interval, map, merge, startWith, takeUntil } from 'rxjs';
+import { Observable, Subject, defer, finalize, interval, map, merge, startWith, takeUntil } from 'rxjs';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, type SseMessage, toSseMessage } from './download-events.js';
 
 export interface SseFrame {
@@ -15,6 +15,7 @@ export interface SseFrame {
 export class EventStreamService implements OnModuleDestroy {
   private readonly events = new Subject<SseMessage>();
   private readonly destroyed = new Subject<void>();
+  private clients = 0;
 
   constructor(
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -29,7 +30,16 @@ export class EventStreamService implements OnModuleDestroy {
   stream(): Observable<SseFrame> {
     const pings = interval(this.config.ssePingIntervalMs).pipe(map((): SseFrame => ({ comment: 'ping' })));
     // every stream ends at shutdown, so that open event streams never hold the process
-    return merge(this.events, pings).pipe(startWith<SseFrame>({ comment: 'connected' }), takeUntil(this.destroyed));
+    const frames = merge(this.events, pings).pipe(startWith<SseFrame>({ comment: 'connected' }), takeUntil(this.destroyed));
+    return defer(() => {
+      this.clients++;
+      return frames.pipe(finalize(() => this.clients--));
+    });
+  }
+
+  /** Event streams open now (for the metrics). */
+  clientCount(): number {
+    return this.clients;
   }
 
   onModuleDestroy() {

@@ -15,7 +15,7 @@ const EVENTS_DESCRIPTION = `A Server-Sent Events stream: one frame per event, \`
 | \`download-start\` | \`{ "id": string }\` (DownloadIdPayload) | a task began running |
 | \`download-progress\` | \`{ "id": string, "percent": number or null, "speed": number, "downloadedBytes": number, "totalBytes": number or null, "eta": number or null }\` (DownloadProgressPayload) | while running, at most twice a second per task |
 | \`download-success\` | \`{ "id": string }\` | a task finished; its file is complete |
-| \`download-failed\` | \`{ "id": string, "error": string, "errorCode": string, "dependency"?: string }\` (DownloadFailedPayload) | a task gave up; errorCode is dependency_missing (then dependency names the tool: ffmpeg, yt-dlp), download_failed or crash_loop |
+| \`download-failed\` | \`{ "id": string, "error": string, "errorCode": string, "dependency"?: string }\` (DownloadFailedPayload) | a task gave up; errorCode is dependency_missing (then dependency names the tool: ffmpeg, yt-dlp), download_failed, crash_loop, insufficient_space or address_not_allowed |
 | \`download-stop\` | \`{ "id": string }\` | a task was stopped |
 | \`download-update\` | \`{ "id": string }\` | any other change of a task (edit, live flag, marked status, requeued, file moved): refetch it |
 | \`download-delete\` | \`{ "id": string }\` | a task was deleted |

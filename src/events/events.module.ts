@@ -5,5 +5,6 @@ import { EventsController } from './events.controller.js';
 @Module({
   controllers: [EventsController],
   providers: [EventStreamService],
+  exports: [EventStreamService],
 })
 export class EventsModule {}

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
+import { ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
@@ -24,6 +24,7 @@ export class HealthController {
   @Get('healthy')
   @Public()
   @ApiOperation({ operationId: 'healthy', summary: 'Health probe (never needs a key); also says which task types and optional tools are available' })
+  @ApiOpenRoute()
   @ApiExtraModels(ToolStatusDto)
   @ApiEnvelope(HealthDto)
   @ApiErrors({ 421: [ErrorCode.HostNotAllowed], 503: [ErrorCode.DatabaseUnavailable] })
