@@ -1,5 +1,5 @@
 # Build stage: compile TypeScript and the sqlite3 native module.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 RUN apt-get update && apt-get install -y --no-install-recommends python3 make g++ && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -8,17 +8,23 @@ COPY tsconfig.json tsconfig.build.json nest-cli.json ./
 COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
-# Runtime: the service with ffmpeg and yt-dlp.
-FROM node:20-bookworm-slim
-RUN apt-get update && apt-get install -y --no-install-recommends ffmpeg yt-dlp ca-certificates tini && rm -rf /var/lib/apt/lists/*
+# Runtime: the service with ffmpeg and a current yt-dlp (Debian's 2023.03.04 leaks cookies on redirects: CVE-2023-35934).
+FROM node:24-bookworm-slim
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends ffmpeg python3 python3-pip ca-certificates tini \
+ && pip3 install --no-cache-dir --break-system-packages "yt-dlp>=2024.1.1" \
+ && apt-get purge -y python3-pip && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY package.json ./
+# the service runs as the image's unprivileged "node" user, owning only its two volumes
+RUN mkdir -p /data /downloads && chown node:node /data /downloads
+USER node
 ENV NODE_ENV=production HOST=0.0.0.0 PORT=9900 DATA_DIR=/data DOWNLOAD_DIR=/downloads
 VOLUME ["/data", "/downloads"]
 EXPOSE 9900
-HEALTHCHECK --interval=30s --timeout=5s CMD node -e "fetch('http://127.0.0.1:'+process.env.PORT+'/healthy').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.0.1:'+process.env.PORT+'/healthy').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # tini forwards SIGTERM so that `docker stop` flushes running tasks and leaves them queued
 ENTRYPOINT ["/usr/bin/tini", "--"]
 CMD ["node", "--max-semi-space-size=1", "dist/main.js"]

@@ -1,7 +1,8 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
+import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
 import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
@@ -11,6 +12,9 @@ import { ErrorCode } from './common/error-codes.js';
 import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
+import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
+import { logRequests } from './logging/request-logging.js';
+import { createServiceLogger } from './logging/service-logger.js';
 
 function sendFrameworkError(error: unknown, reply: FastifyReply): void {
   const { status, message, errorCode } = renderError(error);
@@ -39,7 +43,16 @@ function requireKeyOnUnknownRoutes(app: NestFastifyApplication, apiKey: string):
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestFastifyApplication> {
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.downloadDir, { recursive: true });
+  const serviceLogger = createServiceLogger({
+    level: options.logger === false ? 'silent' : config.logLevel,
+    format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),
+  });
   const adapter = new FastifyAdapter({
+    loggerInstance: serviceLogger,
+    // one line per request from logRequests instead of Fastify's two
+    logController: new LogController({ disableRequestLogging: true }),
+    requestIdHeader: 'x-request-id',
+    genReqId: () => randomUUID(),
     bodyLimit: config.bodyLimitBytes,
     // at shutdown, keep-alive and event-stream connections are closed rather than waited for
     forceCloseConnections: true,
@@ -47,8 +60,9 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply),
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
-    logger: options.logger === false ? false : ['error', 'warn', 'log'],
+    logger: new NestLoggerAdapter(serviceLogger),
   });
+  logRequests(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api', { exclude: ['healthy', 'metrics'] });
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({

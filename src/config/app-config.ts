@@ -23,6 +23,9 @@ export interface AppConfig {
   ssePingIntervalMs: number;
   /** GET /metrics answers without the API key */
   metricsPublic: boolean;
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
+  /** null: pretty on a terminal, JSON lines otherwise */
+  logFormat: 'json' | 'pretty' | null;
   /** receivers of signed event POSTs */
   webhookUrls: string[];
   webhookSecret: string | null;
@@ -102,6 +105,15 @@ function eventList(env: Env, name: string, fallback: string[]): string[] {
   return events;
 }
 
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T): T;
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: null): T | null;
+function choice<T extends string>(env: Env, name: string, allowed: readonly T[], fallback: T | null): T | null {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(raw)) throw new ConfigError(name, `must be one of ${allowed.join(', ')}, got "${raw}"`);
+  return raw as T;
+}
+
 function flag(env: Env, name: string): boolean {
   const raw = text(env, name);
   if (raw === undefined) return false;
@@ -142,6 +154,8 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
     ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
     metricsPublic: flag(env, 'METRICS_PUBLIC'),
+    logLevel: choice(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
+    logFormat: choice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, null),
     webhookUrls: urlList(env, 'WEBHOOK_URLS'),
     webhookSecret: text(env, 'WEBHOOK_SECRET') ?? null,
     webhookEvents: eventList(env, 'WEBHOOK_EVENTS', ['download-success', 'download-failed']),

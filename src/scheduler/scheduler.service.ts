@@ -149,7 +149,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       };
       this.runs.set(id, run);
       run.done = this.execute(id, run)
-        .catch((error) => this.logger.error(`task ${id}: ${describeError(error)}`))
+        .catch((error) => this.logger.error({ taskId: id, msg: `the run ended with an error of its own: ${describeError(error)}` }))
         .finally(() => {
           this.runs.delete(id);
           this.pump();
@@ -299,7 +299,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       if (persist && !run.ending) {
         await this.repository
           .saveProgress(id, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent })
-          .catch((error) => this.logger.warn(`progress of task ${id} not saved: ${describeError(error)}`));
+          .catch((error) => this.logger.warn({ taskId: id, msg: `progress not saved: ${describeError(error)}` }));
       }
     }
   }

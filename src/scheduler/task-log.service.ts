@@ -1,4 +1,4 @@
-import { Inject, Injectable, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { appendFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -13,12 +13,15 @@ export class TaskLogService implements OnApplicationShutdown {
   private readonly directory: string;
   private readonly pending = new Map<number, string[]>();
   private readonly writing = new Map<number, Promise<void>>();
+  /** every task line also goes to the service log, with its task id as a field */
+  private readonly serviceLog = new Logger('Task');
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.directory = join(config.dataDir, 'logs');
   }
 
   append(id: number, line: string): void {
+    this.serviceLog.log({ taskId: id, msg: line });
     const stamped = `${new Date().toISOString()} ${line.replace(/\r?\n$/, '')}\n`;
     const queue = this.pending.get(id);
     if (queue) {

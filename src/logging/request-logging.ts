@@ -1,0 +1,25 @@
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+
+/** Quiet routes: probes and scrapes would drown the rest at info. */
+const QUIET_ROUTES = new Set(['/healthy', '/metrics']);
+
+/**
+ * One line per answered request: request id, method, route pattern, path (never the query string: it may carry
+ * ?token=<key>), status and duration.
+ */
+export function logRequests(fastify: FastifyInstance): void {
+  fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+    const route = request.routeOptions.url ?? null;
+    const fields = {
+      reqId: request.id,
+      method: request.method,
+      route,
+      path: request.url.split('?')[0],
+      status: reply.statusCode,
+      durationMs: Math.round(reply.elapsedTime * 10) / 10,
+    };
+    const level = reply.statusCode >= 500 ? 'error' : QUIET_ROUTES.has(route ?? '') ? 'debug' : 'info';
+    request.log[level](fields, `${request.method} ${fields.path} ${reply.statusCode}`);
+    done();
+  });
+}

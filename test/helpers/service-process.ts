@@ -1,0 +1,61 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { callApi, waitFor } from './app-harness.js';
+import { freePort } from './free-port.js';
+
+export const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+
+/** The built service as its own process, as a user runs it. */
+export class ServiceProcess {
+  child: ChildProcess | null = null;
+  output = '';
+  baseUrl = '';
+
+  constructor(
+    private readonly root: string,
+    private readonly extraEnv: Record<string, string> = {},
+  ) {}
+
+  async start(): Promise<void> {
+    const port = await freePort();
+    this.baseUrl = `http://127.0.0.1:${port}`;
+    this.child = spawn(process.execPath, [SERVICE_MAIN], {
+      env: {
+        PATH: process.env.PATH,
+        HOME: process.env.HOME,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATA_DIR: join(this.root, 'data'),
+        DOWNLOAD_DIR: join(this.root, 'downloads'),
+        DIRECT_CONNECTIONS: '2',
+        RETRY_BASE_DELAY_MS: '50',
+        ...this.extraEnv,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    this.child.stdout!.on('data', (chunk) => (this.output += chunk));
+    this.child.stderr!.on('data', (chunk) => (this.output += chunk));
+    await waitFor(async () => {
+      if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
+      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
+    }, 30_000, 'the service to answer /healthy');
+  }
+
+  api<T = any>(method: string, path: string, body?: unknown) {
+    return callApi<T>(this.baseUrl, method, path, body);
+  }
+
+  async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+    const child = this.child!;
+    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+    child.kill(signal);
+    const [code, gotSignal] = await Promise.race([
+      exited,
+      new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`the service did not exit within 20 s of ${signal}`)), 20_000)),
+    ]);
+    return { code, signal: gotSignal };
+  }
+}
+
