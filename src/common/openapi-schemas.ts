@@ -10,6 +10,9 @@ interface ErrorCodeDoc {
 /** Codes other branches add to ErrorCode; spread in so that this file compiles before and after the merge. */
 const ADDED_ELSEWHERE = {
   origin_not_allowed: { status: 403, meaning: 'a browser page of an origin not listed in `CORS_ORIGINS` called the API' } as ErrorCodeDoc,
+  malformed_request: { status: 400, meaning: 'the request is not valid HTTP (refused by the HTTP parser itself)' } as ErrorCodeDoc,
+  request_timeout: { status: 408, meaning: 'the request did not arrive in time' } as ErrorCodeDoc,
+  headers_too_large: { status: 431, meaning: "the request's headers exceed the server's limit" } as ErrorCodeDoc,
 };
 
 /** What each errorCode means and the HTTP status it comes with: the OpenAPI document and docs/api.md say the same. */
