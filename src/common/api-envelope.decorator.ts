@@ -79,6 +79,7 @@ export function ApiErrors(...parts: ErrorAnswers[]) {
       return ApiResponse({
         status,
         description: `${REASONS[status] ?? 'Error'}, in the error envelope. errorCode:\n${meanings}`,
+        example: { success: false, code: status, message: ERROR_CODE_DOCS[codes[0]]?.example ?? `${REASONS[status] ?? 'Error'}`, data: null, errorCode: codes[0] },
         schema: {
           allOf: [
             { $ref: '#/components/schemas/ErrorEnvelope' },

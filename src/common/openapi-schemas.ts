@@ -5,6 +5,8 @@ interface ErrorCodeDoc {
   /** The HTTP status it comes with, or 'event' for a code only `download-failed` carries. */
   status: number | 'event';
   meaning: string;
+  /** A message as the service words it, for the examples in Swagger UI. */
+  example?: string;
 }
 
 /** Codes other branches add to ErrorCode; spread in so that this file compiles before and after the merge. */
@@ -18,19 +20,19 @@ const ADDED_ELSEWHERE = {
 /** What each errorCode means and the HTTP status it comes with: the OpenAPI document and docs/api.md say the same. */
 export const ERROR_CODE_DOCS: Record<string, ErrorCodeDoc> = {
   ...ADDED_ELSEWHERE,
-  [ErrorCode.InvalidId]: { status: 400, meaning: 'the `:id` in the path is not a positive decimal integer' },
-  [ErrorCode.DownloadNotFound]: { status: 404, meaning: 'no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)' },
-  [ErrorCode.ValidationFailed]: { status: 400, meaning: 'a known field or query parameter has a wrong type or value; `fields` lists each one' },
-  [ErrorCode.MalformedBody]: { status: 400, meaning: 'the body is not valid JSON, or its Content-Type or Content-Length is wrong' },
-  [ErrorCode.PayloadTooLarge]: { status: 413, meaning: 'the body is larger than `BODY_LIMIT_BYTES`' },
-  [ErrorCode.Unauthorized]: { status: 401, meaning: '`API_KEY` is set and the request carries no key or a wrong one' },
+  [ErrorCode.InvalidId]: { status: 400, meaning: 'the `:id` in the path is not a positive decimal integer', example: 'Invalid request: id must be a positive integer, got "abc"' },
+  [ErrorCode.DownloadNotFound]: { status: 404, meaning: 'no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)', example: 'No task with id 42' },
+  [ErrorCode.ValidationFailed]: { status: 400, meaning: 'a known field or query parameter has a wrong type or value; `fields` lists each one', example: 'Invalid request: tasks[0].url must be an http(s):// URL' },
+  [ErrorCode.MalformedBody]: { status: 400, meaning: 'the body is not valid JSON, or its Content-Type or Content-Length is wrong', example: 'The request body is not valid JSON' },
+  [ErrorCode.PayloadTooLarge]: { status: 413, meaning: 'the body is larger than `BODY_LIMIT_BYTES`', example: 'The request body is too large' },
+  [ErrorCode.Unauthorized]: { status: 401, meaning: '`API_KEY` is set and the request carries no key or a wrong one', example: 'An API key is required: send "Authorization: Bearer <key>", "X-API-Key: <key>" or ?token=<key>' },
   [ErrorCode.RouteNotFound]: { status: 404, meaning: 'no route has that method and path' },
-  [ErrorCode.TaskRunning]: { status: 409, meaning: 'the command needs a task that is not downloading (edit, mark success/failed): stop it first' },
+  [ErrorCode.TaskRunning]: { status: 409, meaning: 'the command needs a task that is not downloading (edit, mark success/failed): stop it first', example: 'Task 42 is downloading; stop it before editing it' },
   [ErrorCode.InvalidTransition]: { status: 409, meaning: 'any other lifecycle command the task cannot take in its present state' },
   [ErrorCode.HostNotAllowed]: { status: 421, meaning: 'the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)' },
   [ErrorCode.AddressNotAllowed]: { status: 'event', meaning: '`download-failed` only: the task URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true' },
   [ErrorCode.InsufficientSpace]: { status: 'event', meaning: '`download-failed` only: the disk is full, or the download is known not to fit; the partial data is kept' },
-  [ErrorCode.InternalError]: { status: 500, meaning: 'an unexpected fault; the service log has the details, the message never does' },
+  [ErrorCode.InternalError]: { status: 500, meaning: 'an unexpected fault; the service log has the details, the message never does', example: 'Internal server error; the service log has the details' },
   [ErrorCode.DatabaseUnavailable]: { status: 503, meaning: 'the task store does not answer (also `GET /healthy`)' },
   [ErrorCode.DependencyMissing]: { status: 'event', meaning: '`download-failed` only: a tool the task needs is not installed; `dependency` names it (`ffmpeg`, `yt-dlp`)' },
   [ErrorCode.DownloadFailed]: { status: 'event', meaning: '`download-failed` only: any other failure of the download itself; `error` says what' },
