@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'dist/', 'build/', 'build-*/', 'data/', 'downloads/', 'bench-data/'] },
+  { ignores: ['node_modules/', 'dist/', 'build/', 'build-*/', 'data/', 'downloads/', 'bench-data/', 'web/dist/', 'web/node_modules/', 'web/src/api/schema.d.ts', 'test-artifacts/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

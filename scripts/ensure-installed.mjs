@@ -6,8 +6,8 @@ import { join } from 'node:path';
 
 export const root = new URL('..', import.meta.url).pathname;
 
-function run(command, args) {
-  const result = spawnSync(command, args, { stdio: 'inherit', cwd: root });
+function run(command, args, cwd = root) {
+  const result = spawnSync(command, args, { stdio: 'inherit', cwd });
   if (result.status !== 0) {
     console.error(`\n${command} ${args.join(' ')} failed (exit ${result.status ?? result.signal})`);
     process.exit(result.status ?? 1);
@@ -33,5 +33,21 @@ export function ensureBuilt() {
   if (!existsSync(main) || statSync(main).mtimeMs < newest(join(root, 'src'))) {
     console.log('Building dist/ …');
     run('npm', ['run', 'build']);
+  }
+}
+
+/** The dashboard (web/): its own dependencies, and web/dist when missing or older than its sources. */
+export function ensureWebBuilt() {
+  const web = join(root, 'web');
+  const marker = join(web, 'node_modules', '.package-lock.json');
+  if (!existsSync(marker) || statSync(marker).mtimeMs < statSync(join(web, 'package-lock.json')).mtimeMs) {
+    console.log('Installing the dashboard\'s dependencies…');
+    run('npm', ['ci', '--no-audit', '--no-fund'], web);
+  }
+  const page = join(web, 'dist', 'index.html');
+  const sources = Math.max(newest(join(web, 'src')), statSync(join(web, 'index.html')).mtimeMs, statSync(join(web, 'vite.config.ts')).mtimeMs);
+  if (!existsSync(page) || statSync(page).mtimeMs < sources) {
+    console.log('Building the dashboard (web/dist) …');
+    run('npm', ['run', 'build'], web);
   }
 }

@@ -2,10 +2,11 @@
 // `npm start`: installs and builds what is missing, then runs the service (configuration from the environment).
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { ensureBuilt, ensureDependencies, root } from './ensure-installed.mjs';
+import { ensureBuilt, ensureDependencies, ensureWebBuilt, root } from './ensure-installed.mjs';
 
 ensureDependencies();
 ensureBuilt();
+ensureWebBuilt();
 // a small young generation: the service is I/O-bound, and this keeps its resident memory down
 const child = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist', 'main.js')], { stdio: 'inherit', cwd: process.cwd() });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));

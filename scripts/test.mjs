@@ -5,9 +5,10 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
-import { ensureDependencies, root } from './ensure-installed.mjs';
+import { ensureDependencies, ensureWebBuilt, root } from './ensure-installed.mjs';
 
 ensureDependencies();
+ensureWebBuilt();
 const out = join(root, process.env.TEST_BUILD_DIR ?? 'build');
 const tsc = spawnSync(
   process.execPath,
@@ -33,13 +34,18 @@ const specs = ['src', 'test']
   .flatMap((dir) => findSpecs(join(out, dir)))
   .filter((path) => filters.length === 0 || filters.some((filter) => relative(out, path).includes(filter)))
   .sort();
-if (specs.length === 0) {
+if (specs.length === 0 && !filters.includes('web')) {
   console.error(`No spec matches ${filters.join(', ') || 'anything'}`);
   process.exit(1);
 }
-const run = spawnSync(
-  process.execPath,
-  ['--enable-source-maps', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 3}`, '--test-timeout=300000', ...specs],
-  { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
-);
-process.exit(typeErrors ? 1 : (run.status ?? 1));
+// the dashboard's own unit tests (Vitest) first, so that node's summary closes the output; `npm test -- web` runs them alone
+const webStatus = filters.length === 0 || filters.includes('web') ? (spawnSync('npm', ['test'], { stdio: 'inherit', cwd: join(root, 'web') }).status ?? 1) : 0;
+const run =
+  specs.length === 0
+    ? { status: 0 }
+    : spawnSync(
+        process.execPath,
+        ['--enable-source-maps', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 3}`, '--test-timeout=300000', ...specs],
+        { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+      );
+process.exit(typeErrors ? 1 : (run.status ?? 1) || webStatus);

@@ -7,8 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
+import { envelopeClientError } from './common/client-error.js';
 import { errorEnvelope } from './common/envelope.js';
+import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { ErrorCode } from './common/error-codes.js';
+import { useLenientJsonParser } from './common/json-body-parser.js';
 import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -58,12 +61,15 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     forceCloseConnections: true,
     // a malformed URL escape is answered in the envelope, like every other error
     frameworkErrors: (error: Error, _request: FastifyRequest, reply: FastifyReply) => sendFrameworkError(error, reply),
+    // so are requests the HTTP parser refuses (headers too large, not HTTP at all)
+    clientErrorHandler: envelopeClientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.register(config), adapter, {
     logger: new NestLoggerAdapter(serviceLogger),
   });
   logRequests(app.getHttpAdapter().getInstance());
   app.setGlobalPrefix('api', { exclude: ['healthy', 'metrics'] });
+  useLenientJsonParser(app, config.bodyLimitBytes);
   app.useGlobalPipes(createValidationPipe());
   app.enableCors({
     origin: true,
@@ -74,5 +80,6 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 
   setupOpenApi(app);
+  serveDashboard(app, config);
   return app;
 }

@@ -326,7 +326,8 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     await assert.rejects(
       withoutYtdlp.run(job, { signal: new AbortController().signal, progress: () => undefined, log: () => undefined }),
       (error: Error) => {
-        assert.equal(error.name, 'PermanentError');
+        assert.equal(error.name, 'DependencyMissingError');
+        assert.equal((error as Error & { dependency?: string }).dependency, 'yt-dlp');
         assert.match(error.message, /apt-get install yt-dlp/);
         assert.match(error.message, /pip install yt-dlp/);
         assert.match(error.message, /YTDLP_PATH/);

@@ -12,6 +12,7 @@ interface FrameworkError {
 /** Fastify's own errors (bad JSON, body too large, bad URL…) in the words a user can act on. */
 const FRAMEWORK_MESSAGES: Record<string, string> = {
   FST_ERR_CTP_INVALID_JSON: 'The request body is not valid JSON',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'The request body is not valid JSON',
   FST_ERR_CTP_EMPTY_JSON_BODY: 'The request body is empty but Content-Type is application/json',
   FST_ERR_CTP_BODY_TOO_LARGE: 'The request body is too large',
   FST_ERR_CTP_INVALID_MEDIA_TYPE: 'The request body must be JSON (Content-Type: application/json)',
@@ -37,7 +38,9 @@ export interface RenderedError {
 }
 
 /** Turns anything thrown into the error envelope, with the HTTP status set and no internals in the message. */
-export function renderError(error: unknown): RenderedError {
+export function renderError(thrown: unknown): RenderedError {
+  // Nest wraps Fastify's own 4xx errors (body parsing) in an HttpException: judge them by their Fastify code
+  const error = thrown instanceof HttpException && isFrameworkError(thrown.cause) ? thrown.cause : thrown;
   if (error instanceof HttpException) {
     const response = error.getResponse();
     const raw = typeof response === 'string' ? response : (response as { message?: unknown }).message;
@@ -53,6 +56,10 @@ export function renderError(error: unknown): RenderedError {
     return { status: framework.statusCode, message: known ?? 'The request could not be read', errorCode };
   }
   return { status: HttpStatus.INTERNAL_SERVER_ERROR, message: 'Internal server error; the service log has the details', errorCode: ErrorCode.InternalError };
+}
+
+function isFrameworkError(value: unknown): value is FrameworkError {
+  return value instanceof Error && typeof (value as FrameworkError).code === 'string' && (value as FrameworkError).code!.startsWith('FST_');
 }
 
 @Catch()

@@ -19,6 +19,12 @@ export const ErrorCode = {
   InsufficientSpace: 'insufficient_space',
   InternalError: 'internal_error',
   DatabaseUnavailable: 'database_unavailable',
+  /** 400 from the HTTP parser itself: a request that is not valid HTTP */
+  MalformedRequest: 'malformed_request',
+  /** 431: the request's headers exceed the server's limit */
+  HeadersTooLarge: 'headers_too_large',
+  /** 408: the request did not arrive in time */
+  RequestTimeout: 'request_timeout',
   /** download-failed events: a tool the task needs (ffmpeg, yt-dlp) is not installed */
   DependencyMissing: 'dependency_missing',
   /** download-failed events: any other failure of the download itself */

@@ -1,24 +1,34 @@
-import { type ArgumentMetadata, BadRequestException, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
+import { ApiError, ErrorCode, type FieldProblem } from './error-codes.js';
 
-/** Flattens nested validation errors into "tasks[0].url must be …" sentences, every field named, each once. */
-export function describeValidationErrors(errors: ValidationError[]): string[] {
-  return [...new Set(flattenValidationErrors(errors, ''))];
+/** Flattens nested validation errors into one problem per field and sentence, paths like tasks[0].url, each once. */
+export function fieldProblems(errors: ValidationError[]): FieldProblem[] {
+  const seen = new Set<string>();
+  return flattenValidationErrors(errors, '').filter((problem) => {
+    const key = `${problem.path}\n${problem.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
 }
 
-function flattenValidationErrors(errors: ValidationError[], parent: string): string[] {
+/** The same problems as "tasks[0].url must be …" sentences. */
+export function describeValidationErrors(errors: ValidationError[]): string[] {
+  return fieldProblems(errors).map((problem) => problem.message);
+}
+
+function flattenValidationErrors(errors: ValidationError[], parent: string): FieldProblem[] {
   return errors.flatMap((error) => {
     const path = parent ? (/^\d+$/.test(error.property) ? `${parent}[${error.property}]` : `${parent}.${error.property}`) : error.property;
-    const own = Object.values(error.constraints ?? {}).map((message) => {
-      if (message.startsWith(`${error.property} `)) return `${path}${message.slice(error.property.length)}`;
-      // the whitelist's own wording: "property x should not exist"
-      if (message.startsWith(`property ${error.property} `)) return `${path}${message.slice(`property ${error.property}`.length)}`;
-      return `${path}: ${message}`;
+    const own = Object.values(error.constraints ?? {}).map((message): FieldProblem => {
+      if (message.startsWith(`${error.property} `)) return { path, message: `${path}${message.slice(error.property.length)}` };
+      return { path, message: `${path}: ${message}` };
     });
     return [...own, ...flattenValidationErrors(error.children ?? [], path)];
   });
 }
 
-/** The global pipe: unknown fields refused, types converted, every problem listed in one 400. */
+/** The global pipe: unknown fields dropped (clients add cache-busters and extras), known ones converted and checked, every problem listed in one 400. */
 /** Route params stay strings here: ParseIdPipe judges "1e3" or "1.5" itself instead of receiving a converted number. */
 class ApiValidationPipe extends ValidationPipe {
   protected override transformPrimitive(value: unknown, metadata: ArgumentMetadata): unknown {
@@ -29,9 +39,13 @@ class ApiValidationPipe extends ValidationPipe {
 export function createValidationPipe(): ValidationPipe {
   return new ApiValidationPipe({
     whitelist: true,
-    forbidNonWhitelisted: true,
     transform: true,
     stopAtFirstError: false,
-    exceptionFactory: (errors) => new BadRequestException(`Invalid request: ${describeValidationErrors(errors).join('; ')}`),
+    exceptionFactory: (errors) => validationError(fieldProblems(errors)),
   });
+}
+
+/** The contract's validation answer: every problem in the message, and each field with its own sentence. */
+export function validationError(problems: FieldProblem[]): ApiError {
+  return new ApiError(400, ErrorCode.ValidationFailed, `Invalid request: ${problems.map((problem) => problem.message).join('; ')}`, problems);
 }

@@ -23,6 +23,8 @@ export interface AppConfig {
   ssePingIntervalMs: number;
   /** GET /metrics answers without the API key */
   metricsPublic: boolean;
+  /** the built dashboard; null: web/dist beside the service */
+  webDir: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
   /** null: pretty on a terminal, JSON lines otherwise */
   logFormat: 'json' | 'pretty' | null;
@@ -154,6 +156,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
     ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
     metricsPublic: flag(env, 'METRICS_PUBLIC'),
+    webDir: text(env, 'WEB_DIR') === undefined ? null : directory(env, 'WEB_DIR', '', cwd),
     logLevel: choice(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: choice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, null),
     webhookUrls: urlList(env, 'WEBHOOK_URLS'),

@@ -3,8 +3,8 @@ import type { LiveProgress } from '../scheduler/speed-meter.js';
 import { DownloadStatus } from './download-status.enum.js';
 import type { DownloadTaskDto } from './dto/download-task.dto.js';
 
-/** The contract's view of a task: stored fields, plus live figures while it runs. */
-export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null): DownloadTaskDto {
+/** The contract's view of a task: stored fields, plus live figures while it runs; `fileOnDisk` is whether its file is there now. */
+export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null, fileOnDisk: boolean): DownloadTaskDto {
   const succeeded = task.status === DownloadStatus.Success;
   return {
     id: task.id,
@@ -18,6 +18,8 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     file: task.file,
     createdDate: task.createdDate,
     updatedDate: task.updatedDate,
+    exists: succeeded && task.file !== null && fileOnDisk,
+    queuedAt: task.queuedAt,
     localPath: task.localPath ?? defaultDirectory,
     deleteSegments: task.deleteSegments,
     percent: live ? live.percent : succeeded ? 100 : task.percent,

@@ -162,6 +162,22 @@ describe('DownloadRepository (real SQLite file)', () => {
       assert.equal(page.total, 2);
     });
 
+    it('searches a substring of the name or the URL, ASCII case ignored, wildcards literal', async () => {
+      await insert(
+        { name: 'Holiday Film', url: 'https://a.test/1.mp4' },
+        { name: 'other', url: 'https://cdn.test/HOLIDAY/2.m3u8' },
+        { name: '50% off_sale', url: 'https://a.test/3.mp4' },
+        { name: '50 off sale', url: 'https://a.test/4.mp4' },
+        { name: 'unrelated', url: 'https://a.test/5.mp4', status: DownloadStatus.Success },
+      );
+      assert.deepEqual(namesOf((await repository.page(aPage({ search: 'holiday' }))).list), ['other', 'Holiday Film']);
+      assert.deepEqual(namesOf((await repository.page(aPage({ search: '% off_' }))).list), ['50% off_sale']);
+      assert.deepEqual(namesOf((await repository.page(aPage({ search: 'a.test/5', statuses: [DownloadStatus.Waiting] }))).list), []);
+      const page = await repository.page(aPage({ search: 'a.test', pageSize: 2 }));
+      assert.equal(page.total, 4);
+      assert.equal(page.list.length, 2);
+    });
+
     describe('under a directory', () => {
       // "%" and "_" are LIKE wildcards, "\" the escape: a directory name holding them must match only itself
       const DIRECTORY = '/media/50%_off\\sale';

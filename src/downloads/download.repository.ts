@@ -30,6 +30,8 @@ export interface PageQuery {
   excludeStatus?: DownloadStatus;
   /** Tasks saved in this directory or below it: their localPath (or the default) joined with their folder. */
   under?: { directory: string; defaultDirectory: string };
+  /** Tasks whose name or URL contains this text. */
+  search?: string;
 }
 
 /** Strictly increasing ISO timestamps, so that queue order survives a restart even within one millisecond. */
@@ -87,6 +89,11 @@ export class DownloadRepository {
         prefix,
         defaultDirectory: query.under.defaultDirectory,
       });
+    }
+    if (query.search) {
+      // LIKE with its wildcards escaped: a literal substring, ASCII case ignored on SQLite and PostgreSQL alike
+      const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
+      builder.andWhere("(LOWER(task.name) LIKE :pattern ESCAPE '\\' OR LOWER(task.url) LIKE :pattern ESCAPE '\\')", { pattern });
     }
     const [list, total] = await builder
       .orderBy('task.id', 'DESC')

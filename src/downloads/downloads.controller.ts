@@ -1,6 +1,9 @@
-import { Body, Controller, Delete, Get, Header, HttpCode, Param, Post, Put, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { preferredMediaType } from '../common/accept.js';
 import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODY_ROUTE, ID_ROUTE, QUERY_ROUTE } from '../common/api-envelope.decorator.js';
+import { type Envelope, okEnvelope } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
 import { RawResponse } from '../common/raw-response.decorator.js';
@@ -19,7 +22,6 @@ export class DownloadsController {
 
   @Get()
   @ApiOperation({ operationId: 'listDownloads', summary: 'List tasks, newest first, a page at a time' })
-  @ApiQuery({ name: 'search', required: false, type: String, description: 'Only tasks whose name or URL contains this text' })
   @ApiEnvelope(DownloadPageDto)
   @ApiErrors(ANY_API_ROUTE, QUERY_ROUTE)
   list(@Query() query: ListDownloadsQueryDto): Promise<DownloadPageDto> {
@@ -44,7 +46,7 @@ export class DownloadsController {
 
   @Get('export')
   @RawResponse()
-  @Header('content-type', 'text/plain; charset=utf-8')
+  @Header('vary', 'Accept')
   @ApiOperation({
     operationId: 'exportUrls',
     summary: 'Every task URL, one per line, newest first',
@@ -72,8 +74,14 @@ export class DownloadsController {
     },
   })
   @ApiErrors(ANY_API_ROUTE)
-  exportUrls(): Promise<string> {
-    return this.downloads.exportText();
+  async exportUrls(@Headers('accept') accept: string | undefined, @Res({ passthrough: true }) reply: FastifyReply): Promise<string | Envelope<string>> {
+    const text = await this.downloads.exportText();
+    if (preferredMediaType(accept, ['text/plain', 'application/json']) === 'application/json') {
+      reply.header('content-type', 'application/json; charset=utf-8');
+      return okEnvelope(text);
+    }
+    reply.header('content-type', 'text/plain; charset=utf-8');
+    return text;
   }
 
   @Post()

@@ -1,4 +1,4 @@
-import { BadRequestException, Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
@@ -6,6 +6,7 @@ import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { pathExists } from '../common/file-system.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { validationError } from '../common/validation.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { DownloadEntity } from '../database/download.entity.js';
 import { nameFromUrl } from '../downloaders/direct/file-naming.js';
@@ -14,6 +15,7 @@ import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { DownloadRepository, type PageQuery, newDownload, nowIso } from './download.repository.js';
 import { toDownloadTaskDto } from './download.mapper.js';
+import { FilePresence } from './file-presence.js';
 import { DownloadStatus } from './download-status.enum.js';
 import type { CreateDownloadItemDto, CreateDownloadsDto } from './dto/create-downloads.dto.js';
 import type { DownloadLogDto, DownloadPageDto, DownloadTaskDto } from './dto/download-task.dto.js';
@@ -28,6 +30,7 @@ import { urlProblem } from './dto/validators.js';
 export class DownloadsService {
   /** Ids whose start request is being written: a second start at the same moment is a no-op. */
   private readonly starting = new Set<number>();
+  private readonly filePresence = new FilePresence();
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -42,7 +45,7 @@ export class DownloadsService {
     const saved = await this.repository.insertMany(dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())));
     this.events.emit(DownloadEvent.Created, { ids: saved.map((task) => task.id), count: saved.length });
     if (dto.startDownload) for (const task of saved) this.scheduler.enqueue(task.id);
-    return saved.map((task) => this.view(task));
+    return this.views(saved);
   }
 
   async page(query: ListDownloadsQueryDto): Promise<DownloadPageDto> {
@@ -60,12 +63,13 @@ export class DownloadsService {
       pageSize: query.pageSize ?? 20,
       ...filter,
       under: under ? { directory: under, defaultDirectory: this.config.downloadDir } : undefined,
+      search: query.search,
     });
-    return { total, list: list.map((task) => this.view(task)) };
+    return { total, list: await this.views(list) };
   }
 
   async active(): Promise<DownloadTaskDto[]> {
-    return (await this.repository.findActive()).map((task) => this.view(task));
+    return this.views(await this.repository.findActive());
   }
 
   async get(id: number): Promise<DownloadTaskDto> {
@@ -92,8 +96,12 @@ export class DownloadsService {
     // read after the stop: a run that finished meanwhile has placed its file
     const task = await this.mustFind(id);
     await this.repository.delete(id);
+    this.events.emit(DownloadEvent.Deleted, { id });
     if (deleteFile) {
-      if (task.file) await rm(task.file, { force: true });
+      if (task.file) {
+        await rm(task.file, { force: true });
+        this.filePresence.forget(task.file);
+      }
       const workDir = await this.workDirOf(id, task.localPath, task.folder);
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
@@ -109,7 +117,7 @@ export class DownloadsService {
     const patch: Partial<DownloadEntity> = {};
     if (dto.url !== undefined) {
       const problem = urlProblem(dto.url, task.type);
-      if (problem) throw new BadRequestException(`Invalid request: url ${problem}`);
+      if (problem) throw validationError([{ path: 'url', message: `url ${problem}` }]);
       patch.url = dto.url.trim();
     }
     if (dto.name !== undefined) {
@@ -123,13 +131,17 @@ export class DownloadsService {
       patch.folder = normalizeFolder(dto.folder);
       await this.moveWorkDir(task, task.localPath, patch.folder);
     }
-    if (Object.keys(patch).length > 0) await this.repository.update(id, patch);
+    if (Object.keys(patch).length > 0) {
+      await this.repository.update(id, patch);
+      this.events.emit(DownloadEvent.Updated, { id });
+    }
     return this.get(id);
   }
 
   async setLive(id: number, isLive: boolean): Promise<DownloadTaskDto> {
     await this.mustFind(id);
     await this.repository.update(id, { isLive });
+    this.events.emit(DownloadEvent.Updated, { id });
     return this.get(id);
   }
 
@@ -147,13 +159,14 @@ export class DownloadsService {
         queuedAt: null,
         error: dto.status === DownloadStatus.Failed ? 'marked failed by a client' : null,
       });
+      for (const id of ids) this.events.emit(DownloadEvent.Updated, { id });
     } else if (dto.status === DownloadStatus.Waiting) {
       for (const id of ids) await this.start(id, {});
     } else {
       for (const id of ids) await this.stop(id);
     }
     const updated = await this.repository.findByIds(ids);
-    return ids.map((id) => this.view(updated.find((task) => task.id === id)!));
+    return this.views(ids.map((id) => updated.find((task) => task.id === id)!));
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
@@ -174,6 +187,7 @@ export class DownloadsService {
         ...(again ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
       });
       this.taskLogs.append(id, 'queued by a client');
+      this.events.emit(DownloadEvent.Updated, { id });
       this.scheduler.enqueue(id, again ? task.file : null);
     } finally {
       this.starting.delete(id);
@@ -229,7 +243,14 @@ export class DownloadsService {
     return task;
   }
 
-  private view(task: DownloadEntity): DownloadTaskDto {
-    return toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id));
+  private async view(task: DownloadEntity): Promise<DownloadTaskDto> {
+    return (await this.views([task]))[0];
+  }
+
+  /** Task views with `exists` answered for all of them in one parallel, cached round of file checks. */
+  private async views(tasks: DownloadEntity[]): Promise<DownloadTaskDto[]> {
+    const files = tasks.filter((task) => task.status === DownloadStatus.Success && task.file).map((task) => task.file!);
+    const present = files.length > 0 ? await this.filePresence.check(files) : new Map<string, boolean>();
+    return tasks.map((task) => toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id), task.file !== null && present.get(task.file) === true));
   }
 }

@@ -26,9 +26,17 @@ describe('toSseMessage', () => {
     assert.deepEqual(received(DownloadEvent.Started, { id: 12 }), { type: 'download-start', data: { id: '12' } });
     assert.deepEqual(received(DownloadEvent.Succeeded, { id: 12 }), { type: 'download-success', data: { id: '12' } });
     assert.deepEqual(received(DownloadEvent.Stopped, { id: 12 }), { type: 'download-stop', data: { id: '12' } });
+    assert.deepEqual(received(DownloadEvent.Updated, { id: 12 }), { type: 'download-update', data: { id: '12' } });
+    assert.deepEqual(received(DownloadEvent.Deleted, { id: 12 }), { type: 'download-delete', data: { id: '12' } });
     assert.deepEqual(received(DownloadEvent.Failed, { id: 12, error: 'segment 17 answered 404 after 5 tries', errorCode: 'download_failed' }), {
       type: 'download-failed',
       data: { id: '12', error: 'segment 17 answered 404 after 5 tries', errorCode: 'download_failed' },
+    });
+    assert.deepEqual(received(DownloadEvent.Failed, { id: 3, error: 'ffmpeg is not installed', errorCode: 'dependency_missing', dependency: 'ffmpeg' }).data, {
+      id: '3',
+      error: 'ffmpeg is not installed',
+      errorCode: 'dependency_missing',
+      dependency: 'ffmpeg',
     });
   });
 
@@ -69,6 +77,8 @@ describe('SSE_EVENT_NAMES', () => {
       'download.failed': 'download-failed',
       'download.stopped': 'download-stop',
       'download.progress': 'download-progress',
+      'download.updated': 'download-update',
+      'download.deleted': 'download-delete',
     });
     assert.deepEqual(Object.keys(SSE_EVENT_NAMES).sort(), Object.values(DownloadEvent).sort());
   });

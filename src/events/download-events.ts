@@ -8,6 +8,9 @@ export const DownloadEvent = {
   Failed: 'download.failed',
   Stopped: 'download.stopped',
   Progress: 'download.progress',
+  /** any other change of a task: edit, live flag, mark, requeue, file moved */
+  Updated: 'download.updated',
+  Deleted: 'download.deleted',
 } as const;
 
 export type DownloadEventName = (typeof DownloadEvent)[keyof typeof DownloadEvent];
@@ -28,6 +31,8 @@ export interface DownloadEventMap {
   'download.failed': { id: number; error: string; errorCode: ErrorCode; dependency?: string };
   'download.stopped': { id: number };
   'download.progress': DownloadProgressPayload;
+  'download.updated': { id: number };
+  'download.deleted': { id: number };
 }
 
 /** The SSE event names of the contract. */
@@ -38,6 +43,8 @@ export const SSE_EVENT_NAMES: Record<DownloadEventName, string> = {
   'download.failed': 'download-failed',
   'download.stopped': 'download-stop',
   'download.progress': 'download-progress',
+  'download.updated': 'download-update',
+  'download.deleted': 'download-delete',
 };
 
 export interface SseMessage {

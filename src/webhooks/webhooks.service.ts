@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
+import { pathExists } from '../common/file-system.js';
 import { redactHeaderLines } from '../common/secret-redaction.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
@@ -67,7 +68,7 @@ export class WebhooksService {
   private async taskView(id: number): Promise<DownloadTaskDto | null> {
     const task = await this.repository.findById(id).catch(() => null);
     if (!task) return null;
-    const view = toDownloadTaskDto(task, this.config.downloadDir, null);
+    const view = toDownloadTaskDto(task, this.config.downloadDir, null, task.file !== null && (await pathExists(task.file)));
     return { ...view, headers: redactHeaderLines(view.headers) };
   }
 }

@@ -8,7 +8,7 @@ import { type AppConfig, loadConfig } from '../../src/config/app-config.js';
 export interface ApiAnswer<T = unknown> {
   status: number;
   headers: Headers;
-  body: { success: boolean; code: number; message: string; data: T };
+  body: { success: boolean; code: number; message: string; data: T; errorCode?: string; fields?: Array<{ path: string; message: string }> };
   text: string;
 }
 

@@ -6,7 +6,7 @@ export interface ReceivedEvent {
   at: number;
 }
 
-const EVENT_TYPES = ['download-create', 'download-start', 'download-success', 'download-failed', 'download-stop', 'download-progress'];
+const EVENT_TYPES = ['download-create', 'download-start', 'download-success', 'download-failed', 'download-stop', 'download-progress', 'download-update', 'download-delete'];
 
 /** A real EventSource on the service's /api/events that records every event it receives. */
 export class SseRecorder {

@@ -13,6 +13,8 @@ export class DownloadTaskDto {
   @ApiProperty({ type: String, nullable: true, description: 'Absolute path of the saved file once the task succeeded, null before' }) file: string | null;
   @ApiProperty({ format: 'date-time', example: '2026-04-23T10:00:00.000Z' }) createdDate: string;
   @ApiProperty({ format: 'date-time', example: '2026-04-23T10:05:30.000Z' }) updatedDate: string;
+  @ApiProperty({ description: 'True when the task succeeded and its file is on disk now (checked at most every few seconds)' }) exists: boolean;
+  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-23T10:00:01.000Z', description: 'When the task was queued for a download slot; null while it is idle' }) queuedAt: string | null;
   @ApiProperty({ example: '/home/me/Downloads', description: 'Directory the task saves into' }) localPath: string;
   @ApiProperty({ description: 'Temporary segment files are removed after a successful merge' }) deleteSegments: boolean;
   @ApiProperty({ type: Number, nullable: true, description: '0–100, null while the total is unknown' }) percent: number | null;
@@ -21,10 +23,6 @@ export class DownloadTaskDto {
   @ApiProperty({ type: 'integer', nullable: true, description: 'null while unknown' }) totalBytes: number | null;
   @ApiProperty({ type: Number, nullable: true, description: 'Seconds left, null when unknown' }) eta: number | null;
   @ApiProperty({ type: String, nullable: true, description: 'The last failure, null otherwise' }) error: string | null;
-  // optional in TypeScript until the mapper fills them (the contract branch); the document states the contract
-  @ApiProperty({ description: 'true when the task succeeded and its file is on disk now (may be cached a few seconds)' }) exists?: boolean;
-  @ApiProperty({ type: String, format: 'date-time', nullable: true, example: '2026-04-23T10:00:01.000Z', description: 'When the task was queued; null while it is idle' })
-  queuedAt?: string | null;
 }
 
 export class DownloadPageDto {

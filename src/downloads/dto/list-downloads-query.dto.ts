@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
 import { DOWNLOAD_STATUSES } from '../download-status.enum.js';
 import { IsAbsoluteDirectory } from './validators.js';
 
@@ -48,6 +48,13 @@ export class ListDownloadsQueryDto extends TokenQuery {
   @Transform(({ value }) => (value === '' ? undefined : value))
   @IsAbsoluteDirectory()
   localPath?: string;
+
+  @ApiPropertyOptional({ description: 'Only tasks whose name or URL contains this text (ASCII letters in any case)', maxLength: 1000 })
+  @IsOptional()
+  @Transform(({ value }) => (value === '' ? undefined : value))
+  @IsString({ message: 'search must be a single text value' })
+  @MaxLength(1000, { message: 'search must be at most 1000 characters' })
+  search?: string;
 }
 
 export class DeleteDownloadQueryDto extends TokenQuery {

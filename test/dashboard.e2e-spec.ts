@@ -1,0 +1,189 @@
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { after, before, describe, it } from 'node:test';
+import type { Page } from 'playwright-core';
+import { OriginServer } from './fixtures/origin-server.js';
+import { launchBrowser } from './helpers/browser.js';
+import { type TestApp, startTestApp, waitForStatus } from './helpers/app-harness.js';
+
+const KiB = 1024;
+const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
+const API_KEY = 'dashboard-test-key-7731';
+
+/** Checks that run in the page: self-contained, since they are sent as source (and compiled without the DOM's types). */
+const inBrowser = {
+  barMoving: (selector: string) => {
+    const bar = (globalThis as any).document.querySelector(selector);
+    return bar !== null && bar.hasAttribute('value') && bar.value > 0 && bar.value < 100;
+  },
+  barStarted: (selector: string) => ((globalThis as any).document.querySelector(selector)?.value ?? 0) > 0,
+  onPage: (page: number) => (globalThis as any).document.querySelector('.page-of')?.textContent?.startsWith(`Page ${page} of`),
+  firstRowIsNot: (id: string | null) => (globalThis as any).document.querySelector('li.task')?.getAttribute('data-id') !== id,
+};
+
+/** The dashboard's row for a task, found by its id. */
+const row = (page: Page, id: number) => page.locator(`li.task[data-id="${id}"]`);
+
+async function taskIdNamed(test: TestApp, name: string): Promise<number> {
+  const { body } = await test.api('GET', '/api/downloads?pageSize=100');
+  const task = body.data.list.find((candidate: { name: string }) => candidate.name === name);
+  assert.ok(task, `a task named ${name}`);
+  return task.id;
+}
+
+async function screenshot(page: Page, name: string): Promise<void> {
+  await mkdir(ARTIFACTS, { recursive: true });
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true });
+}
+
+describe('the dashboard in a real browser', () => {
+  let origin: OriginServer;
+  let browser: Awaited<ReturnType<typeof launchBrowser>>;
+
+  before(async () => {
+    origin = new OriginServer()
+      .route('/files/first.bin', { body: randomBytes(1536 * KiB), bytesPerSecond: 512 * KiB })
+      .route('/files/second.bin', { body: randomBytes(1536 * KiB), bytesPerSecond: 512 * KiB })
+      .route('/files/slow.bin', { body: randomBytes(3072 * KiB), bytesPerSecond: 384 * KiB })
+      .route('/files/missing.bin', { status: 404 });
+    await origin.start();
+    browser = await launchBrowser();
+  });
+
+  after(async () => {
+    await browser.close();
+    await origin.stop();
+  });
+
+  describe('without a key', () => {
+    let test: TestApp;
+    let page: Page;
+
+    before(async () => {
+      test = await startTestApp({ DIRECT_CONNECTIONS: '2', MAX_CONCURRENT_DOWNLOADS: '3' });
+      page = await browser.context.newPage();
+      await page.goto(test.baseUrl);
+      await page.locator('.connection.live').waitFor({ timeout: 10_000 });
+    });
+
+    after(async () => {
+      await page.close();
+      await test.close();
+    });
+
+    it('adds two pasted links, shows both progress bars moving, then success and the saved paths', async () => {
+      await page.getByLabel('Links, one per line').fill(`${origin.url('/files/first.bin')}\n${origin.url('/files/second.bin')}`);
+      // the type is detected from each link, and can be changed
+      assert.equal(await page.getByLabel(`Type of ${origin.url('/files/first.bin')}`).inputValue(), 'direct');
+      await page.getByRole('button', { name: 'Add 2 downloads' }).click();
+      await page.locator('li.task').nth(1).waitFor();
+      const first = await taskIdNamed(test, 'first');
+      const second = await taskIdNamed(test, 'second');
+      // both bars move: each shows a value between 0 and 100 at some moment, from the live events
+      for (const id of [first, second]) {
+        await page.waitForFunction(inBrowser.barMoving, `li.task[data-id="${id}"] progress`, { timeout: 15_000 });
+      }
+      await screenshot(page, 'dashboard-downloading');
+      for (const id of [first, second]) {
+        await row(page, id).locator('[data-status="success"]').waitFor({ timeout: 30_000 });
+        const path = await row(page, id).locator('code.path').textContent();
+        assert.match(path ?? '', id === first ? /first\.bin$/ : /second\.bin$/);
+        assert.ok(existsSync(path!), 'the path shown is the file on disk');
+      }
+      assert.equal(await page.locator('.tabs button', { hasText: 'Done' }).locator('.count').textContent(), '2');
+      await screenshot(page, 'dashboard-done');
+    });
+
+    it('stops a running task and starts it again to the end', async () => {
+      await page.getByLabel('Links, one per line').fill(origin.url('/files/slow.bin'));
+      await page.getByLabel('Name', { exact: true }).fill('slow one');
+      await page.getByRole('button', { name: 'Add download' }).click();
+      await page.locator('li.task[aria-label="slow one"]').waitFor();
+      const id = await taskIdNamed(test, 'slow one');
+      await page.waitForFunction(inBrowser.barStarted, `li.task[data-id="${id}"] progress`, { timeout: 15_000 });
+      await row(page, id).getByRole('button', { name: 'Stop' }).click();
+      await row(page, id).locator('[data-status="stopped"]').waitFor({ timeout: 15_000 });
+      await row(page, id).getByRole('button', { name: 'Start' }).click();
+      await row(page, id).locator('[data-status="success"]').waitFor({ timeout: 30_000 });
+    });
+
+    it('shows why a link failed, and deletes a task with its file', async () => {
+      await page.getByLabel('Links, one per line').fill(origin.url('/files/missing.bin'));
+      await page.getByLabel('Name', { exact: true }).fill('gone');
+      await page.getByRole('button', { name: 'Add download' }).click();
+      await page.locator('li.task[aria-label="gone"] [data-status="failed"]').waitFor({ timeout: 20_000 });
+      assert.match((await page.locator('li.task[aria-label="gone"] .task-error').textContent()) ?? '', /404/);
+      await screenshot(page, 'dashboard-failed');
+
+      const first = await taskIdNamed(test, 'first');
+      const file = (await test.api('GET', `/api/downloads/${first}`)).body.data.file;
+      assert.ok(existsSync(file));
+      await row(page, first).getByRole('button', { name: 'Delete' }).click();
+      const dialog = page.getByRole('dialog', { name: /Delete/ });
+      await dialog.getByLabel(/Also delete the downloaded file/).check();
+      await dialog.getByRole('button', { name: 'Delete' }).click();
+      await row(page, first).waitFor({ state: 'detached', timeout: 10_000 });
+      assert.equal(existsSync(file), false, 'the file is gone');
+      assert.equal((await test.api('GET', `/api/downloads/${first}`)).status, 404);
+    });
+
+    it('pages through 10,000 tasks, the first page drawn at once', async () => {
+      for (let batch = 0; batch < 10; batch++) {
+        const tasks = Array.from({ length: 1000 }, (_, index) => ({ type: 'direct', url: `${origin.url('/files/none')}-${batch}-${index}.bin` }));
+        const answer = await test.api('POST', '/api/downloads', { tasks, startDownload: false });
+        assert.equal(answer.status, 200, answer.text);
+      }
+      const fresh = await browser.context.newPage();
+      try {
+        const began = Date.now();
+        await fresh.goto(test.baseUrl);
+        await fresh.locator('li.task').nth(19).waitFor({ timeout: 10_000 });
+        const drawnMs = Date.now() - began;
+        assert.ok(drawnMs < 3000, `the first page of 10,000 tasks took ${drawnMs} ms to draw`);
+        const pager = fresh.locator('.page-of');
+        assert.match((await pager.textContent()) ?? '', /Page 1 of 501 · 1000\d tasks/);
+        const firstOnPage1 = await fresh.locator('li.task').first().getAttribute('data-id');
+        await fresh.getByRole('button', { name: 'Next' }).click();
+        await fresh.waitForFunction(inBrowser.onPage, 2);
+        await fresh.waitForFunction(inBrowser.firstRowIsNot, firstOnPage1);
+        await screenshot(fresh, 'dashboard-10k');
+      } finally {
+        await fresh.close();
+      }
+    });
+  });
+
+  describe('with an API key', () => {
+    it('asks for the key, refuses a wrong one, and with the right one shows the tasks and live events', async () => {
+      const test = await startTestApp({ API_KEY });
+      const page = await browser.context.newPage();
+      try {
+        const created = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/files/first.bin'), name: 'keyed' }] }, { authorization: `Bearer ${API_KEY}` });
+        assert.equal(created.status, 200, created.text);
+        await page.goto(test.baseUrl);
+        const prompt = page.getByRole('dialog', { name: 'API key' });
+        await prompt.waitFor();
+        await screenshot(page, 'dashboard-key-prompt');
+        await prompt.getByLabel('API key').fill('wrong-key-123');
+        await prompt.getByRole('button', { name: 'Continue' }).click();
+        await prompt.getByText('That key was refused.').waitFor();
+        await prompt.getByLabel('API key').fill(API_KEY);
+        await prompt.getByRole('button', { name: 'Continue' }).click();
+        await prompt.waitFor({ state: 'detached' });
+        await page.locator('li.task[aria-label="keyed"]').waitFor();
+        // the event stream authenticates with ?token=: a start made elsewhere shows up live
+        await page.locator('.connection.live').waitFor({ timeout: 10_000 });
+        await test.api('POST', `/api/downloads/${created.body.data[0].id}/start`, undefined, { authorization: `Bearer ${API_KEY}` });
+        await page.locator('li.task[aria-label="keyed"] [data-status="success"]').waitFor({ timeout: 30_000 });
+        await waitForStatus({ api: (method, path) => test.api(method, path, undefined, { authorization: `Bearer ${API_KEY}` }) }, created.body.data[0].id, ['success']);
+      } finally {
+        await page.close();
+        await test.close();
+      }
+    });
+  });
+});

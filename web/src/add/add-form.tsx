@@ -1,0 +1,141 @@
+import { useMemo, useState } from 'preact/hooks';
+import { ApiFailure } from '../api/client';
+import { type NewTask, tasksApi } from '../api/tasks';
+import { TASK_TYPES, type TaskType, detectType, splitLinks } from './detect-type';
+
+interface Props {
+  folders: string[];
+  onCreated(): void;
+}
+
+/** Paste one or many links; each gets a detected type that can be changed. */
+export function AddForm({ folders, onCreated }: Props) {
+  const [links, setLinks] = useState('');
+  const [overrides, setOverrides] = useState<Record<number, TaskType>>({});
+  const [name, setName] = useState('');
+  const [folder, setFolder] = useState('');
+  const [headers, setHeaders] = useState('');
+  const [isLive, setIsLive] = useState(false);
+  const [startNow, setStartNow] = useState(true);
+  const [busy, setBusy] = useState(false);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+
+  const urls = useMemo(() => splitLinks(links), [links]);
+  const typeOf = (index: number) => overrides[index] ?? detectType(urls[index]);
+
+  async function submit(event: Event) {
+    event.preventDefault();
+    if (urls.length === 0) {
+      setErrors({ links: 'Paste at least one link.' });
+      return;
+    }
+    setBusy(true);
+    setErrors({});
+    const tasks: NewTask[] = urls.map((url, index) => ({
+      type: typeOf(index),
+      url,
+      isLive,
+      ...(name.trim() && urls.length === 1 ? { name: name.trim() } : {}),
+      ...(folder.trim() ? { folder: folder.trim() } : {}),
+      ...(headers.trim() ? { headers: headers.trim() } : {}),
+    }));
+    try {
+      await tasksApi.create(tasks, startNow);
+      setLinks('');
+      setOverrides({});
+      setName('');
+      onCreated();
+    } catch (error) {
+      setErrors(fieldErrors(error));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <form class="card add-form" onSubmit={submit} aria-label="Add downloads">
+      <label class="field">
+        <span>Links, one per line</span>
+        <textarea
+          name="links"
+          rows={3}
+          value={links}
+          placeholder="https://example.com/video.m3u8"
+          aria-invalid={errors.links ? 'true' : undefined}
+          onInput={(event) => setLinks(event.currentTarget.value)}
+        />
+        {errors.links && <small class="error" role="alert">{errors.links}</small>}
+      </label>
+      {urls.length > 0 && (
+        <ul class="detected" aria-label="Detected types">
+          {urls.map((url, index) => (
+            <li key={`${index}-${url}`}>
+              <select
+                aria-label={`Type of ${url}`}
+                value={typeOf(index)}
+                onChange={(event) => setOverrides({ ...overrides, [index]: event.currentTarget.value as TaskType })}
+              >
+                {TASK_TYPES.map((type) => (
+                  <option value={type}>{type}</option>
+                ))}
+              </select>
+              <span class="url">{url}</span>
+              {errors[`tasks[${index}]`] && <small class="error" role="alert">{errors[`tasks[${index}]`]}</small>}
+            </li>
+          ))}
+        </ul>
+      )}
+      <div class="row">
+        <label class="field">
+          <span>Name{urls.length > 1 ? ' (one link only)' : ''}</span>
+          <input name="name" value={name} disabled={urls.length > 1} placeholder="derived from the link" onInput={(event) => setName(event.currentTarget.value)} />
+          {errors.name && <small class="error" role="alert">{errors.name}</small>}
+        </label>
+        <label class="field">
+          <span>Folder</span>
+          <input name="folder" list="folders" value={folder} placeholder="optional sub-folder" onInput={(event) => setFolder(event.currentTarget.value)} />
+          <datalist id="folders">
+            {folders.map((known) => (
+              <option value={known} />
+            ))}
+          </datalist>
+          {errors.folder && <small class="error" role="alert">{errors.folder}</small>}
+        </label>
+      </div>
+      <details>
+        <summary>Headers and live recording</summary>
+        <label class="field">
+          <span>Headers, one "Name: value" per line</span>
+          <textarea name="headers" rows={2} value={headers} placeholder="Referer: https://example.com/" onInput={(event) => setHeaders(event.currentTarget.value)} />
+          {errors.headers && <small class="error" role="alert">{errors.headers}</small>}
+        </label>
+        <label class="check">
+          <input type="checkbox" checked={isLive} onChange={(event) => setIsLive(event.currentTarget.checked)} /> Live stream: record until stopped
+        </label>
+      </details>
+      <div class="row end">
+        <label class="check">
+          <input type="checkbox" name="startNow" checked={startNow} onChange={(event) => setStartNow(event.currentTarget.checked)} /> Start now
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? 'Adding…' : urls.length > 1 ? `Add ${urls.length} downloads` : 'Add download'}
+        </button>
+      </div>
+      {errors.form && <p class="error" role="alert">{errors.form}</p>}
+    </form>
+  );
+}
+
+/** The API's field errors placed next to the inputs they concern; the rest under the form. */
+function fieldErrors(error: unknown): Record<string, string> {
+  if (!(error instanceof ApiFailure)) return { form: error instanceof Error ? error.message : String(error) };
+  if (error.fields.length === 0) return { form: error.message };
+  const placed: Record<string, string> = {};
+  for (const { path, message } of error.fields) {
+    const task = /^tasks\[(\d+)\](?:\.(\w+))?/.exec(path);
+    const field = task?.[2];
+    const key = field === 'url' || field === 'type' || !field ? (task ? `tasks[${task[1]}]` : 'form') : field;
+    placed[key] = placed[key] ? `${placed[key]}; ${message}` : message;
+  }
+  return placed;
+}

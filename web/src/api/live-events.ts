@@ -1,0 +1,46 @@
+import { apiKey } from './api-key';
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+
+export interface ProgressEvent {
+  id: string;
+  percent: number | null;
+  speed: number;
+  downloadedBytes: number;
+  totalBytes: number | null;
+  eta: number | null;
+}
+
+export interface LiveEventHandlers {
+  /** a task's live figures (at most twice a second per task) */
+  progress(event: ProgressEvent): void;
+  /** anything else changed (create, start, success, failed, stop, update, delete): refetch what is shown */
+  changed(event: string, data: Record<string, unknown>): void;
+  /** the stream is (back) up after being down: what happened meanwhile is unknown, so refetch everything */
+  resync(): void;
+  state(state: ConnectionState): void;
+}
+
+const CHANGE_EVENTS = ['download-create', 'download-start', 'download-success', 'download-failed', 'download-stop', 'download-update', 'download-delete'];
+
+/** The /api/events stream: EventSource reconnects by itself; each reconnect asks for a resync. */
+export function connectLiveEvents(handlers: LiveEventHandlers): () => void {
+  const key = apiKey.get();
+  const source = new EventSource(`/api/events${key ? `?token=${encodeURIComponent(key)}` : ''}`);
+  let wasDown = false;
+  handlers.state('connecting');
+  source.onopen = () => {
+    handlers.state('live');
+    if (wasDown) handlers.resync();
+    wasDown = false;
+  };
+  source.onerror = () => {
+    wasDown = true;
+    handlers.state('reconnecting');
+  };
+  source.addEventListener('download-progress', (message) => handlers.progress(JSON.parse((message as MessageEvent).data)));
+  for (const name of CHANGE_EVENTS) {
+    source.addEventListener(name, (message) => handlers.changed(name, JSON.parse((message as MessageEvent).data)));
+  }
+  return () => source.close();
+}
