@@ -12,6 +12,8 @@ import { errorEnvelope } from './common/envelope.js';
 import { serveDashboard } from './dashboard/serve-dashboard.js';
 import { ErrorCode } from './common/error-codes.js';
 import { useLenientJsonParser } from './common/json-body-parser.js';
+import { corsOptions, registerOriginCheck } from './common/cors-policy.js';
+import { registerHostCheck } from './common/host-check.js';
 import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
@@ -71,11 +73,10 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   app.setGlobalPrefix('api', { exclude: ['healthy', 'metrics'] });
   useLenientJsonParser(app, config.bodyLimitBytes);
   app.useGlobalPipes(createValidationPipe());
-  app.enableCors({
-    origin: true,
-    methods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ['Content-Type', 'Authorization', 'X-API-Key'],
-  });
+  // against DNS rebinding and cross-site requests: Host first (421), then a web page's Origin (403)
+  registerHostCheck(app.getHttpAdapter().getInstance(), config);
+  registerOriginCheck(app.getHttpAdapter().getInstance(), config);
+  app.enableCors(corsOptions(config));
   app.enableShutdownHooks();
   if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 

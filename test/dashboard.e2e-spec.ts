@@ -131,6 +131,33 @@ describe('the dashboard in a real browser', () => {
       assert.equal((await test.api('GET', `/api/downloads/${first}`)).status, 404);
     });
 
+    it('shows an API error next to the field it concerns, edits a task, and deletes several at once', async () => {
+      await page.getByLabel('Links, one per line').fill(origin.url('/files/missing.bin'));
+      await page.getByLabel('Folder').fill('../outside');
+      await page.getByRole('button', { name: 'Add download' }).click();
+      const folderError = page.locator('label.field', { hasText: 'Folder' }).getByRole('alert');
+      await folderError.waitFor();
+      assert.match((await folderError.textContent()) ?? '', /folder/i);
+      await page.getByLabel('Folder').fill('');
+
+      const gone = await taskIdNamed(test, 'gone');
+      await row(page, gone).getByRole('button', { name: 'Edit' }).click();
+      const edit = page.getByRole('dialog', { name: /Edit/ });
+      await edit.getByLabel('Name').fill('renamed');
+      await edit.getByRole('button', { name: 'Save' }).click();
+      await page.locator(`li.task[data-id="${gone}"][aria-label="renamed"]`).waitFor();
+      assert.equal((await test.api('GET', `/api/downloads/${gone}`)).body.data.name, 'renamed');
+
+      const slow = await taskIdNamed(test, 'slow one');
+      await row(page, gone).getByLabel('Select renamed').check();
+      await row(page, slow).getByLabel('Select slow one').check();
+      await page.getByRole('group', { name: 'Selected tasks' }).getByRole('button', { name: 'Delete' }).click();
+      await page.getByRole('dialog', { name: /Delete 2 tasks/ }).getByRole('button', { name: 'Delete' }).click();
+      await row(page, gone).waitFor({ state: 'detached' });
+      await row(page, slow).waitFor({ state: 'detached' });
+      assert.equal((await test.api('GET', `/api/downloads/${slow}`)).status, 404);
+    });
+
     it('pages through 10,000 tasks, the first page drawn at once', async () => {
       for (let batch = 0; batch < 10; batch++) {
         const tasks = Array.from({ length: 1000 }, (_, index) => ({ type: 'direct', url: `${origin.url('/files/none')}-${batch}-${index}.bin` }));

@@ -72,7 +72,10 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
 
   before(async () => {
     root = await mkdtemp(join(tmpdir(), 'youtube-e2e-'));
-    config = loadConfig({ DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), SEGMENT_CONCURRENCY: '4', RETRY_ATTEMPTS: '2', STALL_TIMEOUT_MS: '20000' }, root);
+    config = loadConfig(
+      { DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), SEGMENT_CONCURRENCY: '4', RETRY_ATTEMPTS: '2', STALL_TIMEOUT_MS: '20000', ALLOW_PRIVATE_ADDRESSES: 'true' },
+      root,
+    );
     tools = new ToolsService(config);
     assert.ok(tools.ytdlp, 'yt-dlp is installed');
     assert.ok(tools.ffmpeg && tools.ffprobe, 'ffmpeg and ffprobe are installed');
@@ -185,7 +188,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
   });
 
   it('without ffmpeg takes a single file, and says why separate streams cannot be merged', async () => {
-    const noFfmpeg = loadConfig({ FFMPEG_PATH: join(root, 'no-such-dir', 'ffmpeg') }, root);
+    const noFfmpeg = loadConfig({ FFMPEG_PATH: join(root, 'no-such-dir', 'ffmpeg'), ALLOW_PRIVATE_ADDRESSES: 'true' }, root);
     const withoutFfmpeg = new YoutubeDownloader(new ToolsService(noFfmpeg), noFfmpeg);
     const context = { signal: new AbortController().signal, progress: () => undefined, log: () => undefined };
     const plain = await aJob();

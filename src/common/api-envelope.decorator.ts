@@ -39,6 +39,7 @@ export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options:
 const REASONS: Record<number, string> = {
   400: 'Bad request',
   401: 'API key missing or wrong',
+  403: 'Origin not allowed',
   404: 'Not found',
   409: 'Conflict with the task state',
   413: 'Body too large',
@@ -50,8 +51,10 @@ const REASONS: Record<number, string> = {
 /** Error answers by status, each with the errorCodes it can carry: `{ 404: ['download_not_found'] }`. */
 export type ErrorAnswers = Partial<Record<number, ErrorCode[]>>;
 
-/** What any /api route can answer: no key, a refused Host, a fault. */
-export const ANY_API_ROUTE: ErrorAnswers = { 401: [ErrorCode.Unauthorized], 421: [ErrorCode.HostNotAllowed], 500: [ErrorCode.InternalError] };
+/** What any request can be refused with before it reaches a route: a web page of another origin, a Host the service does not go by. */
+export const ANY_REQUEST: ErrorAnswers = { 403: [ErrorCode.OriginNotAllowed], 421: [ErrorCode.HostNotAllowed] };
+/** What any /api route can answer: those, no key, a fault. */
+export const ANY_API_ROUTE: ErrorAnswers = { 401: [ErrorCode.Unauthorized], ...ANY_REQUEST, 500: [ErrorCode.InternalError] };
 /** A route with `:id`. */
 export const ID_ROUTE: ErrorAnswers = { 400: [ErrorCode.InvalidId], 404: [ErrorCode.DownloadNotFound] };
 /** A route that reads a JSON body. */

@@ -15,6 +15,8 @@ export const ErrorCode = {
   TaskRunning: 'task_running',
   InvalidTransition: 'invalid_transition',
   HostNotAllowed: 'host_not_allowed',
+  /** 403: a browser page from an origin not listed in CORS_ORIGINS */
+  OriginNotAllowed: 'origin_not_allowed',
   AddressNotAllowed: 'address_not_allowed',
   InsufficientSpace: 'insufficient_space',
   InternalError: 'internal_error',

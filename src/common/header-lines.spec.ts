@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { HeaderLinesError, formatHeaderLines, parseHeaderLines } from './header-lines.js';
+import { HeaderLinesError, formatHeaderLines, forwardableHeaders, isHopByHopHeader, parseHeaderLines } from './header-lines.js';
 
 const pairs = (...entries: Array<[string, string]>) => entries;
 const refused = (input: unknown, message: RegExp) => assert.throws(() => parseHeaderLines(input), (error: unknown) => error instanceof HeaderLinesError && message.test(error.message));
@@ -103,6 +103,20 @@ describe('parseHeaderLines', () => {
       refused(['A: 1', 'nope'], /line 2 .* is not of the form/);
     });
 
+    it('refuses control characters other than TAB, naming the header and the character', () => {
+      refused('X-Vt: a\u000bb', /line 1: the value of "X-Vt" contains a control character \(U\+000B\)/);
+      refused('X-Ff: a\u000cb', /the value of "X-Ff" contains a control character \(U\+000C\)/);
+      refused('X-Del: a\u007fb', /the value of "X-Del" contains a control character \(U\+007F\)/);
+      refused({ 'X-Esc': 'a\u001bb' }, /the value of "X-Esc" contains a control character \(U\+001B\)/);
+      assert.deepEqual(parseHeaderLines('X-Tab: a\tb'), pairs(['X-Tab', 'a\tb']));
+    });
+
+    it('refuses code points above U+00FF and keeps Latin-1', () => {
+      refused('Referer: https://example.com/café€', /the value of "Referer" contains a character HTTP headers cannot carry .*\(U\+20AC\)/);
+      refused({ 'X-Emoji': '😀' }, /\(U\+1F600\)/);
+      assert.deepEqual(parseHeaderLines('X-Latin: café ÿ'), pairs(['X-Latin', 'café ÿ']));
+    });
+
     it('refuses object values that are neither text nor numbers', () => {
       for (const value of [null, true, ['x'], { nested: 'x' }]) {
         refused({ A: value }, /the value of "A" must be a string/);
@@ -140,5 +154,32 @@ describe('formatHeaderLines', () => {
       assert.deepEqual(parseHeaderLines(stored), parsed, `input ${JSON.stringify(input)}`);
       assert.equal(formatHeaderLines(parseHeaderLines(stored)), stored);
     }
+  });
+});
+
+describe('forwardableHeaders', () => {
+  it('drops hop-by-hop and framing headers, whatever their case, and names them', () => {
+    const input = pairs(
+      ['Host', 'evil.example'],
+      ['content-length', '200'],
+      ['Transfer-Encoding', 'chunked'],
+      ['Connection', 'close'],
+      ['Keep-Alive', 'timeout=5'],
+      ['Upgrade', 'h2c'],
+      ['TE', 'trailers'],
+      ['Trailer', 'X'],
+      ['Expect', '100-continue'],
+      ['Proxy-Authorization', 'Basic x'],
+      ['Proxy-Connection', 'keep-alive'],
+      ['Referer', 'https://example.com/'],
+      ['Cookie', 'a=1'],
+    );
+    const { forwarded, dropped } = forwardableHeaders(input);
+    assert.deepEqual(forwarded, pairs(['Referer', 'https://example.com/'], ['Cookie', 'a=1']));
+    assert.deepEqual(dropped, ['Host', 'content-length', 'Transfer-Encoding', 'Connection', 'Keep-Alive', 'Upgrade', 'TE', 'Trailer', 'Expect', 'Proxy-Authorization', 'Proxy-Connection']);
+  });
+
+  it('keeps end-to-end headers that merely look alike', () => {
+    for (const name of ['Content-Type', 'Hosting', 'X-Host', 'Authorization', 'Range', 'Accept-Encoding', 'Tes']) assert.equal(isHopByHopHeader(name), false, name);
   });
 });

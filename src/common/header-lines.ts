@@ -49,7 +49,36 @@ function checkPair(rawName: string, rawValue: unknown, where: string): [string, 
   const value = String(rawValue).trim();
   // eslint-disable-next-line no-control-regex
   if (/[\r\n\u0000]/.test(value)) throw new HeaderLinesError(`${where}: the value of "${name}" contains a line break or NUL`);
+  const unsendable = UNSENDABLE.exec(value);
+  if (unsendable) {
+    const code = `U+${unsendable[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0')}`;
+    const what = unsendable[0].codePointAt(0)! > 0xff ? 'a character HTTP headers cannot carry (only Latin-1 is sent)' : 'a control character';
+    throw new HeaderLinesError(`${where}: the value of "${name}" contains ${what} (${code}); percent-encode it or remove it`);
+  }
   return [name, value];
+}
+
+/** What no HTTP/1.1 header value can carry: control characters other than TAB (DEL included) and anything above U+00FF. */
+// eslint-disable-next-line no-control-regex
+const UNSENDABLE = /[\u0000-\u0008\u000a-\u001f\u007f]|[^\u0000-\u00ff]/u;
+
+/**
+ * Headers that belong to one connection or describe the message's framing. Sent from a task they would
+ * desynchronise a shared keep-alive connection (a Content-Length makes the server read the next
+ * request as this one's body), so they are never forwarded.
+ */
+const HOP_BY_HOP = new Set(['host', 'content-length', 'transfer-encoding', 'connection', 'keep-alive', 'upgrade', 'te', 'trailer', 'expect']);
+
+export function isHopByHopHeader(name: string): boolean {
+  const lower = name.toLowerCase();
+  return HOP_BY_HOP.has(lower) || lower.startsWith('proxy-');
+}
+
+/** A task's headers split into those it sends and the names of those it may not (hop-by-hop, framing). */
+export function forwardableHeaders(pairs: Array<[string, string]>): { forwarded: Array<[string, string]>; dropped: string[] } {
+  const forwarded = pairs.filter(([name]) => !isHopByHopHeader(name));
+  const dropped = pairs.filter(([name]) => isHopByHopHeader(name)).map(([name]) => name);
+  return { forwarded, dropped };
 }
 
 /** The stored form: one "Name: value" per line. */

@@ -9,17 +9,9 @@ interface ErrorCodeDoc {
   example?: string;
 }
 
-/** Codes other branches add to ErrorCode; spread in so that this file compiles before and after the merge. */
-const ADDED_ELSEWHERE = {
-  origin_not_allowed: { status: 403, meaning: 'a browser page of an origin not listed in `CORS_ORIGINS` called the API' } as ErrorCodeDoc,
-  malformed_request: { status: 400, meaning: 'the request is not valid HTTP (refused by the HTTP parser itself)' } as ErrorCodeDoc,
-  request_timeout: { status: 408, meaning: 'the request did not arrive in time' } as ErrorCodeDoc,
-  headers_too_large: { status: 431, meaning: "the request's headers exceed the server's limit" } as ErrorCodeDoc,
-};
 
 /** What each errorCode means and the HTTP status it comes with: the OpenAPI document and docs/api.md say the same. */
-export const ERROR_CODE_DOCS: Record<string, ErrorCodeDoc> = {
-  ...ADDED_ELSEWHERE,
+export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   [ErrorCode.InvalidId]: { status: 400, meaning: 'the `:id` in the path is not a positive decimal integer', example: 'Invalid request: id must be a positive integer, got "abc"' },
   [ErrorCode.DownloadNotFound]: { status: 404, meaning: 'no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)', example: 'No task with id 42' },
   [ErrorCode.ValidationFailed]: { status: 400, meaning: 'a known field or query parameter has a wrong type or value; `fields` lists each one', example: 'Invalid request: tasks[0].url must be an http(s):// URL' },
@@ -29,6 +21,10 @@ export const ERROR_CODE_DOCS: Record<string, ErrorCodeDoc> = {
   [ErrorCode.RouteNotFound]: { status: 404, meaning: 'no route has that method and path' },
   [ErrorCode.TaskRunning]: { status: 409, meaning: 'the command needs a task that is not downloading (edit, mark success/failed): stop it first', example: 'Task 42 is downloading; stop it before editing it' },
   [ErrorCode.InvalidTransition]: { status: 409, meaning: 'any other lifecycle command the task cannot take in its present state' },
+  [ErrorCode.OriginNotAllowed]: { status: 403, meaning: 'a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)' },
+  [ErrorCode.MalformedRequest]: { status: 400, meaning: 'the request is not valid HTTP (refused by the HTTP parser itself)' },
+  [ErrorCode.RequestTimeout]: { status: 408, meaning: 'the request did not arrive in time' },
+  [ErrorCode.HeadersTooLarge]: { status: 431, meaning: "the request's headers exceed the server's limit" },
   [ErrorCode.HostNotAllowed]: { status: 421, meaning: 'the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)' },
   [ErrorCode.AddressNotAllowed]: { status: 'event', meaning: '`download-failed` only: the task URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true' },
   [ErrorCode.InsufficientSpace]: { status: 'event', meaning: '`download-failed` only: the disk is full, or the download is known not to fit; the partial data is kept' },
@@ -37,7 +33,7 @@ export const ERROR_CODE_DOCS: Record<string, ErrorCodeDoc> = {
   [ErrorCode.DependencyMissing]: { status: 'event', meaning: '`download-failed` only: a tool the task needs is not installed; `dependency` names it (`ffmpeg`, `yt-dlp`)' },
   [ErrorCode.DownloadFailed]: { status: 'event', meaning: '`download-failed` only: any other failure of the download itself; `error` says what' },
   [ErrorCode.CrashLoop]: { status: 'event', meaning: '`download-failed` only: the task was running when the process died uncleanly twice in a row' },
-} satisfies Record<ErrorCode, ErrorCodeDoc>;
+};
 
 /** The errorCodes a `download-failed` event can carry. */
 export const FAILURE_CODES = Object.entries(ERROR_CODE_DOCS)

@@ -39,7 +39,45 @@ describe('loadConfig', () => {
       bodyLimitBytes: 1024 * 1024,
       bilibiliApiBase: 'https://api.bilibili.com',
       ssePingIntervalMs: 15_000,
+      corsOrigins: [],
+      allowedHosts: null,
+      allowNoAuth: false,
+      allowPrivateAddresses: false,
+      metricsPublic: false,
+      webDir: null,
+      logLevel: 'info',
+      logFormat: null,
+      webhookUrls: [],
+      webhookSecret: null,
+      webhookEvents: ['download-success', 'download-failed'],
     });
+  });
+
+  it('reads the operations variables: logs, metrics, webhooks, the dashboard', () => {
+    const config = configWith({
+      LOG_LEVEL: 'DEBUG',
+      LOG_FORMAT: 'json',
+      METRICS_PUBLIC: 'yes',
+      WEBHOOK_URLS: 'https://hooks.example.com/a?token=1 , http://127.0.0.1:9000/b',
+      WEBHOOK_SECRET: 's3cret-value',
+      WEBHOOK_EVENTS: '*',
+      WEB_DIR: 'public',
+    });
+    assert.equal(config.logLevel, 'debug');
+    assert.equal(config.logFormat, 'json');
+    assert.equal(config.metricsPublic, true);
+    assert.deepEqual(config.webhookUrls, ['https://hooks.example.com/a?token=1', 'http://127.0.0.1:9000/b']);
+    assert.equal(config.webhookSecret, 's3cret-value');
+    assert.equal(config.webhookEvents.length, 7);
+    assert.equal(config.webDir, '/srv/mediago/public');
+  });
+
+  it('names the operations variable that is wrong', () => {
+    assert.throws(() => configWith({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/);
+    assert.throws(() => configWith({ LOG_FORMAT: 'xml' }), /LOG_FORMAT must be one of json, pretty/);
+    assert.throws(() => configWith({ METRICS_PUBLIC: 'maybe' }), /METRICS_PUBLIC must be true or false/);
+    assert.throws(() => configWith({ WEBHOOK_URLS: 'https://ok.example.com, ftp://files.example.com' }), /WEBHOOK_URLS must be an http:\/\/ or https:\/\/ URL/);
+    assert.throws(() => configWith({ WEBHOOK_EVENTS: 'download-success,download-progress' }), /WEBHOOK_EVENTS names unknown events \(download-progress\)/);
   });
 
   it('treats empty and blank variables as unset', () => {
@@ -163,6 +201,37 @@ describe('loadConfig', () => {
   it('refuses a HOST with characters no host name has', () => {
     refuses('HOST', 'local host', /must be a host name or IP address, got "local host"/);
     assert.equal(configWith({ HOST: '::1' }).host, '::1');
-    assert.equal(configWith({ HOST: '[::]' }).host, '[::]');
+    assert.equal(configWith({ HOST: '[::]', API_KEY: 'long-enough-key' }).host, '[::]');
+  });
+
+  describe('exposure', () => {
+    it('refuses a non-loopback HOST without API_KEY, naming both ways out', () => {
+      for (const address of ['0.0.0.0', '[::]', '192.168.1.10', 'media.lan']) {
+        refuses('HOST', address, /no API_KEY is set.*Set API_KEY.*ALLOW_NO_AUTH=true/);
+      }
+    });
+
+    it('serves loopback without a key, and any address with a key or ALLOW_NO_AUTH=true', () => {
+      for (const address of ['127.0.0.1', '127.1.2.3', '::1', '[::1]', 'localhost', 'box.localhost']) assert.equal(configWith({ HOST: address }).host, address);
+      assert.equal(configWith({ HOST: '0.0.0.0', API_KEY: 'long-enough-key' }).host, '0.0.0.0');
+      const open = configWith({ HOST: '0.0.0.0', ALLOW_NO_AUTH: 'true' });
+      assert.equal(open.allowNoAuth, true);
+      refuses('ALLOW_NO_AUTH', 'maybe', /must be true or false, got "maybe"/);
+    });
+
+    it('reads CORS_ORIGINS as a list of origins; "*" only with API_KEY', () => {
+      assert.deepEqual(configWith({ CORS_ORIGINS: 'https://a.example, http://localhost:5173/' }).corsOrigins, ['https://a.example', 'http://localhost:5173']);
+      refuses('CORS_ORIGINS', '*', /only when API_KEY is set/);
+      assert.deepEqual(configWith({ CORS_ORIGINS: '*', API_KEY: 'long-enough-key' }).corsOrigins, ['*']);
+      refuses('CORS_ORIGINS', 'https://a.example/path', /scheme, host and port only/);
+      refuses('CORS_ORIGINS', 'a.example', /scheme, host and port only/);
+    });
+
+    it('reads ALLOWED_HOSTS lower-cased, and ALLOW_PRIVATE_ADDRESSES as a flag', () => {
+      assert.deepEqual(configWith({ ALLOWED_HOSTS: 'Media.LAN, .home.arpa' }).allowedHosts, ['media.lan', '.home.arpa']);
+      assert.equal(configWith({ ALLOW_PRIVATE_ADDRESSES: 'true' }).allowPrivateAddresses, true);
+      assert.equal(configWith({ ALLOW_PRIVATE_ADDRESSES: '0' }).allowPrivateAddresses, false);
+      refuses('ALLOW_PRIVATE_ADDRESSES', 'sure', /must be true or false/);
+    });
   });
 });

@@ -33,6 +33,14 @@ export interface AppConfig {
   webhookSecret: string | null;
   /** SSE event names sent to webhooks */
   webhookEvents: string[];
+  /** Origins a browser may call the API from (CORS); ['*'] only together with an API key. */
+  corsOrigins: string[];
+  /** Extra names the Host header may carry (DNS rebinding guard); null when ALLOWED_HOSTS is unset. */
+  allowedHosts: string[] | null;
+  /** Serve a non-loopback address without an API key anyway. */
+  allowNoAuth: boolean;
+  /** Let tasks reach loopback, private, link-local and unique-local addresses. */
+  allowPrivateAddresses: boolean;
 }
 
 /** Lifecycle events a webhook may receive (progress is too frequent for a POST each). */
@@ -85,23 +93,17 @@ function httpUrl(env: Env, name: string): string | undefined {
 }
 
 function urlList(env: Env, name: string): string[] {
-  const raw = text(env, name);
-  if (raw === undefined) return [];
-  return raw
-    .split(',')
-    .map((item) => item.trim())
-    .filter(Boolean)
-    .map((item) => {
-      httpUrl({ [name]: item }, name);
-      return item;
-    });
+  return (list(env, name) ?? []).map((item) => {
+    httpUrl({ [name]: item }, name);
+    return item;
+  });
 }
 
 function eventList(env: Env, name: string, fallback: string[]): string[] {
   const raw = text(env, name);
   if (raw === undefined) return fallback;
   if (raw === '*') return WEBHOOK_EVENTS;
-  const events = raw.split(',').map((item) => item.trim()).filter(Boolean);
+  const events = list(env, name) ?? [];
   const unknown = events.filter((event) => !WEBHOOK_EVENTS.includes(event));
   if (unknown.length > 0) throw new ConfigError(name, `names unknown events (${unknown.join(', ')}); choose from ${WEBHOOK_EVENTS.join(', ')} or *`);
   return events;
@@ -116,28 +118,65 @@ function choice<T extends string>(env: Env, name: string, allowed: readonly T[],
   return raw as T;
 }
 
-function flag(env: Env, name: string): boolean {
-  const raw = text(env, name);
-  if (raw === undefined) return false;
-  if (/^(true|1|yes)$/i.test(raw)) return true;
-  if (/^(false|0|no)$/i.test(raw)) return false;
-  throw new ConfigError(name, `must be true or false, got "${raw}"`);
-}
-
 function host(env: Env): string {
   const raw = text(env, 'HOST') ?? '127.0.0.1';
   if (!/^[A-Za-z0-9.:\-[\]]+$/.test(raw)) throw new ConfigError('HOST', `must be a host name or IP address, got "${raw}"`);
   return raw;
 }
 
+function flag(env: Env, name: string): boolean {
+  const raw = text(env, name)?.toLowerCase();
+  if (raw === undefined) return false;
+  if (['true', '1', 'yes'].includes(raw)) return true;
+  if (['false', '0', 'no'].includes(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function list(env: Env, name: string): string[] | null {
+  const raw = text(env, name);
+  return raw === undefined ? null : raw.split(',').map((entry) => entry.trim()).filter(Boolean);
+}
+
+function corsOrigins(env: Env, apiKey: string | null): string[] {
+  const origins = list(env, 'CORS_ORIGINS') ?? [];
+  for (const origin of origins) {
+    if (origin === '*') {
+      if (!apiKey) throw new ConfigError('CORS_ORIGINS', 'may be "*" only when API_KEY is set: otherwise any web page could drive the API');
+      continue;
+    }
+    let parsed: URL | null;
+    try {
+      parsed = new URL(origin);
+    } catch {
+      parsed = null;
+    }
+    if (!parsed || parsed.origin !== origin.replace(/\/+$/, '')) throw new ConfigError('CORS_ORIGINS', `must list origins such as https://app.example.com (scheme, host and port only), got "${origin}"`);
+  }
+  return origins.map((origin) => origin.replace(/\/+$/, ''));
+}
+
+/** 127.0.0.0/8, ::1 and the localhost names: the addresses only this machine can reach. */
+export function isLoopbackHost(name: string): boolean {
+  const host = name.toLowerCase().replace(/^\[|\]$/g, '').replace(/\.$/, '');
+  return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1';
+}
+
 /** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const apiKey = text(env, 'API_KEY') ?? null;
   if (apiKey !== null && apiKey.length < 8) throw new ConfigError('API_KEY', 'must be at least 8 characters long');
+  const boundHost = host(env);
+  const allowNoAuth = flag(env, 'ALLOW_NO_AUTH');
+  if (!apiKey && !allowNoAuth && !isLoopbackHost(boundHost)) {
+    throw new ConfigError(
+      'HOST',
+      `is ${boundHost}, which other machines can reach, and no API_KEY is set: anyone on the network could drive downloads. Set API_KEY (8+ characters), or ALLOW_NO_AUTH=true to serve without a key anyway`,
+    );
+  }
   const proxy = httpUrl(env, 'DOWNLOAD_PROXY') ?? httpUrl(env, 'HTTPS_PROXY') ?? httpUrl(env, 'HTTP_PROXY') ?? null;
   return {
     port: integer(env, 'PORT', 39719, 1, 65535),
-    host: host(env),
+    host: boundHost,
     dataDir: directory(env, 'DATA_DIR', './data', cwd),
     downloadDir: directory(env, 'DOWNLOAD_DIR', './downloads', cwd),
     apiKey,
@@ -162,5 +201,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     webhookUrls: urlList(env, 'WEBHOOK_URLS'),
     webhookSecret: text(env, 'WEBHOOK_SECRET') ?? null,
     webhookEvents: eventList(env, 'WEBHOOK_EVENTS', ['download-success', 'download-failed']),
+    corsOrigins: corsOrigins(env, apiKey),
+    allowedHosts: list(env, 'ALLOWED_HOSTS')?.map((name) => name.toLowerCase()) ?? null,
+    allowNoAuth,
+    allowPrivateAddresses: flag(env, 'ALLOW_PRIVATE_ADDRESSES'),
   };
 }

@@ -1,5 +1,6 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { AddressGuard } from './address-guard.js';
 import { HttpClient } from './http-client.js';
 import { ToolsService } from './tools.service.js';
 
@@ -11,6 +12,7 @@ export class SharedHttpClient extends HttpClient implements OnApplicationShutdow
       proxy: config.proxy,
       noProxy: config.noProxy,
       stallTimeoutMs: config.stallTimeoutMs,
+      addressGuard: config.allowPrivateAddresses ? null : new AddressGuard(),
       retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
     });
   }

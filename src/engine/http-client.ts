@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import type { AddressGuard } from './address-guard.js';
 import { HttpError, PermanentError, redactUrl } from './http-error.js';
 import { type HttpTransport, NodeHttpTransport, ProxyHttpTransport } from './http-transport.js';
 import { type RetryHooks, type RetryPolicy, withRetry } from './retry.js';
@@ -12,6 +13,8 @@ export interface HttpClientOptions {
   stallTimeoutMs: number;
   retry: RetryPolicy;
   userAgent?: string;
+  /** Refuses loopback, private, link-local and unique-local addresses; null or absent: every address is allowed. */
+  addressGuard?: AddressGuard | null;
 }
 
 export interface OpenOptions {
@@ -39,8 +42,8 @@ export class HttpClient {
 
   constructor(private readonly options: HttpClientOptions) {
     this.transport = options.proxy
-      ? new ProxyHttpTransport(options.proxy, withLoopback(options.noProxy), options.stallTimeoutMs)
-      : new NodeHttpTransport(options.stallTimeoutMs);
+      ? new ProxyHttpTransport(options.proxy, withLoopback(options.noProxy), options.stallTimeoutMs, options.addressGuard)
+      : new NodeHttpTransport(options.stallTimeoutMs, options.addressGuard);
   }
 
   get retryPolicy(): RetryPolicy {

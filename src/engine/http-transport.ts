@@ -2,6 +2,8 @@ import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
 import { EnvHttpProxyAgent, request as undiciRequest } from 'undici';
+import { isHopByHopHeader } from '../common/header-lines.js';
+import type { AddressGuard } from './address-guard.js';
 
 export interface RawResponse {
   status: number;
@@ -21,6 +23,11 @@ export interface HttpTransport {
   close(): Promise<void>;
 }
 
+/** The last guard: whatever reaches the wire, framing and connection headers are the transport's own. */
+function sendable(headers: Record<string, string>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter(([name]) => !isHopByHopHeader(name)));
+}
+
 /** A timeout error the retry logic treats as transient. */
 function stalled(ms: number): Error {
   return Object.assign(new Error(`no data for ${ms} ms`), { code: 'ETIMEDOUT' });
@@ -35,19 +42,31 @@ export class NodeHttpTransport implements HttpTransport {
   private readonly httpAgent: HttpAgent;
   private readonly httpsAgent: HttpsAgent;
 
-  constructor(private readonly stallTimeoutMs: number) {
-    const agentOptions = { keepAlive: true, keepAliveMsecs: 10_000, maxSockets: Infinity, maxFreeSockets: 256, scheduling: 'lifo' as const };
+  /** guard: checks every address a connection is made to (null: ALLOW_PRIVATE_ADDRESSES=true). */
+  constructor(
+    private readonly stallTimeoutMs: number,
+    private readonly guard: AddressGuard | null = null,
+  ) {
+    const agentOptions = {
+      keepAlive: true,
+      keepAliveMsecs: 10_000,
+      maxSockets: Infinity,
+      maxFreeSockets: 256,
+      scheduling: 'lifo' as const,
+      ...(guard ? { lookup: guard.lookup } : {}),
+    };
     this.httpAgent = new HttpAgent(agentOptions);
     this.httpsAgent = new HttpsAgent(agentOptions);
   }
 
   send(url: string, init: SendInit): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
+      this.guard?.checkLiteralHost(url);
       const target = new URL(url);
       const secure = target.protocol === 'https:';
       const request = (secure ? httpsRequest : httpRequest)(target, {
         method: init.method,
-        headers: init.headers,
+        headers: sendable(init.headers),
         agent: secure ? this.httpsAgent : this.httpAgent,
         signal: init.signal,
         // socket inactivity, from connecting to the last body byte: a stalled exchange is cut and retried
@@ -71,7 +90,13 @@ export class NodeHttpTransport implements HttpTransport {
 export class ProxyHttpTransport implements HttpTransport {
   private readonly dispatcher: EnvHttpProxyAgent;
 
-  constructor(proxy: string, noProxy: string, stallTimeoutMs: number) {
+  /** guard: names are resolved and checked here before the request goes to the proxy. */
+  constructor(
+    proxy: string,
+    noProxy: string,
+    stallTimeoutMs: number,
+    private readonly guard: AddressGuard | null = null,
+  ) {
     this.dispatcher = new EnvHttpProxyAgent({
       httpProxy: proxy,
       httpsProxy: proxy,
@@ -83,7 +108,8 @@ export class ProxyHttpTransport implements HttpTransport {
   }
 
   async send(url: string, init: SendInit): Promise<RawResponse> {
-    const response = await undiciRequest(url, { method: init.method as 'GET', headers: init.headers, signal: init.signal, dispatcher: this.dispatcher });
+    await this.guard?.checkUrl(url);
+    const response = await undiciRequest(url, { method: init.method as 'GET', headers: sendable(init.headers), signal: init.signal, dispatcher: this.dispatcher });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 

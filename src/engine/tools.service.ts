@@ -25,6 +25,31 @@ export function findExecutable(name: string, explicit: string | null, pathEnv = 
 export interface ToolStatus {
   found: boolean;
   version: string | null;
+  /** yt-dlp only: a version with a known security flaw; `warning` says which and what to do */
+  outdated?: boolean;
+  warning?: string;
+}
+
+/** The first yt-dlp release that no longer sends a task's cookies to other hosts on redirect. */
+export const YTDLP_FIXED_VERSION = '2023.07.06';
+
+/** Whether a yt-dlp version (YYYY.MM.DD, maybe with a build suffix) predates the CVE-2023-35934 fix; null when unreadable. */
+export function ytdlpPredatesCookieFix(version: string): boolean | null {
+  const parts = /^(\d{4})\.(\d{1,2})\.(\d{1,2})/.exec(version.trim());
+  if (!parts) return null;
+  const [year, month, day] = parts.slice(1).map(Number);
+  const [fixedYear, fixedMonth, fixedDay] = YTDLP_FIXED_VERSION.split('.').map(Number);
+  return year * 10_000 + month * 100 + day < fixedYear * 10_000 + fixedMonth * 100 + fixedDay;
+}
+
+function ytdlpStatus(version: string | null): ToolStatus {
+  if (version === null || !ytdlpPredatesCookieFix(version)) return { found: true, version };
+  return {
+    found: true,
+    version,
+    outdated: true,
+    warning: `yt-dlp ${version} is older than ${YTDLP_FIXED_VERSION} and sends cookies and credentials to other hosts on redirect (CVE-2023-35934); this service passes cookies scoped to the task's host, but update yt-dlp (pip install -U yt-dlp)`,
+  };
 }
 
 /** The external programs some strategies use (ffmpeg, ffprobe, yt-dlp), located once. */
@@ -46,7 +71,7 @@ export class ToolsService {
     if (!this.versions) {
       this.versions = {
         ffmpeg: { found: this.ffmpeg !== null, version: this.ffmpeg ? readVersion(this.ffmpeg, ['-version'], /ffmpeg version (\S+)/) : null },
-        ytdlp: { found: this.ytdlp !== null, version: this.ytdlp ? readVersion(this.ytdlp, ['--version'], /^(\S+)/) : null },
+        ytdlp: this.ytdlp ? ytdlpStatus(readVersion(this.ytdlp, ['--version'], /^(\S+)/)) : { found: false, version: null },
       };
     }
     return this.versions;

@@ -1,6 +1,6 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
+import { ANY_REQUEST, ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
@@ -27,7 +27,7 @@ export class HealthController {
   @ApiOpenRoute()
   @ApiExtraModels(ToolStatusDto)
   @ApiEnvelope(HealthDto)
-  @ApiErrors({ 421: [ErrorCode.HostNotAllowed], 503: [ErrorCode.DatabaseUnavailable] })
+  @ApiErrors(ANY_REQUEST, { 503: [ErrorCode.DatabaseUnavailable] })
   healthy(): Health {
     return { status: 'ok', types: this.registry.types(), tools: this.tools.status() };
   }

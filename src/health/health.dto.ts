@@ -3,6 +3,8 @@ import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 export class ToolStatusDto {
   @ApiProperty() found: boolean;
   @ApiProperty({ type: String, nullable: true, example: '6.1.1' }) version: string | null;
+  @ApiPropertyOptional({ description: 'yt-dlp only: a version with a known security flaw' }) outdated?: boolean;
+  @ApiPropertyOptional({ description: 'With outdated: which flaw, and what to do', example: 'yt-dlp 2023.03.04 sends cookies to other hosts on redirect (CVE-2023-35934); update it' }) warning?: string;
 }
 
 /** What GET /healthy answers in `data`; fields beyond `status` are additive. */

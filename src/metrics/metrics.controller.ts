@@ -2,7 +2,6 @@ import { Controller, Get, Header, Inject, UseGuards } from '@nestjs/common';
 import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { statfs } from 'node:fs/promises';
 import { ANY_API_ROUTE, ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
-import { ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { RawResponse } from '../common/raw-response.decorator.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -25,7 +24,7 @@ export class MetricsController {
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
   @ApiOperation({ operationId: 'scrapeMetrics', summary: 'Prometheus metrics (text format); needs the API key when one is set, unless METRICS_PUBLIC=true' })
   @ApiResponse({ status: 200, description: 'The Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } })
-  @ApiErrors({ 401: [ErrorCode.Unauthorized], 421: [ErrorCode.HostNotAllowed], 500: [ErrorCode.InternalError] })
+  @ApiErrors(ANY_API_ROUTE)
   scrape(): Promise<string> {
     return this.metrics.text();
   }

@@ -2,7 +2,7 @@ import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnAppl
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { parseHeaderLines } from '../common/header-lines.js';
+import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
 import { resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { DownloadEntity } from '../database/download.entity.js';
@@ -204,13 +204,15 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const outputDir = await resolveInside(base, task.folder || '.');
     const workDir = join(outputDir, `.mediago-task-${task.id}`);
     await mkdir(workDir, { recursive: true });
+    const { forwarded, dropped } = forwardableHeaders(parseHeaderLines(task.headers));
+    if (dropped.length > 0) this.logs.append(task.id, `headers not sent: ${dropped.join(', ')} (they belong to a single connection, not to the task)`);
     return {
       id: task.id,
       type: task.type,
       url: task.url,
       name: task.name,
       nameIsDerived: task.nameIsDerived,
-      headers: parseHeaderLines(task.headers),
+      headers: forwarded,
       isLive: task.isLive,
       outputDir,
       workDir,

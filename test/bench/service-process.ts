@@ -18,7 +18,7 @@ export class BenchService {
     this.baseUrl = `http://127.0.0.1:${port}`;
     const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
     this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
+      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
       stdio: 'ignore',
     });
     const deadline = Date.now() + 30_000;

@@ -46,6 +46,8 @@ export async function startTestApp(env: Record<string, string> = {}, root?: stri
     DATA_DIR: join(dir, 'data'),
     DOWNLOAD_DIR: join(dir, 'downloads'),
     RETRY_BASE_DELAY_MS: '50',
+    // every test origin is on loopback, which the address guard refuses by default
+    ALLOW_PRIVATE_ADDRESSES: 'true',
     ...env,
   });
   const app = await createApp(config, { logger: false });

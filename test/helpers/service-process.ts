@@ -27,6 +27,7 @@ export class ServiceProcess {
         HOME: process.env.HOME,
         PORT: String(port),
         HOST: '127.0.0.1',
+        ALLOW_PRIVATE_ADDRESSES: 'true',
         DATA_DIR: join(this.root, 'data'),
         DOWNLOAD_DIR: join(this.root, 'downloads'),
         DIRECT_CONNECTIONS: '2',

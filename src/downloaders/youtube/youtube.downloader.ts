@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { abortError, throwIfAborted } from '../../engine/abort.js';
+import { AddressGuard, AddressNotAllowedError } from '../../engine/address-guard.js';
 import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import { DownloadType } from '../../downloads/download-status.enum.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
-import { RESULT_FILE, buildYtdlpArguments, describeArguments, workFileName } from './ytdlp-arguments.js';
+import { COOKIES_FILE, RESULT_FILE, buildYtdlpArguments, cookiesFileText, describeArguments, workFileName, ytdlpHeaders } from './ytdlp-arguments.js';
 import { type YtdlpExit, runYtdlpProcess } from './ytdlp-process.js';
 import { YtdlpProgressTracker, parseYtdlpLine } from './ytdlp-progress.js';
 
@@ -55,7 +56,23 @@ export class YoutubeDownloader implements Downloader {
     await mkdir(job.workDir, { recursive: true });
     // a result left by an earlier run must not be taken for this run's
     await rm(join(job.workDir, RESULT_FILE), { force: true });
+    if (!this.config.allowPrivateAddresses) await checkTaskHost(job.url);
+    const { cookies, withheld } = ytdlpHeaders(job.headers);
+    if (withheld.length > 0) {
+      ctx.log(`${withheld.join(', ')} not passed to yt-dlp: it would send it to every host the page leads to, not only ${new URL(job.url).host}; a Cookie header is passed, limited to that host`);
+    }
+    const cookiesPath = join(job.workDir, COOKIES_FILE);
+    // removed first: a file left by a crash would keep its mode when written over
+    await rm(cookiesPath, { force: true });
+    if (cookies.length > 0) await writeFile(cookiesPath, cookiesFileText(job.url, cookies), { mode: 0o600 });
+    try {
+      return await this.runTool(ytdlp, job, ctx);
+    } finally {
+      await rm(cookiesPath, { force: true });
+    }
+  }
 
+  private async runTool(ytdlp: string, job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
     const args = buildYtdlpArguments(job, {
       ffmpegPath: this.tools.ffmpeg,
       proxy: this.config.proxy,
@@ -171,6 +188,20 @@ export class YoutubeDownloader implements Downloader {
       message += ' (this site offers video and audio separately: install ffmpeg so that they can be merged)';
     }
     return PERMANENT_FAILURES.some((pattern) => pattern.test(message)) ? new PermanentError(message) : new Error(message);
+  }
+}
+
+/**
+ * yt-dlp connects on its own, so the task's host is resolved and checked before it starts. Redirects
+ * inside yt-dlp, and media hosts it finds on the page, are not seen by this check.
+ */
+async function checkTaskHost(url: string): Promise<void> {
+  try {
+    await new AddressGuard().checkUrl(url);
+  } catch (error) {
+    if (error instanceof AddressNotAllowedError) throw error;
+    // a name we cannot check is not handed over: it could resolve to a refused address for yt-dlp
+    throw new PermanentError(`${new URL(url).hostname} could not be resolved to check its address (${(error as { code?: string }).code ?? 'no answer'})`);
   }
 }
 

@@ -1,6 +1,18 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { PROGRESS_MARKER, RESULT_FILE, type YtdlpJob, type YtdlpSettings, buildYtdlpArguments, describeArguments, outputTemplate, proxyFor, workFileName } from './ytdlp-arguments.js';
+import {
+  COOKIES_FILE,
+  PROGRESS_MARKER,
+  RESULT_FILE,
+  type YtdlpJob,
+  type YtdlpSettings,
+  buildYtdlpArguments,
+  cookiesFileText,
+  describeArguments,
+  outputTemplate,
+  proxyFor,
+  workFileName,
+} from './ytdlp-arguments.js';
 
 function aJob(overrides: Partial<YtdlpJob> = {}): YtdlpJob {
   return { id: 42, url: 'https://video.example/watch?v=abc', headers: [], isLive: false, deleteSegments: true, ...overrides };
@@ -72,12 +84,23 @@ describe('buildYtdlpArguments', () => {
     assert.equal(valueOf(args, '--merge-output-format'), undefined);
   });
 
-  it('sends every header of the task, in order, as Name:value', () => {
+  it('sends the other headers of the task, in order, as Name:value; cookies through the cookies file', () => {
     const args = buildYtdlpArguments(
       aJob({ headers: [['Referer', 'https://site.example/page'], ['Cookie', 'a=1; b=2'], ['User-Agent', 'Mozilla/5.0 (X11)']] }),
       someSettings(),
     );
-    assert.deepEqual(valuesOf(args, '--add-header'), ['Referer:https://site.example/page', 'Cookie:a=1; b=2', 'User-Agent:Mozilla/5.0 (X11)']);
+    assert.deepEqual(valuesOf(args, '--add-header'), ['Referer:https://site.example/page', 'User-Agent:Mozilla/5.0 (X11)']);
+    assert.equal(valueOf(args, '--cookies'), COOKIES_FILE);
+  });
+
+  it('never passes Cookie or Authorization as a header, whatever their case', () => {
+    const args = buildYtdlpArguments(aJob({ headers: [['cookie', 'a=1'], ['AUTHORIZATION', 'Bearer secret'], ['authorization', 'Basic x']] }), someSettings());
+    assert.deepEqual(valuesOf(args, '--add-header'), []);
+    assert.ok(!args.join(' ').includes('secret'));
+  });
+
+  it('passes no cookies file when the task has no cookies', () => {
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ headers: [['Referer', 'https://a.example/']] }), someSettings()), '--cookies'), undefined);
   });
 
   it('uses the configured proxy, and an explicit direct connection without one', () => {
@@ -132,12 +155,34 @@ describe('proxyFor', () => {
   });
 });
 
+describe('cookiesFileText', () => {
+  it('writes each cookie for the task host only, secure for https', () => {
+    const text = cookiesFileText('https://Video.Example:8443/watch?v=1', ['a=1; b = two words ', 'c=x=y']);
+    assert.equal(
+      text,
+      [
+        '# Netscape HTTP Cookie File',
+        '# cookies of the task, for video.example only',
+        'video.example\tFALSE\t/\tTRUE\t0\ta\t1',
+        'video.example\tFALSE\t/\tTRUE\t0\tb\ttwo words',
+        'video.example\tFALSE\t/\tTRUE\t0\tc\tx=y',
+        '',
+      ].join('\n'),
+    );
+  });
+
+  it('lets http cookies travel in clear text, as the task asked, and skips parts it cannot write', () => {
+    const lines = cookiesFileText('http://127.0.0.1:8080/', ['=nameless; novalue; tab=a\tb; ok=1']).trim().split('\n');
+    assert.deepEqual(lines.slice(2), ['127.0.0.1\tFALSE\t/\tFALSE\t0\tok\t1']);
+  });
+});
+
 describe('describeArguments', () => {
   it('masks header values and proxy credentials', () => {
-    const args = buildYtdlpArguments(aJob({ headers: [['Cookie', 'session=secret']] }), someSettings({ proxy: 'http://user:pw@proxy.lan:3128' }));
+    const args = buildYtdlpArguments(aJob({ headers: [['X-Token', 'session=secret']] }), someSettings({ proxy: 'http://user:pw@proxy.lan:3128' }));
     const text = describeArguments(args);
     assert.ok(!text.includes('secret') && !text.includes('user:pw'), text);
-    assert.ok(text.includes('Cookie:***'));
+    assert.ok(text.includes('X-Token:***'));
     assert.ok(text.includes('http://***@proxy.lan:3128'));
   });
 

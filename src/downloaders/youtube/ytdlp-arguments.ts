@@ -7,6 +7,9 @@ export const PROGRESS_MARKER = '[ytdlp-progress]';
 /** File (relative to the working directory) where yt-dlp appends one JSON line per finished media file. */
 export const RESULT_FILE = '.ytdlp-result.jsonl';
 
+/** The task's cookies as a Netscape cookies file in the working directory: yt-dlp sends them to the task's host only. */
+export const COOKIES_FILE = '.ytdlp-cookies.txt';
+
 export interface YtdlpSettings {
   /** ffmpeg to merge separate video and audio and to record live streams; null picks single-file formats. */
   ffmpegPath: string | null;
@@ -71,9 +74,52 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
     args.push('--parse-metadata', '%(id)s:(?P<is_live>.+)');
   }
   if (!job.deleteSegments) args.push('--keep-video');
-  for (const [name, value] of job.headers) args.push('--add-header', `${name}:${value}`);
+  const { sent, cookies } = ytdlpHeaders(job.headers);
+  // yt-dlp before 2023.07.06 forwards an --add-header Cookie to every host it is redirected to (CVE-2023-35934)
+  if (cookies.length > 0) args.push('--cookies', COOKIES_FILE);
+  for (const [name, value] of sent) args.push('--add-header', `${name}:${value}`);
   args.push('--', job.url);
   return args;
+}
+
+/**
+ * How a task's headers reach yt-dlp. Cookies go into a cookies file scoped to the task's host.
+ * Authorization is withheld: yt-dlp sends --add-header headers to every host it talks to (redirects,
+ * media servers), in every version, and has no way to limit one to a single host.
+ */
+export function ytdlpHeaders(headers: YtdlpJob['headers']): { sent: YtdlpJob['headers']; cookies: string[]; withheld: string[] } {
+  const sent: YtdlpJob['headers'] = [];
+  const cookies: string[] = [];
+  const withheld: string[] = [];
+  for (const [name, value] of headers) {
+    const lower = name.toLowerCase();
+    if (lower === 'cookie') cookies.push(value);
+    else if (lower === 'authorization') withheld.push(name);
+    else sent.push([name, value]);
+  }
+  return { sent, cookies, withheld };
+}
+
+/**
+ * A Netscape cookies file holding the Cookie header values for the URL's host only (no leading dot,
+ * include-subdomains FALSE; https URLs get secure cookies, so they never go out in clear text).
+ */
+export function cookiesFileText(url: string, cookieHeaders: string[]): string {
+  const target = new URL(url);
+  const host = target.hostname.toLowerCase();
+  const secure = target.protocol === 'https:' ? 'TRUE' : 'FALSE';
+  const lines = ['# Netscape HTTP Cookie File', `# cookies of the task, for ${host} only`];
+  for (const header of cookieHeaders) {
+    for (const part of header.split(';')) {
+      const equals = part.indexOf('=');
+      const name = part.slice(0, equals).trim();
+      const value = part.slice(equals + 1).trim();
+      // a part without a name cannot be written; a tab would split the line into other fields
+      if (equals <= 0 || !name || /\t/.test(name + value)) continue;
+      lines.push([host, 'FALSE', '/', secure, '0', name, value].join('\t'));
+    }
+  }
+  return `${lines.join('\n')}\n`;
 }
 
 /**

@@ -16,28 +16,24 @@ export interface LiveEventHandlers {
   progress(event: ProgressEvent): void;
   /** anything else changed (create, start, success, failed, stop, update, delete): refetch what is shown */
   changed(event: string, data: Record<string, unknown>): void;
-  /** the stream is (back) up after being down: what happened meanwhile is unknown, so refetch everything */
+  /** the stream is up (again): what happened before it was is unknown, so refetch everything */
   resync(): void;
   state(state: ConnectionState): void;
 }
 
 const CHANGE_EVENTS = ['download-create', 'download-start', 'download-success', 'download-failed', 'download-stop', 'download-update', 'download-delete'];
 
-/** The /api/events stream: EventSource reconnects by itself; each reconnect asks for a resync. */
+/** The /api/events stream: EventSource reconnects by itself; each connect asks for a resync. */
 export function connectLiveEvents(handlers: LiveEventHandlers): () => void {
   const key = apiKey.get();
   const source = new EventSource(`/api/events${key ? `?token=${encodeURIComponent(key)}` : ''}`);
-  let wasDown = false;
   handlers.state('connecting');
+  // every (re)connect resyncs: changes between the page's first fetch and the stream's start are caught too
   source.onopen = () => {
     handlers.state('live');
-    if (wasDown) handlers.resync();
-    wasDown = false;
+    handlers.resync();
   };
-  source.onerror = () => {
-    wasDown = true;
-    handlers.state('reconnecting');
-  };
+  source.onerror = () => handlers.state('reconnecting');
   source.addEventListener('download-progress', (message) => handlers.progress(JSON.parse((message as MessageEvent).data)));
   for (const name of CHANGE_EVENTS) {
     source.addEventListener(name, (message) => handlers.changed(name, JSON.parse((message as MessageEvent).data)));

@@ -310,7 +310,7 @@ export interface components {
          * @description A stable word for the problem; programs switch on it. New values may be added, none is ever renamed.
          * @enum {string}
          */
-        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop";
+        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop";
         FieldProblem: {
             /**
              * @description Where in the request the problem is
@@ -582,6 +582,13 @@ export interface components {
             found: boolean;
             /** @example 6.1.1 */
             version: string | null;
+            /** @description yt-dlp only: a version with a known security flaw */
+            outdated?: boolean;
+            /**
+             * @description With outdated: which flaw, and what to do
+             * @example yt-dlp 2023.03.04 sends cookies to other hosts on redirect (CVE-2023-35934); update it
+             */
+            warning?: string;
         };
         TaskCountsDto: {
             /** @example 2 */
@@ -739,6 +746,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -882,6 +915,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -1019,6 +1078,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Body too large, in the error envelope. errorCode:
              *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
              */
@@ -1151,6 +1236,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -1253,6 +1364,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -1364,6 +1501,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -1501,6 +1664,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -1719,6 +1908,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Not found, in the error envelope. errorCode:
              *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
              */
@@ -1882,6 +2097,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -2109,6 +2350,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Not found, in the error envelope. errorCode:
              *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
              */
@@ -2266,6 +2533,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -2433,6 +2726,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -2630,6 +2949,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Not found, in the error envelope. errorCode:
              *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
              */
@@ -2821,6 +3166,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Not found, in the error envelope. errorCode:
              *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
              */
@@ -2927,6 +3298,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -3021,6 +3418,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
@@ -3131,6 +3554,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -3237,6 +3686,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -3339,6 +3814,32 @@ export interface operations {
                         code: 401;
                         /** @enum {string} */
                         errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
                     };
                 };
             };
