@@ -51,12 +51,14 @@ const REASONS: Record<number, string> = {
 /** Error answers by status, each with the errorCodes it can carry: `{ 404: ['download_not_found'] }`. */
 export type ErrorAnswers = Partial<Record<number, ErrorCode[]>>;
 
-/** What any request can be refused with before it reaches a route: a web page of another origin, a Host the service does not go by. */
-export const ANY_REQUEST: ErrorAnswers = { 403: [ErrorCode.OriginNotAllowed], 421: [ErrorCode.HostNotAllowed] };
+/** What any request can be refused with before it reaches a route: a malformed URL escape, a web page of another origin, a Host the service does not go by. */
+export const ANY_REQUEST: ErrorAnswers = { 400: [ErrorCode.MalformedBody], 403: [ErrorCode.OriginNotAllowed], 421: [ErrorCode.HostNotAllowed] };
 /** What any /api route can answer: those, no key, a fault. */
 export const ANY_API_ROUTE: ErrorAnswers = { 401: [ErrorCode.Unauthorized], ...ANY_REQUEST, 500: [ErrorCode.InternalError] };
 /** A route with `:id`. */
 export const ID_ROUTE: ErrorAnswers = { 400: [ErrorCode.InvalidId], 404: [ErrorCode.DownloadNotFound] };
+/** A command that takes no body: one sent anyway is still parsed, so it can be malformed or too large. */
+export const BODYLESS_COMMAND: ErrorAnswers = { 400: [ErrorCode.MalformedBody], 413: [ErrorCode.PayloadTooLarge] };
 /** A route that reads a JSON body. */
 export const BODY_ROUTE: ErrorAnswers = { 400: [ErrorCode.ValidationFailed, ErrorCode.MalformedBody], 413: [ErrorCode.PayloadTooLarge] };
 /** A route with validated query parameters. */
@@ -71,6 +73,9 @@ function mergeAnswers(parts: ErrorAnswers[]): Map<number, ErrorCode[]> {
       merged.set(Number(status), [...known, ...codes.filter((code) => !known.includes(code))]);
     }
   }
+  // the codes particular to the route first: the example shows the first one
+  const generic = new Set(Object.values(ANY_API_ROUTE).flat());
+  for (const [status, codes] of merged) merged.set(status, [...codes.filter((code) => !generic.has(code)), ...codes.filter((code) => generic.has(code))]);
   return merged;
 }
 

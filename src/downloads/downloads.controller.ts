@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, 
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { preferredMediaType } from '../common/accept.js';
-import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODY_ROUTE, ID_ROUTE, QUERY_ROUTE } from '../common/api-envelope.decorator.js';
+import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODY_ROUTE, BODYLESS_COMMAND, ID_ROUTE, QUERY_ROUTE } from '../common/api-envelope.decorator.js';
 import { type Envelope, okEnvelope } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
@@ -124,7 +124,7 @@ export class DownloadsController {
   @ApiOperation({ operationId: 'deleteDownload', summary: 'Delete a task (stopping it first); ?deleteFile=true also removes its file and partial data' })
   @ApiQuery({ name: 'deleteFile', required: false, type: Boolean })
   @ApiEnvelope('empty')
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, QUERY_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, QUERY_ROUTE, BODYLESS_COMMAND)
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   remove(@Param('id', ParseIdPipe) id: number, @Query() query: DeleteDownloadQueryDto): Promise<Record<string, never>> {
     return this.downloads.remove(id, query.deleteFile ?? false);
@@ -163,7 +163,7 @@ export class DownloadsController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'stopDownload', summary: 'Stop a queued or running task; partial data stays for a resume' })
   @ApiEnvelope('empty')
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODYLESS_COMMAND)
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   stop(@Param('id', ParseIdPipe) id: number): Promise<Record<string, never>> {
     return this.downloads.stop(id);

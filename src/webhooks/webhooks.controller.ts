@@ -1,6 +1,6 @@
 import { Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ANY_API_ROUTE, ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
+import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODYLESS_COMMAND } from '../common/api-envelope.decorator.js';
 import type { DeliveryOutcome } from './webhook-dispatcher.js';
 import { WebhookTestOutcomeDto, WebhooksOverviewDto } from './webhooks.dto.js';
 import { WebhooksService } from './webhooks.service.js';
@@ -22,7 +22,7 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiOperation({ operationId: 'testWebhooks', summary: 'Send a "test" event to every receiver once and report how each answered' })
   @ApiEnvelope(WebhookTestOutcomeDto, { isArray: true })
-  @ApiErrors(ANY_API_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, BODYLESS_COMMAND)
   test(): Promise<DeliveryOutcome[]> {
     return this.webhooks.sendTest();
   }

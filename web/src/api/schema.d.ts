@@ -720,6 +720,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
              * @description API key missing or wrong, in the error envelope. errorCode:
              *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
              */
@@ -865,6 +891,7 @@ export interface operations {
             /**
              * @description Bad request, in the error envelope. errorCode:
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
                 headers: {
@@ -884,7 +911,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "validation_failed";
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };
@@ -1210,6 +1237,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
              * @description API key missing or wrong, in the error envelope. errorCode:
              *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
              */
@@ -1338,6 +1391,32 @@ export interface operations {
                         /** @example ok */
                         message: string;
                         data: string[];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
@@ -1475,6 +1554,32 @@ export interface operations {
                          *     https://example.com/b.mp4
                          */
                         data: string;
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
@@ -1858,6 +1963,7 @@ export interface operations {
             /**
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
                 headers: {
@@ -1877,7 +1983,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id";
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
@@ -2300,6 +2406,7 @@ export interface operations {
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
                 headers: {
@@ -2319,7 +2426,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id" | "validation_failed";
+                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
                     };
                 };
             };
@@ -2398,6 +2505,32 @@ export interface operations {
                         code: 404;
                         /** @enum {string} */
                         errorCode: "download_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
                     };
                 };
             };
@@ -2487,6 +2620,7 @@ export interface operations {
             /**
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
                 headers: {
@@ -2506,7 +2640,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id";
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
@@ -3116,6 +3250,7 @@ export interface operations {
             /**
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
                 headers: {
@@ -3135,7 +3270,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id";
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
@@ -3218,6 +3353,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
              * @description Host not allowed, in the error envelope. errorCode:
              *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
              */
@@ -3294,6 +3455,32 @@ export interface operations {
                         /** @example ok */
                         message: string;
                         data: components["schemas"]["HealthDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
@@ -3393,6 +3580,32 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
                 };
             };
             /**
@@ -3524,6 +3737,32 @@ export interface operations {
                         /** @example ok */
                         message: string;
                         data: components["schemas"]["StatsDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
@@ -3660,6 +3899,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
              * @description API key missing or wrong, in the error envelope. errorCode:
              *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
              */
@@ -3792,6 +4057,32 @@ export interface operations {
                 };
             };
             /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
              * @description API key missing or wrong, in the error envelope. errorCode:
              *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
              */
@@ -3840,6 +4131,32 @@ export interface operations {
                         code: 403;
                         /** @enum {string} */
                         errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
                     };
                 };
             };
