@@ -14,6 +14,7 @@ import { EngineModule } from './engine/engine.module.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { MetricsModule } from './metrics/metrics.module.js';
+import { SettingsModule } from './settings/settings.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 @Module({})
@@ -32,6 +33,7 @@ export class AppModule {
         HealthModule,
         MetricsModule,
         WebhooksModule,
+        SettingsModule,
       ],
       providers: [
         { provide: APP_GUARD, useClass: ApiKeyGuard },

@@ -32,6 +32,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addTag('health', 'Health probe')
     .addTag('metrics', 'Counts for dashboards and Prometheus metrics')
     .addTag('webhooks', 'Webhook receivers and a test delivery')
+    .addTag('settings', 'Settings that change at run time, for the whole installation')
     // the key is an opaque string (API_KEY), not a JWT, so no bearerFormat
     .addSecurity('bearer', { type: 'http', scheme: 'bearer', description: 'Authorization: Bearer <API_KEY>' })
     .addApiKey({ type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'X-API-Key: <API_KEY>' }, 'X-API-Key')

@@ -2,14 +2,16 @@ import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
+import { CreateSettings1764460800000 } from './migrations/1764460800000-create-settings.js';
+import { SettingEntity } from './setting.entity.js';
 
 /** The SQLite database in DATA_DIR; schema changes go through the migrations, run at startup. */
 export function dataSourceOptions(dataDir: string): DataSourceOptions {
   return {
     type: 'sqlite',
     database: join(dataDir, 'mediago.sqlite'),
-    entities: [DownloadEntity],
-    migrations: [CreateDownloadTasks1764201600000],
+    entities: [DownloadEntity, SettingEntity],
+    migrations: [CreateDownloadTasks1764201600000, CreateSettings1764460800000],
     migrationsRun: true,
     synchronize: false,
     logging: ['error'],

@@ -151,6 +151,11 @@ export class DownloadRepository {
     await this.orm.update({ id }, progress);
   }
 
+  /** Tasks saving into the default directory get it written down, so that a new default does not move them. */
+  async pinDefaultDirectory(directory: string): Promise<void> {
+    await this.orm.update({ localPath: IsNull() }, { localPath: directory });
+  }
+
   async delete(id: number): Promise<void> {
     await this.orm.delete({ id });
   }

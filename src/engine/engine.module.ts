@@ -1,5 +1,7 @@
 import { Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { AddressGuard } from './address-guard.js';
 import { HttpClient } from './http-client.js';
 import { ToolsService } from './tools.service.js';
@@ -7,7 +9,7 @@ import { ToolsService } from './tools.service.js';
 /** The shared HTTP client, built from the configuration and closed at shutdown. */
 @Injectable()
 export class SharedHttpClient extends HttpClient implements OnApplicationShutdown {
-  constructor(@Inject(APP_CONFIG) config: AppConfig) {
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
     super({
       proxy: config.proxy,
       noProxy: config.noProxy,
@@ -15,6 +17,12 @@ export class SharedHttpClient extends HttpClient implements OnApplicationShutdow
       addressGuard: config.allowPrivateAddresses ? null : new AddressGuard(),
       retry: { attempts: config.retryAttempts, baseDelayMs: config.retryBaseDelayMs },
     });
+  }
+
+  /** RETRY_ATTEMPTS changed through the settings API applies to the next request of every task. */
+  @OnEvent(SETTINGS_CHANGED)
+  onSettingsChanged({ keys }: SettingsChangedPayload): void {
+    if (keys.includes('retryAttempts')) this.retryPolicy.attempts = this.config.retryAttempts;
   }
 
   async onApplicationShutdown(): Promise<void> {

@@ -1,5 +1,5 @@
 import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
+import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
@@ -13,6 +13,7 @@ import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { failureCode } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
+import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { placeOutput } from './output-placement.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
 import { TaskLogService } from './task-log.service.js';
@@ -81,6 +82,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     }
     const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
     await Promise.race([Promise.allSettled(running.map((run) => run.done)), grace]);
+  }
+
+  /** A raised MAX_CONCURRENT_DOWNLOADS starts queued tasks at once (a lowered one lets running tasks finish). */
+  @OnEvent(SETTINGS_CHANGED)
+  onSettingsChanged({ keys }: SettingsChangedPayload): void {
+    if (keys.includes('maxConcurrentDownloads')) this.pump();
   }
 
   isActive(id: number): boolean {

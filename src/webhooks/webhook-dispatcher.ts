@@ -52,10 +52,14 @@ export class WebhookTarget {
   private readonly state: WebhookTargetStatus;
 
   constructor(
-    private readonly url: string,
+    readonly url: string,
     private readonly policy: WebhookDeliveryPolicy,
   ) {
     this.state = { url: redactUrl(url), pending: 0, delivered: 0, failed: 0, lastEvent: null, lastStatus: null, lastError: null, lastAttemptAt: null, lastSuccessAt: null };
+  }
+
+  get secret(): string | null {
+    return this.policy.secret;
   }
 
   status(): WebhookTargetStatus {

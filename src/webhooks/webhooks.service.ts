@@ -2,17 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { pathExists } from '../common/file-system.js';
 import { redactHeaderLines } from '../common/secret-redaction.js';
-import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { APP_CONFIG, type AppConfig, WEBHOOK_EVENTS } from '../config/app-config.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { toDownloadTaskDto } from '../downloads/download.mapper.js';
 import type { DownloadTaskDto } from '../downloads/dto/download-task.dto.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, SSE_EVENT_NAMES, toSseMessage } from '../events/download-events.js';
+import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { type DeliveryOutcome, WebhookTarget, type WebhookTargetStatus } from './webhook-dispatcher.js';
-
-/** Events that can be sent to webhooks (progress is too frequent for a POST each). */
-export const WEBHOOK_EVENT_NAMES = Object.entries(SSE_EVENT_NAMES)
-  .filter(([name]) => name !== DownloadEvent.Progress)
-  .map(([, sse]) => sse);
 
 const DELIVERY_TIMEOUT_MS = 10_000;
 const DELIVERY_ATTEMPTS = 6;
@@ -30,22 +26,32 @@ export interface WebhookPayload {
 /** POSTs chosen lifecycle events to the receivers in WEBHOOK_URLS, signed with WEBHOOK_SECRET. */
 @Injectable()
 export class WebhooksService {
-  private readonly targets: WebhookTarget[];
-  private readonly events: Set<string>;
+  private targets: WebhookTarget[] = [];
+  private events = new Set<string>();
 
   constructor(
     private readonly repository: DownloadRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     emitter: EventEmitter2,
   ) {
-    const policy = { attempts: DELIVERY_ATTEMPTS, baseDelayMs: config.retryBaseDelayMs, timeoutMs: DELIVERY_TIMEOUT_MS, maxPending: MAX_PENDING, secret: config.webhookSecret };
-    this.targets = config.webhookUrls.map((url) => new WebhookTarget(url, policy));
-    this.events = new Set(config.webhookEvents);
-    if (this.targets.length === 0) return;
+    this.configure();
     for (const name of Object.values(DownloadEvent)) {
-      if (!this.events.has(SSE_EVENT_NAMES[name])) continue;
-      emitter.on(name, (payload: DownloadEventMap[typeof name]) => void this.publish(name, payload));
+      if (!WEBHOOK_EVENTS.includes(SSE_EVENT_NAMES[name])) continue;
+      emitter.on(name, (payload: DownloadEventMap[typeof name]) => {
+        if (this.targets.length > 0 && this.events.has(SSE_EVENT_NAMES[name])) void this.publish(name, payload);
+      });
     }
+    emitter.on(SETTINGS_CHANGED, ({ keys }: SettingsChangedPayload) => {
+      if (keys.some((key) => key.startsWith('webhook'))) this.configure();
+    });
+  }
+
+  /** Receivers from the live configuration; one whose URL and secret stay keeps its queue and its history. */
+  private configure(): void {
+    const policy = { attempts: DELIVERY_ATTEMPTS, baseDelayMs: this.config.retryBaseDelayMs, timeoutMs: DELIVERY_TIMEOUT_MS, maxPending: MAX_PENDING, secret: this.config.webhookSecret };
+    const kept = new Map(this.targets.filter((target) => target.secret === policy.secret).map((target) => [target.url, target]));
+    this.targets = this.config.webhookUrls.map((url) => kept.get(url) ?? new WebhookTarget(url, policy));
+    this.events = new Set(this.config.webhookEvents);
   }
 
   overview(): { events: string[]; signed: boolean; targets: WebhookTargetStatus[] } {

@@ -302,6 +302,24 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The settings that can change at run time, with where each value comes from (secrets only as set/unset) */
+        get: operations["getSettings"];
+        /** Change settings live for the whole installation; null returns a setting to its environment value */
+        put: operations["updateSettings"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -675,6 +693,73 @@ export interface components {
             delivered: boolean;
             status: number | null;
             error: string | null;
+        };
+        NumberSettingDto: {
+            value: number;
+            /**
+             * @description saved through this API, or from the environment (or its default)
+             * @enum {string}
+             */
+            source: "saved" | "environment";
+        };
+        StringSettingDto: {
+            value: string;
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        StringListSettingDto: {
+            /** @description URLs are shown without their query strings */
+            value: string[];
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        SecretSettingDto: {
+            /** @description whether a value is set; the value itself is never returned */
+            set: boolean;
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
+        SettingsViewDto: {
+            maxConcurrentDownloads: components["schemas"]["NumberSettingDto"];
+            downloadDir: components["schemas"]["StringSettingDto"];
+            retryAttempts: components["schemas"]["NumberSettingDto"];
+            webhookUrls: components["schemas"]["StringListSettingDto"];
+            webhookSecret: components["schemas"]["SecretSettingDto"];
+            webhookEvents: components["schemas"]["StringListSettingDto"];
+        };
+        UpdateSettingsDto: {
+            /**
+             * @description Tasks running at once (MAX_CONCURRENT_DOWNLOADS)
+             * @example 5
+             */
+            maxConcurrentDownloads?: number | null;
+            /**
+             * @description Where tasks created from now on save when a start gives no localPath (DOWNLOAD_DIR)
+             * @example /srv/media
+             */
+            downloadDir?: string | null;
+            /**
+             * @description Tries per request before a task fails (RETRY_ATTEMPTS)
+             * @example 5
+             */
+            retryAttempts?: number | null;
+            /**
+             * @description Webhook receivers (WEBHOOK_URLS)
+             * @example [
+             *       "https://hooks.example.com/mediago"
+             *     ]
+             */
+            webhookUrls?: string[] | null;
+            /** @description Signs webhook bodies (WEBHOOK_SECRET); never shown again */
+            webhookSecret?: string | null;
+            /**
+             * @description Events sent to webhooks (WEBHOOK_EVENTS)
+             * @example [
+             *       "download-success",
+             *       "download-failed"
+             *     ]
+             */
+            webhookEvents?: ("download-create" | "download-start" | "download-success" | "download-failed" | "download-stop" | "download-update" | "download-delete")[] | null;
         };
     };
     responses: never;
@@ -4079,6 +4164,353 @@ export interface operations {
                         code: 400;
                         /** @enum {string} */
                         errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["SettingsViewDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    updateSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateSettingsDto"];
+            };
+        };
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["SettingsViewDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };

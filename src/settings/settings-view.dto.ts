@@ -1,0 +1,33 @@
+import { ApiProperty } from '@nestjs/swagger';
+
+export type SettingSource = 'saved' | 'environment';
+
+class NumberSettingDto {
+  @ApiProperty() value!: number;
+  @ApiProperty({ enum: ['saved', 'environment'], description: 'saved through this API, or from the environment (or its default)' }) source!: SettingSource;
+}
+
+class StringSettingDto {
+  @ApiProperty() value!: string;
+  @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
+}
+
+class StringListSettingDto {
+  @ApiProperty({ type: [String], description: 'URLs are shown without their query strings' }) value!: string[];
+  @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
+}
+
+class SecretSettingDto {
+  @ApiProperty({ description: 'whether a value is set; the value itself is never returned' }) set!: boolean;
+  @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
+}
+
+/** GET /api/settings: each live setting, where its value comes from, secrets as `set` only. */
+export class SettingsViewDto {
+  @ApiProperty({ type: NumberSettingDto }) maxConcurrentDownloads!: NumberSettingDto;
+  @ApiProperty({ type: StringSettingDto }) downloadDir!: StringSettingDto;
+  @ApiProperty({ type: NumberSettingDto }) retryAttempts!: NumberSettingDto;
+  @ApiProperty({ type: StringListSettingDto }) webhookUrls!: StringListSettingDto;
+  @ApiProperty({ type: SecretSettingDto }) webhookSecret!: SecretSettingDto;
+  @ApiProperty({ type: StringListSettingDto }) webhookEvents!: StringListSettingDto;
+}
