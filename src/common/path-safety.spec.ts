@@ -44,6 +44,14 @@ describe('sanitizeFileName', () => {
     assert.equal(sanitizeFileName('../../etc/passwd'), '_.._etc_passwd');
   });
 
+  it('removes bidi controls and zero-width characters, which disguise a name', () => {
+    assert.equal(sanitizeFileName('invoice\u202Egpj.exe'), 'invoicegpj.exe');
+    assert.equal(sanitizeFileName('\u2066a\u2067b\u2068c\u2069\u202A\u202B\u202C\u202D\u200E\u200F'), 'abc');
+    assert.equal(sanitizeFileName('zero\u200Bwidth\u200C\u200Djoin\uFEFF\u2060'), 'zerowidthjoin');
+    assert.equal(sanitizeFileName('\u202E\u200B'), 'download', 'nothing visible left: the fallback');
+    assert.equal(sanitizeFileName('עברית ו-English'), 'עברית ו-English', 'right-to-left text itself stays');
+  });
+
   it('replaces control characters, DEL and NUL', () => {
     assert.equal(sanitizeFileName('a\u0000b\u0001c\u001fd\u007fe'), 'a_b_c_d_e');
     assert.equal(sanitizeFileName('line\nbreak\ttab'), 'line_break_tab');

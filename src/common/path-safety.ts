@@ -5,11 +5,13 @@ const RESERVED_WINDOWS_NAMES = /^(con|prn|aux|nul|com[0-9¹²³]|lpt[0-9¹²³])
 // Characters Windows, macOS or Linux refuse or treat specially in a file name, and control characters.
 // eslint-disable-next-line no-control-regex
 const UNSAFE_CHARACTERS = /[<>:"/\\|?*\u0000-\u001f\u007f]/g;
+// Bidi controls (a name can show "gpj.exe" as "exe.jpg") and zero-width characters (invisible look-alikes).
+const INVISIBLE_CHARACTERS = /[\u200b-\u200f\u202a-\u202e\u2060-\u2069\ufeff]/g;
 const MAX_NAME_BYTES = 180;
 
 /** Makes a name safe as a single path segment on every common file system; never empty, never hidden. */
 export function sanitizeFileName(name: string, fallback = 'download'): string {
-  let safe = name.normalize('NFC').replace(UNSAFE_CHARACTERS, '_').replace(/\s+/g, ' ').trim();
+  let safe = name.normalize('NFC').replace(INVISIBLE_CHARACTERS, '').replace(UNSAFE_CHARACTERS, '_').replace(/\s+/g, ' ').trim();
   safe = safe.replace(/^[.\s]+/, '').replace(/[.\s]+$/, '');
   if (RESERVED_WINDOWS_NAMES.test(safe)) safe = `_${safe}`;
   safe = truncateUtf8(safe, MAX_NAME_BYTES).replace(/[.\s]+$/, '');

@@ -50,6 +50,7 @@ describe('loadConfig', () => {
       webhookUrls: [],
       webhookSecret: null,
       webhookEvents: ['download-success', 'download-failed'],
+      minFreeSpaceBytes: 1024 ** 3,
     });
   });
 
@@ -232,6 +233,26 @@ describe('loadConfig', () => {
       assert.equal(configWith({ ALLOW_PRIVATE_ADDRESSES: 'true' }).allowPrivateAddresses, true);
       assert.equal(configWith({ ALLOW_PRIVATE_ADDRESSES: '0' }).allowPrivateAddresses, false);
       refuses('ALLOW_PRIVATE_ADDRESSES', 'sure', /must be true or false/);
+    });
+  });
+
+  describe('MIN_FREE_SPACE', () => {
+    it('accepts bytes, binary and decimal units, in any case', () => {
+      const bytes = (value: string) => configWith({ MIN_FREE_SPACE: value }).minFreeSpaceBytes;
+      assert.equal(bytes('0'), 0);
+      assert.equal(bytes('4096'), 4096);
+      assert.equal(bytes('1GiB'), 1024 ** 3);
+      assert.equal(bytes('1gib'), 1024 ** 3);
+      assert.equal(bytes('500MB'), 500_000_000);
+      assert.equal(bytes('1.5 G'), 1.5 * 1024 ** 3);
+      assert.equal(bytes('2TiB'), 2 * 1024 ** 4);
+      assert.equal(bytes('64k'), 64 * 1024);
+    });
+
+    it('refuses what is not a size, quoting it', () => {
+      refuses('MIN_FREE_SPACE', 'lots', /must be a number of bytes or a size such as 1GiB or 500MB, got "lots"/);
+      refuses('MIN_FREE_SPACE', '-1GiB', /got "-1GiB"/);
+      refuses('MIN_FREE_SPACE', '1 parsec', /got "1 parsec"/);
     });
   });
 });

@@ -41,6 +41,8 @@ export interface AppConfig {
   allowNoAuth: boolean;
   /** Let tasks reach loopback, private, link-local and unique-local addresses. */
   allowPrivateAddresses: boolean;
+  /** Free space kept on the download and data disks: below it queued tasks wait and known sizes that do not fit fail. */
+  minFreeSpaceBytes: number;
 }
 
 /** Lifecycle events a webhook may receive (progress is too frequent for a POST each). */
@@ -69,6 +71,24 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
   const value = Number(raw);
   if (value < min || value > max) throw new ConfigError(name, `must be from ${min} to ${max}, got ${value}`);
   return value;
+}
+
+const BYTE_UNITS: Record<string, number> = {
+  b: 1,
+  k: 1024, kib: 1024, kb: 1000,
+  m: 1024 ** 2, mib: 1024 ** 2, mb: 1000 ** 2,
+  g: 1024 ** 3, gib: 1024 ** 3, gb: 1000 ** 3,
+  t: 1024 ** 4, tib: 1024 ** 4, tb: 1000 ** 4,
+};
+
+/** A size in bytes, or with a unit: "1GiB", "500MB", "1.5 G" (KB/MB/GB/TB count in 1000s, the others in 1024s). */
+export function byteSize(env: Env, name: string, fallback: number): number {
+  const raw = text(env, name);
+  if (raw === undefined) return fallback;
+  const match = /^(\d+(?:\.\d+)?)\s*([a-z]*)$/i.exec(raw);
+  const unit = match ? BYTE_UNITS[(match[2] || 'b').toLowerCase()] : undefined;
+  if (!match || unit === undefined) throw new ConfigError(name, `must be a number of bytes or a size such as 1GiB or 500MB, got "${raw}"`);
+  return Math.round(Number(match[1]) * unit);
 }
 
 function directory(env: Env, name: string, fallback: string, cwd: string): string {
@@ -205,5 +225,6 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     allowedHosts: list(env, 'ALLOWED_HOSTS')?.map((name) => name.toLowerCase()) ?? null,
     allowNoAuth,
     allowPrivateAddresses: flag(env, 'ALLOW_PRIVATE_ADDRESSES'),
+    minFreeSpaceBytes: byteSize(env, 'MIN_FREE_SPACE', 1024 ** 3),
   };
 }

@@ -2,16 +2,19 @@ import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
 import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
-import { CreateSettings1764460800000 } from './migrations/1764460800000-create-settings.js';
+import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
 import { SettingEntity } from './setting.entity.js';
+import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
+
+export const DATABASE_FILE = 'mediago.sqlite';
 
 /** The SQLite database in DATA_DIR; schema changes go through the migrations, run at startup. */
 export function dataSourceOptions(dataDir: string): DataSourceOptions {
   return {
     type: 'sqlite',
-    database: join(dataDir, 'mediago.sqlite'),
+    database: join(dataDir, DATABASE_FILE),
     entities: [DownloadEntity, SettingEntity],
-    migrations: [CreateDownloadTasks1764201600000, CreateSettings1764460800000],
+    migrations: [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000],
     migrationsRun: true,
     synchronize: false,
     logging: ['error'],

@@ -59,6 +59,13 @@ export class DownloadEntity {
   @Column({ type: 'varchar', length: 32, nullable: true, default: null })
   queuedAt: string | null;
 
+  /**
+   * Raised when a run starts, cleared when it ends in any way the service writes down (success, failure,
+   * stop, clean shutdown): a value left over at boot means the process died during the run. At 2 the task fails.
+   */
+  @Column({ type: 'integer', default: 0 })
+  interruptedRuns: number;
+
   @Index('idx_download_tasks_created_date')
   @Column({ type: 'varchar', length: 32 })
   createdDate: string;

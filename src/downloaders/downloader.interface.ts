@@ -33,6 +33,8 @@ export interface DownloadContext {
   signal: AbortSignal;
   progress(report: ProgressReport): void;
   log(line: string): void;
+  /** Rejects (insufficient_space) when `bytes` more would not fit where the task saves; ask once the size is known. */
+  ensureSpace?(bytes: number): Promise<void>;
 }
 
 export interface DownloadOutput {

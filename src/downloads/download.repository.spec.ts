@@ -9,6 +9,9 @@ import ormDataSource from '../../ormconfig.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
 import { DownloadEntity } from '../database/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
+import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
+import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
+import { SettingEntity } from '../database/setting.entity.js';
 import { DownloadStatus, DownloadType } from './download-status.enum.js';
 import { DownloadRepository, type NewDownload, type PageQuery, newDownload } from './download.repository.js';
 
@@ -59,7 +62,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         ['idx_download_tasks_created_date', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000']);
+      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000']);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
 
@@ -73,7 +76,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 1);
+      assert.equal(migrations.length, 3);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -321,8 +324,8 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
     assert.equal(ormDataSource.isInitialized, false);
     assert.equal(ormDataSource.options.migrationsRun, false);
     assert.equal(ormDataSource.options.type, 'sqlite');
-    assert.deepEqual(ormDataSource.options.entities, [DownloadEntity]);
-    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000]);
+    assert.deepEqual(ormDataSource.options.entities, [DownloadEntity, SettingEntity]);
+    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
   });

@@ -18,6 +18,7 @@ export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'nam
     percent: null,
     error: null,
     queuedAt,
+    interruptedRuns: 0,
   };
 }
 

@@ -4,6 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { pathExists } from '../common/file-system.js';
+import { assertUsableLocalPath } from '../common/local-path.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
 import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { validationError } from '../common/validation.js';
@@ -95,8 +96,7 @@ export class DownloadsService {
     await this.scheduler.stop(id, 'delete');
     // read after the stop: a run that finished meanwhile has placed its file
     const task = await this.mustFind(id);
-    await this.repository.delete(id);
-    this.events.emit(DownloadEvent.Deleted, { id });
+    // files first: on a full disk, removing them is what makes room for the database write
     if (deleteFile) {
       if (task.file) {
         await rm(task.file, { force: true });
@@ -105,6 +105,8 @@ export class DownloadsService {
       const workDir = await this.workDirOf(id, task.localPath, task.folder);
       if (workDir) await rm(workDir, { recursive: true, force: true });
     }
+    await this.repository.delete(id);
+    this.events.emit(DownloadEvent.Deleted, { id });
     await this.taskLogs.remove(id);
     return {};
   }
@@ -176,6 +178,7 @@ export class DownloadsService {
     this.starting.add(id);
     try {
       const localPath = dto.localPath !== undefined && dto.localPath !== null ? resolve(dto.localPath) : task.localPath;
+      if (localPath !== task.localPath) await assertUsableLocalPath(localPath!);
       await this.moveWorkDir(task, localPath, task.folder);
       const again = task.status === DownloadStatus.Success;
       await this.repository.update(id, {

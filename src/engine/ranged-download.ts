@@ -49,6 +49,8 @@ export interface RangedDownloadOptions {
   checkpointMs?: number;
   /** Refuses an answer before anything is written, by returning why (e.g. an error page where media was expected). */
   refuse?: (response: HttpResponse) => string | null;
+  /** Asked once the size is known, with the bytes still to write: rejects when they would not fit on the disk. */
+  ensureSpace?: (bytes: number) => Promise<void>;
 }
 
 export interface RangedDownloadResult {
@@ -165,6 +167,12 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
     return { totalBytes: 0, headers: probe.headers, finalUrl: probe.url };
   }
 
+  if (state.total !== null && options.ensureSpace) {
+    await options.ensureSpace(state.total - downloadedBytes(state.ranges)).catch((error: unknown) => {
+      discardBody(probe);
+      throw error;
+    });
+  }
   const file = await open(options.partPath, previous && state === previous ? 'r+' : 'w+').catch(() => open(options.partPath, 'w+'));
   const session = new RangedSession(options, state, file, minSplit, log);
   try {

@@ -1,14 +1,17 @@
 import { Controller, Get } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ANY_REQUEST, ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
-import { ErrorCode } from '../common/error-codes.js';
+import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { ToolsService, type ToolStatus } from '../engine/tools.service.js';
+import { DatabaseCheck, DiskSpaceCheck, degradedReasons } from './health-checks.js';
 import { HealthDto, ToolStatusDto } from './health.dto.js';
 
 interface Health {
-  status: 'ok';
+  /** "degraded" (still HTTP 200) when a tool is missing or a disk is below MIN_FREE_SPACE; `reasons` says why. */
+  status: 'ok' | 'degraded';
+  reasons: string[];
   types: string[];
   tools: Record<string, ToolStatus>;
 }
@@ -19,16 +22,24 @@ export class HealthController {
   constructor(
     private readonly tools: ToolsService,
     private readonly registry: DownloaderRegistry,
+    private readonly space: DiskSpaceCheck,
+    private readonly database: DatabaseCheck,
   ) {}
 
   @Get('healthy')
   @Public()
-  @ApiOperation({ operationId: 'healthy', summary: 'Health probe (never needs a key); also says which task types and optional tools are available' })
+  @ApiOperation({
+    operationId: 'healthy',
+    summary: 'Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available',
+  })
   @ApiOpenRoute()
   @ApiExtraModels(ToolStatusDto)
   @ApiEnvelope(HealthDto)
   @ApiErrors(ANY_REQUEST, { 503: [ErrorCode.DatabaseUnavailable] })
-  healthy(): Health {
-    return { status: 'ok', types: this.registry.types(), tools: this.tools.status() };
+  async healthy(): Promise<Health> {
+    if (!(await this.database.answers())) throw new ApiError(503, ErrorCode.DatabaseUnavailable, 'The database does not answer: tasks cannot be read or saved');
+    const tools = this.tools.status();
+    const reasons = degradedReasons(tools, await this.space.free(), this.space.floor);
+    return { status: reasons.length ? 'degraded' : 'ok', reasons, types: this.registry.types(), tools };
   }
 }

@@ -17,5 +17,5 @@ export class HealthDto {
     description: 'The optional tools by name (ffmpeg, ffprobe, yt-dlp): found, and their version',
   })
   tools: Record<string, ToolStatusDto>;
-  @ApiPropertyOptional({ type: [String], description: 'With degraded: why' }) reasons?: string[];
+  @ApiProperty({ type: [String], description: 'Why the service is degraded (a missing tool, a disk below MIN_FREE_SPACE); empty when ok' }) reasons: string[];
 }

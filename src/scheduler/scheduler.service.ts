@@ -3,6 +3,9 @@ import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
+import { dataDirFloor, freeBytes, formatBytes } from '../common/disk-space.js';
+import { ErrorCode } from '../common/error-codes.js';
+import { localPathProblem } from '../common/local-path.js';
 import { resolveInside, sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { DownloadEntity } from '../database/download.entity.js';
@@ -11,10 +14,13 @@ import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { DownloadRepository } from '../downloads/download.repository.js';
 import { DownloadStatus } from '../downloads/download-status.enum.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
-import { failureCode } from '../engine/task-errors.js';
+import { CodedTaskError } from '../engine/task-errors.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
+import { CRASH_LOOP_LIMIT, bootDecision } from './boot-recovery.js';
+import { describeFailure, diskFullKind } from './failure-message.js';
 import { placeOutput } from './output-placement.js';
+import { SpaceReserve } from './space-reserve.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
 import { TaskLogService } from './task-log.service.js';
 
@@ -35,6 +41,8 @@ interface Run {
 
 const SHUTDOWN_GRACE_MS = 10_000;
 const PERSIST_EVERY_TICKS = 4;
+/** How often queued tasks held back by low disk space look again. */
+const SPACE_RECHECK_MS = 2_000;
 
 /**
  * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once, the rest in FIFO order; owns every
@@ -51,6 +59,15 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   private startChain: Promise<unknown> = Promise.resolve();
   /** The file a re-download of a finished task may replace (its own earlier file), by task id. */
   private readonly replaceable = new Map<number, string>();
+  /** While set, free space is below MIN_FREE_SPACE where the next task saves: queued tasks stay queued. */
+  private spaceGate: NodeJS.Timeout | null = null;
+  /** Tasks put back at the head of the queue since the gate closed, so that they keep their order. */
+  private heldInRow = 0;
+  /** Tasks whose log already says why they wait for space (one line per wait, not one per check). */
+  private readonly toldAboutSpace = new Set<number>();
+  /** The service log says once that tasks wait for space, until one starts again. */
+  private warnedAboutSpace = false;
+  private readonly reserve: SpaceReserve;
 
   constructor(
     private readonly repository: DownloadRepository,
@@ -58,12 +75,25 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     private readonly events: EventEmitter2,
     private readonly logs: TaskLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+  ) {
+    this.reserve = new SpaceReserve(config.dataDir);
+  }
 
   async onApplicationBootstrap(): Promise<void> {
+    await this.reserve.ensure();
     for (const task of await this.repository.findQueued()) {
+      const decision = bootDecision(task);
+      if (decision === 'fail-crash-loop') {
+        await this.failCrashLoop(task);
+        continue;
+      }
       if (task.status !== DownloadStatus.Waiting) await this.repository.update(task.id, { status: DownloadStatus.Waiting });
-      this.logs.append(task.id, 'queued again: the service restarted while this task was queued or running');
+      this.logs.append(
+        task.id,
+        decision === 'requeue-after-crash'
+          ? `queued again: the service stopped unexpectedly during this task's run (${task.interruptedRuns} of ${CRASH_LOOP_LIMIT} such runs in a row before it fails)`
+          : 'queued again: the service restarted while this task was queued or running',
+      );
       this.queue.push(task.id);
     }
     this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
@@ -71,10 +101,22 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     this.pump();
   }
 
+  /** The task has taken the process down with it twice: it fails rather than being queued a third time. */
+  private async failCrashLoop(task: DownloadEntity): Promise<void> {
+    const message = `the service stopped unexpectedly ${task.interruptedRuns} times in a row while this task was downloading, so it is not started again on its own; see the service log for the cause, then start it again by hand`;
+    await this.repository.update(task.id, { status: DownloadStatus.Failed, error: message, queuedAt: null, interruptedRuns: 0 });
+    this.logs.append(task.id, `failed: ${message}`);
+    this.logger.error(`task ${task.id} failed: ${message}`);
+    this.emit(DownloadEvent.Failed, { id: task.id, error: message, errorCode: ErrorCode.CrashLoop });
+  }
+
   /** Flushes and aborts running tasks, leaving them queued in the database for the next boot. */
   async beforeApplicationShutdown(): Promise<void> {
     this.closing = true;
     if (this.ticker) clearInterval(this.ticker);
+    if (this.spaceGate) clearTimeout(this.spaceGate);
+    // a clean shutdown never counts towards a crash loop, even if a run outlasts the grace period
+    await this.repository.updateMany([...this.runs.keys()], { interruptedRuns: 0 }).catch((error) => this.logger.warn(`run counters not cleared: ${describeError(error)}`));
     const running = [...this.runs.values()];
     for (const run of running) {
       run.reason ??= 'shutdown';
@@ -142,7 +184,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   }
 
   private pump(): void {
-    while (!this.closing && this.runs.size < this.config.maxConcurrentDownloads && this.queue.length > 0) {
+    while (!this.closing && !this.spaceGate && this.runs.size < this.config.maxConcurrentDownloads && this.queue.length > 0) {
       const id = this.queue.shift()!;
       const run: Run = {
         controller: new AbortController(),
@@ -175,9 +217,13 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const begun = await this.inStartOrder(async () => {
       const task = await this.repository.findById(id);
       if (!task) return null;
+      if (await this.holdForSpace(task, run)) return null;
+      this.toldAboutSpace.delete(id);
+      this.warnedAboutSpace = false;
+      await this.reserve.ensure();
       const previousFile = this.replaceable.get(id) ?? null;
       this.replaceable.delete(id);
-      await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null });
+      await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns: task.interruptedRuns + 1 });
       this.emit(DownloadEvent.Started, { id });
       return { task, previousFile };
     });
@@ -191,10 +237,12 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       if (!downloader) throw new Error(`the "${task.type}" type is not available in this version of the service`);
       job = await this.prepareJob(task);
       if (previousFile) await rm(job.workDir, { recursive: true, force: true }).then(() => mkdir(job!.workDir, { recursive: true }));
+      const outputDir = job.outputDir;
       const context: DownloadContext = {
         signal: run.controller.signal,
         progress: (report) => this.onProgress(run, report),
         log: (line) => this.logs.append(id, line),
+        ensureSpace: (bytes) => this.ensureSpace(outputDir, bytes),
       };
       const output = await downloader.run(job, context);
       run.ending = true;
@@ -205,8 +253,57 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     }
   }
 
+  /**
+   * Leaves the task at the head of the queue, unstarted, while free space where it saves (or in DATA_DIR)
+   * is below MIN_FREE_SPACE; looks again every few seconds. True when it was held.
+   */
+  private async holdForSpace(task: DownloadEntity, run: Run): Promise<boolean> {
+    const floor = this.config.minFreeSpaceBytes;
+    if (floor <= 0 || run.controller.signal.aborted) return false;
+    const places: Array<[string, string, number]> = [
+      [task.localPath ?? this.config.downloadDir, 'where it saves', floor],
+      [this.config.dataDir, 'in DATA_DIR', dataDirFloor(floor)],
+    ];
+    for (const [path, label, needed] of places) {
+      const free = await freeBytes(path).catch(() => null);
+      if (free === null || free >= needed) continue;
+      // a stop that came meanwhile is honoured by the start, which ends at once
+      if (run.controller.signal.aborted) return false;
+      this.queue.splice(this.heldInRow++, 0, task.id);
+      this.spaceGate ??= setTimeout(() => this.openSpaceGate(), SPACE_RECHECK_MS);
+      if (!this.warnedAboutSpace) {
+        this.warnedAboutSpace = true;
+        this.logger.warn(`queued tasks wait: only ${formatBytes(free)} free ${label} (${path}), less than MIN_FREE_SPACE (${formatBytes(needed)})`);
+      }
+      if (!this.toldAboutSpace.has(task.id)) {
+        this.toldAboutSpace.add(task.id);
+        this.logs.append(task.id, `waiting for disk space: only ${formatBytes(free)} free ${label}, less than MIN_FREE_SPACE (${formatBytes(needed)}); it starts once space is freed`);
+      }
+      return true;
+    }
+    return false;
+  }
+
+  private openSpaceGate(): void {
+    this.spaceGate = null;
+    this.heldInRow = 0;
+    this.pump();
+  }
+
+  /** A strategy's question before a download of known size: fails the task at once when it cannot fit. */
+  private async ensureSpace(directory: string, bytes: number): Promise<void> {
+    const free = await freeBytes(directory).catch(() => null);
+    const floor = this.config.minFreeSpaceBytes;
+    if (free === null || bytes + floor <= free) return;
+    const kept = floor > 0 ? `, and MIN_FREE_SPACE keeps ${formatBytes(floor)} free` : '';
+    throw new CodedTaskError(ErrorCode.InsufficientSpace, `not enough disk space: the download needs ${formatBytes(bytes)}, ${formatBytes(free)} free in ${directory}${kept}`);
+  }
+
   private async prepareJob(task: DownloadEntity): Promise<DownloadJob> {
     const base = task.localPath ?? this.config.downloadDir;
+    // a directory inside /proc or /sys would send the recursive mkdir round in circles
+    const problem = await localPathProblem(base);
+    if (problem) throw new CodedTaskError(ErrorCode.DownloadFailed, `the task's directory ${problem}`);
     await mkdir(base, { recursive: true });
     const outputDir = await resolveInside(base, task.folder || '.');
     const workDir = join(outputDir, `.mediago-task-${task.id}`);
@@ -236,7 +333,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     const shutdown = run.reason === 'shutdown' && output.partial === true;
     if (shutdown) {
       // the part recorded so far is saved under its own name; the next boot records on into a new file
-      await this.repository.update(task.id, { status: DownloadStatus.Waiting, file: null, error: null });
+      await this.repository.update(task.id, { status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
       this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
       return;
     }
@@ -252,6 +349,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       percent: stoppedByClient ? progress.percent : 100,
       error: null,
       queuedAt: null,
+      interruptedRuns: 0,
     });
     this.logs.append(task.id, `saved ${file}`);
     // a last progress event, so that even a run shorter than one interval reports where it ended
@@ -263,7 +361,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private async handleFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
     const progress = this.derive(run);
-    const kept = { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent };
+    const kept = { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent, interruptedRuns: 0 };
     if (run.controller.signal.aborted && run.reason === 'delete') return;
     if (run.controller.signal.aborted && run.reason === 'shutdown') {
       await this.repository.update(task.id, { ...kept, status: DownloadStatus.Waiting });
@@ -276,10 +374,20 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       this.emit(DownloadEvent.Stopped, { id: task.id });
       return;
     }
-    const message = describeError(error);
-    await this.repository.update(task.id, { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null });
+    const { message, internal, ...code } = describeFailure(error, { type: task.type, outputDir: job?.outputDir }, { workDir: job?.workDir, dataDir: this.config.dataDir });
+    if (internal) this.logger.error(`task ${task.id} (${task.type}) failed because of an internal error: ${internal}`);
+    const failed = { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null };
+    await this.repository.update(task.id, failed).catch(async (writeError: unknown) => {
+      // the disk that filled up holds the database too: the reserve makes room for this one write
+      if (diskFullKind(writeError) && (await this.reserve.release())) {
+        this.logger.warn(`the disk of DATA_DIR is full: its space reserve was freed to record that task ${task.id} failed`);
+        await this.repository.update(task.id, failed).catch((again: unknown) => this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(again)}`));
+      } else {
+        this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(writeError)}`);
+      }
+    });
     this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
-    this.emit(DownloadEvent.Failed, { id: task.id, error: message, ...failureCode(error) });
+    this.emit(DownloadEvent.Failed, { id: task.id, error: message, ...code });
   }
 
   private onProgress(run: Run, report: ProgressReport): void {

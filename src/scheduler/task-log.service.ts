@@ -2,15 +2,20 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { appendFile, mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { describeError } from '../engine/http-error.js';
 
 const MAX_LOG_BYTES = 1024 * 1024;
 const KEEP_AFTER_TRIM = 512 * 1024;
 const READ_LIMIT = 256 * 1024;
+/** A failing disk is reported in the service log at most this often, not once per line. */
+const WARN_EVERY_MS = 60_000;
 
 /** Each task's log in DATA_DIR/logs/<id>.log: appended in batches, trimmed from the front when it grows too large. */
 @Injectable()
 export class TaskLogService implements OnApplicationShutdown {
+  private readonly logger = new Logger(TaskLogService.name);
   private readonly directory: string;
+  private lastWarning = 0;
   private readonly pending = new Map<number, string[]>();
   private readonly writing = new Map<number, Promise<void>>();
   /** every task line also goes to the service log, with its task id as a field */
@@ -30,7 +35,11 @@ export class TaskLogService implements OnApplicationShutdown {
     }
     this.pending.set(id, [stamped]);
     const previous = this.writing.get(id) ?? Promise.resolve();
-    const next = previous.then(() => new Promise((resolve) => setTimeout(resolve, 100))).then(() => this.flush(id));
+    // a full or failing disk loses log lines, never the process (an unhandled rejection would end it)
+    const next = previous
+      .then(() => new Promise((resolve) => setTimeout(resolve, 100)))
+      .then(() => this.flush(id))
+      .catch((error: unknown) => this.warn(id, error));
     this.writing.set(id, next);
   }
 
@@ -85,6 +94,12 @@ export class TaskLogService implements OnApplicationShutdown {
       const kept = text.subarray(text.length - KEEP_AFTER_TRIM);
       await writeFile(path, Buffer.concat([Buffer.from('[…earlier lines trimmed]\n'), kept.subarray(kept.indexOf(10) + 1)]));
     }
+  }
+
+  private warn(id: number, error: unknown): void {
+    if (Date.now() - this.lastWarning < WARN_EVERY_MS) return;
+    this.lastWarning = Date.now();
+    this.logger.warn(`task logs cannot be written (task ${id}): ${describeError(error)}; lines are dropped until the disk accepts them`);
   }
 
   private path(id: number): string {

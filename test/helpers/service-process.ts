@@ -27,6 +27,7 @@ export class ServiceProcess {
         HOME: process.env.HOME,
         PORT: String(port),
         HOST: '127.0.0.1',
+        // every test origin is on loopback, which the address guard refuses by default
         ALLOW_PRIVATE_ADDRESSES: 'true',
         DATA_DIR: join(this.root, 'data'),
         DOWNLOAD_DIR: join(this.root, 'downloads'),
@@ -38,10 +39,21 @@ export class ServiceProcess {
     });
     this.child.stdout!.on('data', (chunk) => (this.output += chunk));
     this.child.stderr!.on('data', (chunk) => (this.output += chunk));
-    await waitFor(async () => {
-      if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
-      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
-    }, 30_000, 'the service to answer /healthy');
+    try {
+      // generous: on a loaded machine a cold Node and Nest start can take many seconds
+      await waitFor(async () => {
+        if (this.child?.exitCode !== null) throw new Error(`the service exited at start:\n${this.output}`);
+        return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
+      }, 60_000, 'the service to answer /healthy');
+    } catch (error) {
+      // a service that did not come up must not outlive the test (its pipes would keep the runner alive)
+      this.child.kill('SIGKILL');
+      throw error;
+    }
+  }
+
+  get alive(): boolean {
+    return this.child !== null && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   api<T = any>(method: string, path: string, body?: unknown) {
@@ -50,6 +62,7 @@ export class ServiceProcess {
 
   async kill(signal: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
     const child = this.child!;
+    if (!this.alive) return { code: child.exitCode, signal: child.signalCode };
     const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
     child.kill(signal);
     const [code, gotSignal] = await Promise.race([
@@ -60,3 +73,15 @@ export class ServiceProcess {
   }
 }
 
+/** Runs the service with this environment until it exits by itself (a refused boot); its exit code and output. */
+export async function bootAndExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; ms: number }> {
+  const began = Date.now();
+  const child = spawn(process.execPath, [SERVICE_MAIN], { env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+  const [code] = (await once(child, 'exit')) as [number | null];
+  clearTimeout(timer);
+  return { code, output, ms: Date.now() - began };
+}

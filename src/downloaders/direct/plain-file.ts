@@ -34,6 +34,7 @@ export async function downloadPlainFile(http: HttpClient, connections: number, j
     onProgress: (downloadedBytes, totalBytes) => context.progress({ downloadedBytes, totalBytes }),
     log: context.log,
     refuse: (response) => refuseErrorPage(response, job.url),
+    ensureSpace: context.ensureSpace,
   });
   await rm(statePath, { force: true });
   context.log(`downloaded ${result.totalBytes} bytes`);

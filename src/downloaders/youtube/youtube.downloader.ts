@@ -11,7 +11,7 @@ import { DownloadType } from '../../downloads/download-status.enum.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
 import { COOKIES_FILE, RESULT_FILE, buildYtdlpArguments, cookiesFileText, describeArguments, workFileName, ytdlpHeaders } from './ytdlp-arguments.js';
 import { type YtdlpExit, runYtdlpProcess } from './ytdlp-process.js';
-import { YtdlpProgressTracker, parseYtdlpLine } from './ytdlp-progress.js';
+import { YtdlpProgressTracker, errorWithCause, meaningfulError, parseYtdlpLine } from './ytdlp-progress.js';
 
 /** Time an interrupted live recording gets to finish ffmpeg's file and yt-dlp's remux to mp4. */
 const LIVE_FINALISE_TIMEOUT_MS = 60_000;
@@ -86,6 +86,8 @@ export class YoutubeDownloader implements Downloader {
     const tracker = new YtdlpProgressTracker(workFileName(job));
     const errors: string[] = [];
     const lastLines: string[] = [];
+    /** The last line that was neither progress nor an error: where yt-dlp often puts an error's cause. */
+    let previous: string | null = null;
     let exit: YtdlpExit;
     try {
       exit = await runYtdlpProcess(ytdlp, args, {
@@ -98,7 +100,8 @@ export class YoutubeDownloader implements Downloader {
           const line = parseYtdlpLine(raw);
           const report = tracker.update(line);
           if (report) ctx.progress(report);
-          if (line.kind === 'error') errors.push(line.message);
+          if (line.kind === 'error') errors.push(errorWithCause(line.message, previous));
+          else if (line.kind !== 'progress' && line.kind !== 'recording' && line.kind !== 'noise' && raw.trim()) previous = raw;
           // progress has its own channel; the log keeps what a person reading it needs
           if (line.kind === 'progress' || line.kind === 'recording' || line.kind === 'noise' || !raw.trim() || raw.includes(RESULT_FILE)) return;
           const shown = redactUrlsIn(raw);
@@ -182,7 +185,7 @@ export class YoutubeDownloader implements Downloader {
 
   /** An Error carrying yt-dlp's own words: its ERROR line, else its last lines, never just a code. */
   private failure(errors: string[], lastLines: string[], exit: YtdlpExit): Error {
-    let message = errors.at(-1) ?? lastLines.slice(-2).join(' | ');
+    let message = meaningfulError(errors) ?? lastLines.slice(-2).join(' | ');
     if (!message) message = exit.signal ? `yt-dlp was ended by ${exit.signal}` : `yt-dlp stopped with exit code ${exit.code} without saying why`;
     if (!this.tools.ffmpeg && /Requested format is not available/i.test(message)) {
       message += ' (this site offers video and audio separately: install ffmpeg so that they can be merged)';

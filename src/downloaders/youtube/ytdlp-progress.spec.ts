@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { PROGRESS_MARKER } from './ytdlp-arguments.js';
-import { YtdlpProgressTracker, cleanErrorMessage, parseYtdlpLine } from './ytdlp-progress.js';
+import { YtdlpProgressTracker, cleanErrorMessage, errorWithCause, meaningfulError, parseYtdlpLine } from './ytdlp-progress.js';
 
 const template = (fields: Record<string, unknown>) => `${PROGRESS_MARKER} ${JSON.stringify(fields)}`;
 
@@ -108,6 +108,35 @@ describe('cleanErrorMessage', () => {
 
   it('removes query strings from the URLs it names', () => {
     assert.equal(cleanErrorMessage('ERROR: Unsupported URL: https://x.example/v?token=secret.'), 'ERROR: Unsupported URL: https://x.example/v.');
+  });
+});
+
+describe('errorWithCause', () => {
+  it('gives a bare ERROR the line before it as its message', () => {
+    assert.equal(errorWithCause('ERROR:', '[generic] Unable to download webpage: HTTP Error 403: Forbidden'), 'ERROR: Unable to download webpage: HTTP Error 403: Forbidden');
+    assert.equal(errorWithCause('ERROR: ', 'WARNING: unable to open https://x.example/v.m3u8?sig=secret'), 'ERROR: unable to open https://x.example/v.m3u8');
+  });
+
+  it('adds the cause to a vague ERROR', () => {
+    assert.equal(
+      errorWithCause('ERROR: fragment 1 not found, unable to continue', '[download] Got error: HTTP Error 403: Forbidden. Retrying fragment 1 (3/3)...'),
+      'ERROR: fragment 1 not found, unable to continue (HTTP Error 403: Forbidden. Retrying fragment 1 (3/3))',
+    );
+    assert.equal(errorWithCause('ERROR: Postprocessing: Conversion failed!', '[Merger] unable to write: [Errno 28] No space left on device'), 'ERROR: Postprocessing: Conversion failed! (unable to write: [Errno 28] No space left on device)');
+  });
+
+  it('leaves an ERROR that says what went wrong as it is', () => {
+    assert.equal(errorWithCause('ERROR: Unsupported URL: https://x.example/', '[generic] Extracting URL: https://x.example/'), 'ERROR: Unsupported URL: https://x.example/');
+    assert.equal(errorWithCause('ERROR: Postprocessing: Conversion failed!', '[Merger] Merging formats into "a.mp4"'), 'ERROR: Postprocessing: Conversion failed!', 'a line that is no cause is not added');
+    assert.equal(errorWithCause('ERROR:', null), 'ERROR:');
+  });
+});
+
+describe('meaningfulError', () => {
+  it('prefers the last ERROR that says something over a trailing bare one', () => {
+    assert.equal(meaningfulError(['ERROR: first', 'ERROR: [youtube] x: Video unavailable', 'ERROR:']), 'ERROR: [youtube] x: Video unavailable');
+    assert.equal(meaningfulError(['ERROR:']), 'ERROR:');
+    assert.equal(meaningfulError([]), undefined);
   });
 });
 

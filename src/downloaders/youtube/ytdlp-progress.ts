@@ -125,6 +125,28 @@ export function cleanErrorMessage(line: string): string {
     .trim();
 }
 
+/** ERROR lines that say that something failed but not what: the line before them says it. */
+const VAGUE_ERRORS = /^(?:Postprocessing: )?Conversion failed!?$|ffmpeg exited with code \d+|unable to continue$|^unable to download video data|^Did not get any data blocks$|^\S+: ERROR$/i;
+/** A line that reads like a cause: yt-dlp's "Got error", a warning, an HTTP or OS error. */
+const CAUSE_LIKE = /error|failed|unable|denied|forbidden|not found|refused|timed out|no space|invalid|\[Errno \d+\]/i;
+
+/**
+ * The error to report from an ERROR line and the meaningful line printed just before it: a bare
+ * "ERROR:" takes that line as its message; a vague one ("Conversion failed!") gets it as the cause.
+ */
+export function errorWithCause(message: string, previous: string | null): string {
+  const body = message.replace(/^ERROR:\s*/, '').trim();
+  const cause = previous ? cleanErrorMessage(previous).replace(/^(?:WARNING:|\[[\w:]+\])\s*/, '').replace(/^Got error:\s*/i, '').trim() : '';
+  if (!body) return cause ? `ERROR: ${cause}` : message;
+  if (cause && VAGUE_ERRORS.test(body) && CAUSE_LIKE.test(cause) && !body.includes(cause)) return `${message} (${cause.replace(/[.\s]+$/, '')})`;
+  return message;
+}
+
+/** Of several ERROR lines, the last that says something: yt-dlp may end with a bare "ERROR:". */
+export function meaningfulError(errors: string[]): string | undefined {
+  return [...errors].reverse().find((error) => error.replace(/^ERROR:\s*/, '').trim()) ?? errors.at(-1);
+}
+
 interface FileProgress {
   downloadedBytes: number;
   totalBytes: number | null;

@@ -224,7 +224,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health probe (never needs a key); also says which task types and optional tools are available */
+        /** Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available */
         get: operations["healthy"];
         put?: never;
         post?: never;
@@ -593,8 +593,8 @@ export interface components {
             tools: {
                 [key: string]: components["schemas"]["ToolStatusDto"];
             };
-            /** @description With degraded: why */
-            reasons?: string[];
+            /** @description Why the service is degraded (a missing tool, a disk below MIN_FREE_SPACE); empty when ok */
+            reasons: string[];
         };
         ToolStatusDto: {
             found: boolean;

@@ -1,7 +1,7 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-export class CreateSettings1764460800000 implements MigrationInterface {
-  name = 'CreateSettings1764460800000';
+export class CreateSettings1765065600000 implements MigrationInterface {
+  name = 'CreateSettings1765065600000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`
