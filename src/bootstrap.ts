@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
 import { mkdir } from 'node:fs/promises';
@@ -15,6 +14,7 @@ import { ErrorCode } from './common/error-codes.js';
 import { useLenientJsonParser } from './common/json-body-parser.js';
 import { corsOptions, registerOriginCheck } from './common/cors-policy.js';
 import { registerHostCheck } from './common/host-check.js';
+import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import type { AppConfig } from './config/app-config.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
@@ -80,17 +80,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
   app.enableShutdownHooks();
   if (config.apiKey) requireKeyOnUnknownRoutes(app, config.apiKey);
 
-  const document = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('MediaGo-compatible Download API')
-      .setDescription('Create, watch and control downloads (m3u8, bilibili, direct, youtube, mediago). Every JSON answer under /api is wrapped in {success, code, message, data}.')
-      .setVersion('1.0')
-      .addBearerAuth()
-      .addApiKey({ type: 'apiKey', name: 'X-API-Key', in: 'header' }, 'X-API-Key')
-      .build(),
-  );
-  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  setupOpenApi(app);
   serveDashboard(app, config);
   return app;
 }

@@ -1,11 +1,12 @@
 import { Controller, Get } from '@nestjs/common';
-import { ApiOperation, ApiTags } from '@nestjs/swagger';
-import { ApiEnvelope } from '../common/api-envelope.decorator.js';
+import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ANY_REQUEST, ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { ToolsService, type ToolStatus } from '../engine/tools.service.js';
 import { DatabaseCheck, DiskSpaceCheck, degradedReasons } from './health-checks.js';
+import { HealthDto, ToolStatusDto } from './health.dto.js';
 
 interface Health {
   /** "degraded" (still HTTP 200) when a tool is missing or a disk is below MIN_FREE_SPACE; `reasons` says why. */
@@ -27,8 +28,14 @@ export class HealthController {
 
   @Get('healthy')
   @Public()
-  @ApiOperation({ summary: 'Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available' })
-  @ApiEnvelope('empty', { description: '{ status: "ok" | "degraded", reasons, types, tools }' })
+  @ApiOperation({
+    operationId: 'healthy',
+    summary: 'Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available',
+  })
+  @ApiOpenRoute()
+  @ApiExtraModels(ToolStatusDto)
+  @ApiEnvelope(HealthDto)
+  @ApiErrors(ANY_REQUEST, { 503: [ErrorCode.DatabaseUnavailable] })
   async healthy(): Promise<Health> {
     if (!(await this.database.answers())) throw new ApiError(503, ErrorCode.DatabaseUnavailable, 'The database does not answer: tasks cannot be read or saved');
     const tools = this.tools.status();

@@ -1,7 +1,7 @@
 import { Controller, Get, Header, Inject, UseGuards } from '@nestjs/common';
-import { ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { statfs } from 'node:fs/promises';
-import { ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
+import { ANY_API_ROUTE, ApiEnvelope, ApiErrors } from '../common/api-envelope.decorator.js';
 import { Public } from '../common/public.decorator.js';
 import { RawResponse } from '../common/raw-response.decorator.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -22,18 +22,17 @@ export class MetricsController {
   @UseGuards(MetricsAccessGuard)
   @RawResponse()
   @Header('content-type', 'text/plain; version=0.0.4; charset=utf-8')
-  @ApiOperation({ summary: 'Prometheus metrics (text format); needs the API key when one is set, unless METRICS_PUBLIC=true' })
-  @ApiProduces('text/plain')
+  @ApiOperation({ operationId: 'scrapeMetrics', summary: 'Prometheus metrics (text format); needs the API key when one is set, unless METRICS_PUBLIC=true' })
   @ApiResponse({ status: 200, description: 'The Prometheus text exposition format', content: { 'text/plain': { schema: { type: 'string' } } } })
-  @ApiErrors(401)
+  @ApiErrors(ANY_API_ROUTE)
   scrape(): Promise<string> {
     return this.metrics.text();
   }
 
   @Get('stats')
-  @ApiOperation({ summary: 'Counts by status, total speed and free space of the download directory, for dashboards' })
+  @ApiOperation({ operationId: 'getStats', summary: 'Counts by status, total speed and free space of the download directory, for dashboards' })
   @ApiEnvelope(StatsDto)
-  @ApiErrors(401)
+  @ApiErrors(ANY_API_ROUTE)
   async stats(): Promise<StatsDto> {
     const byStatus = await this.metrics.countsByStatus();
     const total = Object.values(byStatus).reduce((sum, count) => sum + count, 0);

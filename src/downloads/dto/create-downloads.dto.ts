@@ -33,7 +33,8 @@ export class CreateDownloadItemDto {
   @IsHeaderLines()
   headers?: string | string[] | Record<string, string>;
 
-  @ApiPropertyOptional({ description: 'Record a live stream until stopped', default: false })
+  // no `default` in request bodies: generated clients (openapi-typescript) would make the field required
+  @ApiPropertyOptional({ description: 'Record a live stream until stopped (default false; an HLS playlist without EXT-X-ENDLIST is recognised as live anyway)' })
   @IsOptional()
   @IsBoolean()
   isLive?: boolean;
@@ -51,7 +52,7 @@ export class CreateDownloadsDto {
   @Type(() => CreateDownloadItemDto)
   tasks: CreateDownloadItemDto[];
 
-  @ApiPropertyOptional({ description: 'Queue the tasks at once (default false: they wait idle until started)', default: false })
+  @ApiPropertyOptional({ description: 'Queue the tasks at once (default false: they wait idle until started)' })
   @IsOptional()
   @IsBoolean()
   startDownload?: boolean;

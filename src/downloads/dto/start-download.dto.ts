@@ -9,7 +9,7 @@ export class StartDownloadDto {
   @IsAbsoluteDirectory()
   localPath?: string;
 
-  @ApiPropertyOptional({ default: true, description: 'Remove temporary segment files after a successful merge' })
+  @ApiPropertyOptional({ description: 'Remove temporary segment files after a successful merge (default true)' })
   @IsOptional()
   @IsBoolean()
   deleteSegments?: boolean;

@@ -9,9 +9,30 @@ export interface paths {
         };
         /**
          * Live task events (Server-Sent Events)
-         * @description Events: download-create {ids:number[],count}, download-start {id:string}, download-success {id}, download-failed {id,error,errorCode,dependency?}, download-stop {id}, download-progress {id,percent,speed,downloadedBytes,totalBytes,eta} (at most 2 per second per task), download-update {id} (edit, live flag, mark, requeue, file moved), download-delete {id}. A ": ping" comment every 15 s. With API_KEY set, browsers pass ?token=<key>.
+         * @description A Server-Sent Events stream: one frame per event, `event: <name>` then `data: <JSON>` and a blank line.
+         *
+         *     | event | data | when |
+         *     |---|---|---|
+         *     | `download-create` | `{ "ids": number[], "count": number }` (DownloadCreatePayload) | tasks were created by `POST /api/downloads` |
+         *     | `download-start` | `{ "id": string }` (DownloadIdPayload) | a task began running |
+         *     | `download-progress` | `{ "id": string, "percent": number or null, "speed": number, "downloadedBytes": number, "totalBytes": number or null, "eta": number or null }` (DownloadProgressPayload) | while running, at most twice a second per task |
+         *     | `download-success` | `{ "id": string }` | a task finished; its file is complete |
+         *     | `download-failed` | `{ "id": string, "error": string, "errorCode": string, "dependency"?: string }` (DownloadFailedPayload) | a task gave up; errorCode is dependency_missing (then dependency names the tool: ffmpeg, yt-dlp), download_failed, crash_loop, insufficient_space or address_not_allowed |
+         *     | `download-stop` | `{ "id": string }` | a task was stopped |
+         *     | `download-update` | `{ "id": string }` | any other change of a task (edit, live flag, marked status, requeued, file moved): refetch it |
+         *     | `download-delete` | `{ "id": string }` | a task was deleted |
+         *
+         *     Mind the types: a single task's `id` is a **string**, the `ids` of download-create are **numbers**.
+         *     A comment line `: ping` comes every 15 s (SSE_PING_INTERVAL_MS) to keep proxies from closing the stream; clients ignore comments.
+         *     There is no replay: a client that reconnects refetches the tasks it shows.
+         *     With API_KEY set, a browser EventSource (which cannot send headers) passes the key as `?token=<key>`; other clients may use a header.
+         *
+         *     Example frame:
+         *
+         *         event: download-start
+         *         data: {"id":"123"}
          */
-        get: operations["EventsController_events"];
+        get: operations["streamEvents"];
         put?: never;
         post?: never;
         delete?: never;
@@ -28,10 +49,10 @@ export interface paths {
             cookie?: never;
         };
         /** List tasks, newest first, a page at a time */
-        get: operations["DownloadsController_list"];
+        get: operations["listDownloads"];
         put?: never;
         /** Create 1 to 1000 tasks (and queue them when startDownload is true) */
-        post: operations["DownloadsController_create"];
+        post: operations["createDownloads"];
         delete?: never;
         options?: never;
         head?: never;
@@ -46,7 +67,7 @@ export interface paths {
             cookie?: never;
         };
         /** Tasks that are waiting or downloading */
-        get: operations["DownloadsController_active"];
+        get: operations["listActiveDownloads"];
         put?: never;
         post?: never;
         delete?: never;
@@ -63,7 +84,7 @@ export interface paths {
             cookie?: never;
         };
         /** The distinct non-empty folder values */
-        get: operations["DownloadsController_folders"];
+        get: operations["listFolders"];
         put?: never;
         post?: never;
         delete?: never;
@@ -79,8 +100,11 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Every task URL, one per line, newest first: plain text, or the envelope with the text as data when Accept ranks application/json above text/plain */
-        get: operations["DownloadsController_exportUrls"];
+        /**
+         * Every task URL, one per line, newest first
+         * @description Plain text (not wrapped) unless the request's Accept ranks application/json above text/plain (axios and MediaGo's SDK send "application/json, text/plain, *\/*"): then the envelope, with the same text as data.
+         */
+        get: operations["exportUrls"];
         put?: never;
         post?: never;
         delete?: never;
@@ -98,7 +122,7 @@ export interface paths {
         };
         get?: never;
         /** Set the status of several tasks: waiting queues, stopped stops, success/failed mark idle tasks */
-        put: operations["DownloadsController_setStatus"];
+        put: operations["setDownloadsStatus"];
         post?: never;
         delete?: never;
         options?: never;
@@ -114,12 +138,12 @@ export interface paths {
             cookie?: never;
         };
         /** One task */
-        get: operations["DownloadsController_get"];
+        get: operations["getDownload"];
         /** Edit name, url, headers or folder (409 while downloading) */
-        put: operations["DownloadsController_update"];
+        put: operations["updateDownload"];
         post?: never;
         /** Delete a task (stopping it first); ?deleteFile=true also removes its file and partial data */
-        delete: operations["DownloadsController_remove"];
+        delete: operations["deleteDownload"];
         options?: never;
         head?: never;
         patch?: never;
@@ -133,7 +157,7 @@ export interface paths {
             cookie?: never;
         };
         /** What the task's runs did, oldest first (the last 256 KiB) */
-        get: operations["DownloadsController_logs"];
+        get: operations["getDownloadLogs"];
         put?: never;
         post?: never;
         delete?: never;
@@ -151,7 +175,7 @@ export interface paths {
         };
         get?: never;
         /** Mark a task as a live stream to record, or not */
-        put: operations["DownloadsController_setLive"];
+        put: operations["setDownloadLive"];
         post?: never;
         delete?: never;
         options?: never;
@@ -169,7 +193,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Queue a task (a no-op if it is already queued or running); stopped/failed tasks resume */
-        post: operations["DownloadsController_start"];
+        post: operations["startDownload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -186,7 +210,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Stop a queued or running task; partial data stays for a resume */
-        post: operations["DownloadsController_stop"];
+        post: operations["stopDownload"];
         delete?: never;
         options?: never;
         head?: never;
@@ -200,8 +224,8 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Health probe (never needs a key); also says which task types and optional tools are available */
-        get: operations["HealthController_healthy"];
+        /** Health probe (never needs a key): ok, or degraded with reasons (a tool missing, low disk space), or 503 database_unavailable; also the task types and tools available */
+        get: operations["healthy"];
         put?: never;
         post?: never;
         delete?: never;
@@ -218,7 +242,7 @@ export interface paths {
             cookie?: never;
         };
         /** Prometheus metrics (text format); needs the API key when one is set, unless METRICS_PUBLIC=true */
-        get: operations["MetricsController_scrape"];
+        get: operations["scrapeMetrics"];
         put?: never;
         post?: never;
         delete?: never;
@@ -235,7 +259,7 @@ export interface paths {
             cookie?: never;
         };
         /** Counts by status, total speed and free space of the download directory, for dashboards */
-        get: operations["MetricsController_stats"];
+        get: operations["getStats"];
         put?: never;
         post?: never;
         delete?: never;
@@ -252,7 +276,7 @@ export interface paths {
             cookie?: never;
         };
         /** The webhook receivers, the events sent to them, and how the last deliveries went */
-        get: operations["WebhooksController_overview"];
+        get: operations["getWebhooks"];
         put?: never;
         post?: never;
         delete?: never;
@@ -271,7 +295,7 @@ export interface paths {
         get?: never;
         put?: never;
         /** Send a "test" event to every receiver once and report how each answered */
-        post: operations["WebhooksController_test"];
+        post: operations["testWebhooks"];
         delete?: never;
         options?: never;
         head?: never;
@@ -286,9 +310,9 @@ export interface paths {
             cookie?: never;
         };
         /** The settings that can change at run time, with where each value comes from (secrets only as set/unset) */
-        get: operations["SettingsController_view"];
+        get: operations["getSettings"];
         /** Change settings live for the whole installation; null returns a setting to its environment value */
-        put: operations["SettingsController_update"];
+        put: operations["updateSettings"];
         post?: never;
         delete?: never;
         options?: never;
@@ -300,10 +324,108 @@ export interface paths {
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        /**
+         * @description A stable word for the problem; programs switch on it. New values may be added, none is ever renamed.
+         * @enum {string}
+         */
+        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop";
+        FieldProblem: {
+            /**
+             * @description Where in the request the problem is
+             * @example tasks[0].url
+             */
+            path: string;
+            /** @example url must be an http(s):// URL */
+            message: string;
+        };
+        /** @description Every error under /api, with the HTTP status set to `code` as well. */
+        ErrorEnvelope: {
+            /** @enum {boolean} */
+            success: false;
+            /**
+             * @description The HTTP status of the response
+             * @example 404
+             */
+            code: number;
+            /**
+             * @description A sentence naming the problem (for validation: every field error)
+             * @example No task with id 42
+             */
+            message: string;
+            /**
+             * @description Always null in an error
+             * @enum {object|null}
+             */
+            data: never | null;
+            errorCode: components["schemas"]["ErrorCode"];
+            /** @description Validation errors only: each field at fault */
+            fields?: components["schemas"]["FieldProblem"][];
+        };
+        /** @description `download-create`: tasks were created (ids are numbers here). */
+        DownloadCreatePayload: {
+            /**
+             * @example [
+             *       1,
+             *       2
+             *     ]
+             */
+            ids: number[];
+            /** @example 2 */
+            count: number;
+        };
+        /** @description `download-start`, `download-success`, `download-stop`, `download-update`, `download-delete`: one task (its id as a string). */
+        DownloadIdPayload: {
+            /** @example 123 */
+            id: string;
+        };
+        /** @description `download-failed`: a task gave up after its retries. */
+        DownloadFailedPayload: {
+            /** @example 123 */
+            id: string;
+            /**
+             * @description A sentence saying what went wrong
+             * @example segment 17 of the playlist answered 404 after 5 tries
+             */
+            error: string;
+            /** @enum {string} */
+            errorCode: "address_not_allowed" | "insufficient_space" | "dependency_missing" | "download_failed" | "crash_loop";
+            /**
+             * @description With dependency_missing: the tool that is missing
+             * @example ffmpeg
+             */
+            dependency?: string;
+        };
+        /** @description `download-progress`: live figures of a running task, at most twice a second per task. */
+        DownloadProgressPayload: {
+            /** @example 123 */
+            id: string;
+            /**
+             * @description 0–100, null while the total is unknown
+             * @example 42.5
+             */
+            percent: number | null;
+            /**
+             * @description Bytes per second
+             * @example 1048576
+             */
+            speed: number;
+            /** @example 22282240 */
+            downloadedBytes: number;
+            /** @example 52428800 */
+            totalBytes: number | null;
+            /**
+             * @description Seconds left, null when unknown
+             * @example 29
+             */
+            eta: number | null;
+        };
         DownloadTaskDto: {
             /** @example 123 */
             id: number;
-            /** @example My Video */
+            /**
+             * @description The file name without extension
+             * @example My Video
+             */
             name: string;
             /** @enum {string} */
             type: "m3u8" | "bilibili" | "direct" | "youtube" | "mediago";
@@ -320,18 +442,26 @@ export interface components {
              *     Referer: ...
              */
             headers: string;
+            /** @description A live stream, recorded until stopped */
             isLive: boolean;
             /** @enum {string} */
             status: "waiting" | "downloading" | "success" | "failed" | "stopped";
-            /** @description Absolute path once the task succeeded */
+            /** @description Absolute path of the saved file once the task succeeded, null before */
             file: string | null;
-            /** @example 2026-04-23T10:00:00.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-04-23T10:00:00.000Z
+             */
             createdDate: string;
-            /** @example 2026-04-23T10:05:30.000Z */
+            /**
+             * Format: date-time
+             * @example 2026-04-23T10:05:30.000Z
+             */
             updatedDate: string;
             /** @description True when the task succeeded and its file is on disk now (checked at most every few seconds) */
             exists: boolean;
             /**
+             * Format: date-time
              * @description When the task was queued for a download slot; null while it is idle
              * @example 2026-04-23T10:00:01.000Z
              */
@@ -341,12 +471,14 @@ export interface components {
              * @example /home/me/Downloads
              */
             localPath: string;
+            /** @description Temporary segment files are removed after a successful merge */
             deleteSegments: boolean;
             /** @description 0–100, null while the total is unknown */
             percent: number | null;
             /** @description Bytes per second */
             speed: number;
             downloadedBytes: number;
+            /** @description null while unknown */
             totalBytes: number | null;
             /** @description Seconds left, null when unknown */
             eta: number | null;
@@ -354,6 +486,7 @@ export interface components {
             error: string | null;
         };
         DownloadPageDto: {
+            /** @description Tasks matching the query, on all pages */
             total: number;
             list: components["schemas"]["DownloadTaskDto"][];
         };
@@ -386,19 +519,13 @@ export interface components {
             headers?: string | string[] | {
                 [key: string]: string;
             };
-            /**
-             * @description Record a live stream until stopped
-             * @default false
-             */
-            isLive: boolean;
+            /** @description Record a live stream until stopped (default false; an HLS playlist without EXT-X-ENDLIST is recognised as live anyway) */
+            isLive?: boolean;
         };
         CreateDownloadsDto: {
             tasks: components["schemas"]["CreateDownloadItemDto"][];
-            /**
-             * @description Queue the tasks at once (default false: they wait idle until started)
-             * @default false
-             */
-            startDownload: boolean;
+            /** @description Queue the tasks at once (default false: they wait idle until started) */
+            startDownload?: boolean;
         };
         SetStatusDto: {
             /**
@@ -416,7 +543,7 @@ export interface components {
         };
         DownloadLogDto: {
             id: number;
-            /** @description What the task runs did, oldest first */
+            /** @description What the task's runs did, oldest first (the last 256 KiB) */
             log: string;
         };
         UpdateDownloadDto: {
@@ -442,11 +569,44 @@ export interface components {
              * @example /home/me/Videos
              */
             localPath?: string;
+            /** @description Remove temporary segment files after a successful merge (default true) */
+            deleteSegments?: boolean;
+        };
+        HealthDto: {
             /**
-             * @description Remove temporary segment files after a successful merge
-             * @default true
+             * @description ok, or degraded (still HTTP 200) when a tool is missing or space is low
+             * @enum {string}
              */
-            deleteSegments: boolean;
+            status: "ok" | "degraded";
+            /**
+             * @description The task types this service runs
+             * @example [
+             *       "m3u8",
+             *       "bilibili",
+             *       "direct",
+             *       "youtube",
+             *       "mediago"
+             *     ]
+             */
+            types: string[];
+            /** @description The optional tools by name (ffmpeg, ffprobe, yt-dlp): found, and their version */
+            tools: {
+                [key: string]: components["schemas"]["ToolStatusDto"];
+            };
+            /** @description Why the service is degraded (a missing tool, a disk below MIN_FREE_SPACE); empty when ok */
+            reasons: string[];
+        };
+        ToolStatusDto: {
+            found: boolean;
+            /** @example 6.1.1 */
+            version: string | null;
+            /** @description yt-dlp only: a version with a known security flaw */
+            outdated?: boolean;
+            /**
+             * @description With outdated: which flaw, and what to do
+             * @example yt-dlp 2023.03.04 sends cookies to other hosts on redirect (CVE-2023-35934); update it
+             */
+            warning?: string;
         };
         TaskCountsDto: {
             /** @example 2 */
@@ -610,7 +770,7 @@ export interface components {
 }
 export type $defs = Record<string, never>;
 export interface operations {
-    EventsController_events: {
+    streamEvents: {
         parameters: {
             query?: never;
             header?: never;
@@ -619,16 +779,164 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description A long-lived text/event-stream */
+            /** @description A long-lived text/event-stream; the head is sent at once, frames follow as tasks change */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
-                content?: never;
+                content: {
+                    "text/event-stream": {
+                        /** @enum {string} */
+                        event: "download-create";
+                        data: components["schemas"]["DownloadCreatePayload"];
+                    } | {
+                        /** @enum {string} */
+                        event: "download-start" | "download-success" | "download-stop" | "download-update" | "download-delete";
+                        data: components["schemas"]["DownloadIdPayload"];
+                    } | {
+                        /** @enum {string} */
+                        event: "download-failed";
+                        data: components["schemas"]["DownloadFailedPayload"];
+                    } | {
+                        /** @enum {string} */
+                        event: "download-progress";
+                        data: components["schemas"]["DownloadProgressPayload"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
             };
         };
     };
-    DownloadsController_list: {
+    listDownloads: {
         parameters: {
             query?: {
                 /** @description The API key, for clients that cannot send headers */
@@ -655,67 +963,150 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadPageDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadPageDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_create: {
+    createDownloads: {
         parameters: {
             query?: never;
             header?: never;
@@ -735,83 +1126,176 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"][];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"][];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 413) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
             413: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 413 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_active: {
+    listActiveDownloads: {
         parameters: {
             query?: never;
             header?: never;
@@ -827,67 +1311,149 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"][];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"][];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_folders: {
+    listFolders: {
         parameters: {
             query?: never;
             header?: never;
@@ -903,67 +1469,149 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: string[];
+                        message: string;
+                        data: string[];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_exportUrls: {
+    exportUrls: {
         parameters: {
             query?: never;
             header?: never;
@@ -979,60 +1627,154 @@ export interface operations {
                 };
                 content: {
                     "text/plain": string;
-                    "application/json": string;
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        /**
+                         * @example https://example.com/a.m3u8
+                         *     https://example.com/b.mp4
+                         */
+                        data: string;
+                    };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_setStatus: {
+    setDownloadsStatus: {
         parameters: {
             query?: never;
             header?: never;
@@ -1052,103 +1794,234 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"][];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"][];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 409) */
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `task_running`: the command needs a task that is not downloading (edit, mark success/failed): stop it first
+             *     - `invalid_transition`: any other lifecycle command the task cannot take in its present state
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 409 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 is downloading; stop it before editing it",
+                     *       "data": null,
+                     *       "errorCode": "task_running"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "task_running" | "invalid_transition";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_get: {
+    getDownload: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1162,87 +2035,181 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_update: {
+    updateDownload: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1260,99 +2227,229 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 409) */
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `task_running`: the command needs a task that is not downloading (edit, mark success/failed): stop it first
+             */
             409: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 409 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 is downloading; stop it before editing it",
+                     *       "data": null,
+                     *       "errorCode": "task_running"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "task_running";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_remove: {
+    deleteDownload: {
         parameters: {
             query?: {
                 /** @description The API key, for clients that cannot send headers */
@@ -1362,6 +2459,7 @@ export interface operations {
             };
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1375,88 +2473,212 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        /** @example {} */
-                        data?: Record<string, never>;
+                        message: string;
+                        /**
+                         * @description Always {}
+                         * @example {}
+                         */
+                        data: Record<string, never>;
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_logs: {
+    getDownloadLogs: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1470,87 +2692,181 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadLogDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadLogDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_setLive: {
+    setDownloadLive: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1568,87 +2884,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_start: {
+    startDownload: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1666,87 +3103,208 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["DownloadTaskDto"];
+                        message: string;
+                        data: components["schemas"]["DownloadTaskDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    DownloadsController_stop: {
+    stopDownload: {
         parameters: {
             query?: never;
             header?: never;
             path: {
+                /** @description The task id, a positive integer */
                 id: number;
             };
             cookie?: never;
@@ -1760,84 +3318,206 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        /** @example {} */
-                        data?: Record<string, never>;
+                        message: string;
+                        /**
+                         * @description Always {}
+                         * @example {}
+                         */
+                        data: Record<string, never>;
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 404) */
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
             404: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 404 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 500) */
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
             500: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 500 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    HealthController_healthy: {
+    healthy: {
         parameters: {
             query?: never;
             header?: never;
@@ -1846,27 +3526,130 @@ export interface operations {
         };
         requestBody?: never;
         responses: {
-            /** @description { status: "ok", types, tools } */
+            /** @description Success, in the envelope */
             200: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        /** @example {} */
-                        data?: Record<string, never>;
+                        message: string;
+                        data: components["schemas"]["HealthDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Store unavailable, in the error envelope. errorCode:
+             *     - `database_unavailable`: the task store does not answer (also `GET /healthy`)
+             */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 503,
+                     *       "message": "Store unavailable",
+                     *       "data": null,
+                     *       "errorCode": "database_unavailable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 503;
+                        /** @enum {string} */
+                        errorCode: "database_unavailable";
                     };
                 };
             };
         };
     };
-    MetricsController_scrape: {
+    scrapeMetrics: {
         parameters: {
             query?: never;
             header?: never;
@@ -1884,217 +3667,797 @@ export interface operations {
                     "text/plain": string;
                 };
             };
-            /** @description Error, in the envelope (code 401) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "text/plain": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
-                    };
-                };
-            };
-        };
-    };
-    MetricsController_stats: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success, in the envelope */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
-                        /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["StatsDto"];
-                    };
-                };
-            };
-            /** @description Error, in the envelope (code 401) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
-                    };
-                };
-            };
-        };
-    };
-    WebhooksController_overview: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success, in the envelope */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
-                        /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["WebhooksOverviewDto"];
-                    };
-                };
-            };
-            /** @description Error, in the envelope (code 401) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
-                    };
-                };
-            };
-        };
-    };
-    WebhooksController_test: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success, in the envelope */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
-                        /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["WebhookTestOutcomeDto"][];
-                    };
-                };
-            };
-            /** @description Error, in the envelope (code 401) */
-            401: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
-                    };
-                };
-            };
-        };
-    };
-    SettingsController_view: {
-        parameters: {
-            query?: never;
-            header?: never;
-            path?: never;
-            cookie?: never;
-        };
-        requestBody?: never;
-        responses: {
-            /** @description Success, in the envelope */
-            200: {
-                headers: {
-                    [name: string]: unknown;
-                };
-                content: {
-                    "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
-                        /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["SettingsViewDto"];
-                    };
-                };
-            };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
         };
     };
-    SettingsController_update: {
+    getStats: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["StatsDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["WebhooksOverviewDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    testWebhooks: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["WebhookTestOutcomeDto"][];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    getSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["SettingsViewDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "The request body is not valid JSON",
+                     *       "data": null,
+                     *       "errorCode": "malformed_body"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    updateSettings: {
         parameters: {
             query?: never;
             header?: never;
@@ -2114,45 +4477,170 @@ export interface operations {
                 };
                 content: {
                     "application/json": {
-                        /** @example true */
-                        success?: boolean;
-                        /** @example 0 */
-                        code?: number;
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
                         /** @example ok */
-                        message?: string;
-                        data?: components["schemas"]["SettingsViewDto"];
+                        message: string;
+                        data: components["schemas"]["SettingsViewDto"];
                     };
                 };
             };
-            /** @description Error, in the envelope (code 400) */
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
             400: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 400 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "malformed_body";
                     };
                 };
             };
-            /** @description Error, in the envelope (code 401) */
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
             401: {
                 headers: {
                     [name: string]: unknown;
                 };
                 content: {
-                    "application/json": {
-                        /** @example false */
-                        success?: boolean;
-                        /** @example 401 */
-                        code?: number;
-                        message?: string;
-                        data?: null | null;
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
                     };
                 };
             };
