@@ -484,6 +484,8 @@ export interface components {
             eta: number | null;
             /** @description The last failure, null otherwise */
             error: string | null;
+            /** @description This task's own speed limit in bytes per second; null: none (the global SPEED_LIMIT still applies) */
+            speedLimit: number | null;
         };
         DownloadPageDto: {
             /** @description Tasks matching the query, on all pages */
@@ -521,6 +523,11 @@ export interface components {
             };
             /** @description Record a live stream until stopped (default false; an HLS playlist without EXT-X-ENDLIST is recognised as live anyway) */
             isLive?: boolean;
+            /**
+             * @description This task's speed limit in bytes per second (the global SPEED_LIMIT applies too); 0 or null removes it
+             * @example 4194304
+             */
+            speedLimit?: number | null;
         };
         CreateDownloadsDto: {
             tasks: components["schemas"]["CreateDownloadItemDto"][];
@@ -558,6 +565,11 @@ export interface components {
             headers?: string | string[] | Record<string, never>;
             /** @example my-folder */
             folder?: string;
+            /**
+             * @description This task's speed limit in bytes per second (the global SPEED_LIMIT applies too); 0 or null removes it
+             * @example 4194304
+             */
+            speedLimit?: number | null;
         };
         SetLiveDto: {
             /** @example true */
@@ -571,6 +583,11 @@ export interface components {
             localPath?: string;
             /** @description Remove temporary segment files after a successful merge (default true) */
             deleteSegments?: boolean;
+            /**
+             * @description This task's speed limit in bytes per second (the global SPEED_LIMIT applies too); 0 or null removes it
+             * @example 4194304
+             */
+            speedLimit?: number | null;
         };
         HealthDto: {
             /**
@@ -723,6 +740,8 @@ export interface components {
             maxConcurrentDownloads: components["schemas"]["NumberSettingDto"];
             downloadDir: components["schemas"]["StringSettingDto"];
             retryAttempts: components["schemas"]["NumberSettingDto"];
+            /** @description bytes per second for all downloads together; 0: no limit */
+            speedLimit: components["schemas"]["NumberSettingDto"];
             webhookUrls: components["schemas"]["StringListSettingDto"];
             webhookSecret: components["schemas"]["SecretSettingDto"];
             webhookEvents: components["schemas"]["StringListSettingDto"];
@@ -743,6 +762,11 @@ export interface components {
              * @example 5
              */
             retryAttempts?: number | null;
+            /**
+             * @description Bytes per second for all downloads together, 0 for none (SPEED_LIMIT)
+             * @example 10485760
+             */
+            speedLimit?: number | null;
             /**
              * @description Webhook receivers (WEBHOOK_URLS)
              * @example [
