@@ -1,60 +1,40 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { HostileOrigin } from './fixtures/hostile-origin.js';
-import { OriginServer } from './fixtures/origin-server.js';
-import { callApi, waitFor } from './helpers/app-harness.js';
-import { freePort } from './helpers/free-port.js';
+import { OriginServer, drained } from './fixtures/origin-server.js';
+import { waitFor } from './helpers/app-harness.js';
+import { ServiceProcess } from './helpers/service-process.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const MiB = 1024 * 1024;
 const RSS_LIMIT_MIB = 300;
 const HEALTHY_LIMIT_MS = 2_000;
 
 /** The built service as its own process, watched from outside: its memory from /proc and its /healthy latency. */
-class WatchedService {
-  child: ChildProcess | null = null;
-  output = '';
-  baseUrl = '';
+class WatchedService extends ServiceProcess {
   maxRssMiB = 0;
   maxHealthyMs = 0;
   slowProbes: number[] = [];
-  exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
   private watching = false;
   private watcher: Promise<void> | null = null;
 
-  constructor(
-    private readonly root: string,
-    private readonly env: Record<string, string>,
-  ) {}
-
-  async start(): Promise<void> {
-    const port = await freePort();
-    this.baseUrl = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [MAIN], {
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(port), HOST: '127.0.0.1', DATA_DIR: join(this.root, 'data'), DOWNLOAD_DIR: join(this.root, 'downloads'), ...this.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    this.child.stdout!.on('data', (chunk) => (this.output += chunk));
-    this.child.stderr!.on('data', (chunk) => (this.output += chunk));
-    this.child.on('exit', (code, signal) => (this.exited = { code, signal }));
-    await waitFor(async () => {
-      if (this.exited) throw new Error(`the service exited at start:\n${this.output}`);
-      return fetch(`${this.baseUrl}/healthy`).then((response) => response.ok).catch(() => false);
-    }, 30_000, 'the service to answer /healthy');
+  override async start(): Promise<void> {
+    await super.start();
     this.watching = true;
     this.watcher = this.watch();
   }
 
+  /** How it ended, or null while it runs. */
+  get exited(): { code: number | null; signal: NodeJS.Signals | null } | null {
+    return this.alive ? null : { code: this.child!.exitCode, signal: this.child!.signalCode };
+  }
+
   /** Every ~100 ms: one /healthy probe, timed, and the resident set size. */
   private async watch(): Promise<void> {
-    while (this.watching && !this.exited) {
+    while (this.watching && this.alive) {
       this.maxRssMiB = Math.max(this.maxRssMiB, await this.rssMiB('VmRSS'));
       const began = performance.now();
       const ok = await fetch(`${this.baseUrl}/healthy`, { signal: AbortSignal.timeout(20_000) }).then((response) => response.ok, () => false);
@@ -69,10 +49,6 @@ class WatchedService {
     const status = await readFile(`/proc/${this.child!.pid}/status`, 'utf8').catch(() => '');
     const kib = Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(status)?.[1] ?? 0);
     return kib / 1024;
-  }
-
-  api<T = any>(method: string, path: string, body?: unknown) {
-    return callApi<T>(this.baseUrl, method, path, body);
   }
 
   async create(type: string, url: string, name: string): Promise<number> {
@@ -91,10 +67,7 @@ class WatchedService {
   async stop(): Promise<void> {
     this.watching = false;
     await this.watcher;
-    if (this.exited) return;
-    const exited = once(this.child!, 'exit');
-    this.child!.kill('SIGTERM');
-    await Promise.race([exited, new Promise((_, reject) => setTimeout(() => reject(new Error('the service did not exit within 20 s of SIGTERM')), 20_000))]);
+    await this.kill('SIGTERM');
   }
 }
 
@@ -282,14 +255,3 @@ describe('hostile origins against the running service', () => {
     assert.deepEqual(restarted.slowProbes, []);
   });
 });
-
-/** Resolves when the response can take more, or is gone; no listener outlives the wait. */
-function drained(res: import('node:http').ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done).off('close', done);
-      resolve();
-    };
-    res.on('drain', done).on('close', done);
-  });
-}

@@ -4,7 +4,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { OriginServer } from '../../test/fixtures/origin-server.js';
+import { OriginServer, drained } from '../../test/fixtures/origin-server.js';
 import { HttpClient } from './http-client.js';
 import { type ByteRange, type RangedState, downloadRanged, downloadedBytes, splitRanges, stealLargestTail, totalFromContentRange } from './ranged-download.js';
 
@@ -204,14 +204,3 @@ describe('downloadRanged against an endless answer', () => {
     assert.ok(endlessSent < 64 * 1024 * 1024, `${endlessSent} bytes were pulled from the endless answer`);
   });
 });
-
-/** Resolves when the response can take more, or is gone; no listener outlives the wait. */
-function drained(res: import('node:http').ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      res.off('drain', done).off('close', done);
-      resolve();
-    };
-    res.on('drain', done).on('close', done);
-  });
-}
