@@ -1,8 +1,8 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { type AddressInfo, connect } from 'node:net';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -120,6 +120,53 @@ describe('settings changed at run time', () => {
     const failed = await waitForStatus(test, created.body.data[0].id, ['failed']);
     assert.equal(tries(), 2, failed.error);
     assert.match(failed.error, /after 2 tries/);
+  });
+
+  it('sends new requests through a proxy set live, shows it without its credentials, and "" turns it off', async () => {
+    // a file on 127.0.0.2 (loopback, but not one of the names that always bypass the proxy)
+    const body = randomBytes(32 * KiB);
+    const target = createServer((_request, response) => response.writeHead(200, { 'content-length': body.length }).end(body));
+    await new Promise<void>((resolve) => target.listen(0, '127.0.0.2', resolve));
+    // a CONNECT proxy that records where it was asked to go, and with which credentials
+    const tunnels: Array<{ target: string; authorization: string | undefined }> = [];
+    const proxy = createServer();
+    proxy.on('connect', (request, client, head) => {
+      tunnels.push({ target: String(request.url), authorization: request.headers['proxy-authorization'] });
+      const [host, port] = String(request.url).split(':');
+      const upstream = connect(Number(port), host, () => {
+        client.write('HTTP/1.1 200 Connection Established\r\n\r\n');
+        upstream.write(head);
+        upstream.pipe(client).pipe(upstream);
+      });
+      upstream.on('error', () => client.destroy());
+      client.on('error', () => upstream.destroy());
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    try {
+      const proxyPort = (proxy.address() as AddressInfo).port;
+      const url = `http://127.0.0.2:${(target.address() as AddressInfo).port}/file.bin`;
+      const answer = await test.api('PUT', '/api/settings', { proxy: `http://agent:pr0xy-pass@127.0.0.1:${proxyPort}` });
+      assert.equal(answer.status, 200, answer.text);
+      assert.deepEqual(answer.body.data.proxy, { value: `http://127.0.0.1:${proxyPort}`, credentialsSet: true, source: 'saved' });
+      assert.ok(!answer.text.includes('pr0xy-pass'));
+
+      const viaProxy = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url, name: 'via proxy' }], startDownload: true });
+      assert.deepEqual(await readFile((await waitForStatus(test, viaProxy.body.data[0].id, ['success'])).file), body);
+      assert.ok(tunnels.length > 0 && tunnels.every((tunnel) => tunnel.target === new URL(url).host), JSON.stringify(tunnels));
+      assert.equal(tunnels[0].authorization, `Basic ${Buffer.from('agent:pr0xy-pass').toString('base64')}`);
+
+      const off = await test.api('PUT', '/api/settings', { proxy: '' });
+      assert.deepEqual(off.body.data.proxy, { value: null, credentialsSet: false, source: 'saved' });
+      const seen = tunnels.length;
+      const direct = await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url, name: 'direct' }], startDownload: true });
+      await waitForStatus(test, direct.body.data[0].id, ['success']);
+      assert.equal(tunnels.length, seen, 'no request went through the proxy');
+      assert.equal((await test.api('PUT', '/api/settings', { proxy: 'ftp://proxy.lan' })).status, 400);
+      await test.api('PUT', '/api/settings', { proxy: null });
+    } finally {
+      await new Promise((resolve) => proxy.close(resolve));
+      await new Promise((resolve) => target.close(resolve));
+    }
   });
 
   it('keeps saved settings across a restart, and null returns one to the environment value', async () => {

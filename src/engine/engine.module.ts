@@ -21,10 +21,11 @@ export class SharedHttpClient extends HttpClient implements OnApplicationShutdow
     });
   }
 
-  /** RETRY_ATTEMPTS changed through the settings API applies to the next request of every task. */
+  /** RETRY_ATTEMPTS and the proxy changed through the settings API apply to the next request of every task. */
   @OnEvent(SETTINGS_CHANGED)
   onSettingsChanged({ keys }: SettingsChangedPayload): void {
     if (keys.includes('retryAttempts')) this.retryPolicy.attempts = this.config.retryAttempts;
+    if (keys.includes('proxy')) this.useProxy(this.config.proxy);
   }
 
   async onApplicationShutdown(): Promise<void> {

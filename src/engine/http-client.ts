@@ -60,12 +60,25 @@ function underSpeedLimits(body: Readable, signal: AbortSignal | undefined): Read
 
 /** The one HTTP client every strategy uses: keep-alive pools, proxy, redirects, stall detection, retries. */
 export class HttpClient {
-  private readonly transport: HttpTransport;
+  private transport: HttpTransport;
+  /** transports replaced by a proxy change: requests under way finish on them; closed with the client */
+  private readonly retired: HttpTransport[] = [];
 
   constructor(private readonly options: HttpClientOptions) {
-    this.transport = options.proxy
-      ? new ProxyHttpTransport(options.proxy, withLoopback(options.noProxy), options.stallTimeoutMs, options.addressGuard)
-      : new NodeHttpTransport(options.stallTimeoutMs, options.addressGuard);
+    this.transport = this.transportFor(options.proxy ?? null);
+  }
+
+  /** Requests from now on go through this proxy (or directly, with null); those under way finish as they began. */
+  useProxy(proxy: string | null): void {
+    this.retired.push(this.transport);
+    this.options.proxy = proxy;
+    this.transport = this.transportFor(proxy);
+  }
+
+  private transportFor(proxy: string | null): HttpTransport {
+    return proxy
+      ? new ProxyHttpTransport(proxy, withLoopback(this.options.noProxy), this.options.stallTimeoutMs, this.options.addressGuard)
+      : new NodeHttpTransport(this.options.stallTimeoutMs, this.options.addressGuard);
   }
 
   get retryPolicy(): RetryPolicy {
@@ -148,7 +161,7 @@ export class HttpClient {
   }
 
   async close(): Promise<void> {
-    await this.transport.close();
+    await Promise.all([this.transport, ...this.retired].map((transport) => transport.close()));
   }
 
   private buildHeaders(options: OpenOptions): Record<string, string> {

@@ -17,6 +17,12 @@ class StringListSettingDto {
   @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
 }
 
+class ProxySettingDto {
+  @ApiProperty({ type: String, nullable: true, example: 'http://proxy.lan:3128', description: 'the proxy without its credentials; null: direct' }) value!: string | null;
+  @ApiProperty({ description: 'whether the proxy URL carries a user name or password (never shown)' }) credentialsSet!: boolean;
+  @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
+}
+
 class SecretSettingDto {
   @ApiProperty({ description: 'whether a value is set; the value itself is never returned' }) set!: boolean;
   @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
@@ -28,6 +34,7 @@ export class SettingsViewDto {
   @ApiProperty({ type: StringSettingDto }) downloadDir!: StringSettingDto;
   @ApiProperty({ type: NumberSettingDto }) retryAttempts!: NumberSettingDto;
   @ApiProperty({ type: NumberSettingDto, description: 'bytes per second for all downloads together; 0: no limit' }) speedLimit!: NumberSettingDto;
+  @ApiProperty({ type: ProxySettingDto }) proxy!: ProxySettingDto;
   @ApiProperty({ type: StringListSettingDto }) webhookUrls!: StringListSettingDto;
   @ApiProperty({ type: SecretSettingDto }) webhookSecret!: SecretSettingDto;
   @ApiProperty({ type: StringListSettingDto }) webhookEvents!: StringListSettingDto;

@@ -10,7 +10,7 @@ import { SettingsRepository } from './settings.repository.js';
 import type { UpdateSettingsDto } from './update-settings.dto.js';
 
 /** The settings a client may change at run time; each is a field of the one live AppConfig. */
-export const LIVE_SETTINGS = ['maxConcurrentDownloads', 'downloadDir', 'retryAttempts', 'speedLimit', 'webhookUrls', 'webhookSecret', 'webhookEvents'] as const;
+export const LIVE_SETTINGS = ['maxConcurrentDownloads', 'downloadDir', 'retryAttempts', 'speedLimit', 'proxy', 'webhookUrls', 'webhookSecret', 'webhookEvents'] as const;
 type LiveSetting = (typeof LIVE_SETTINGS)[number];
 type LiveValues = Pick<AppConfig, LiveSetting>;
 
@@ -50,6 +50,7 @@ export class SettingsService implements OnModuleInit {
       downloadDir: { value: config.downloadDir, source: source('downloadDir') },
       retryAttempts: { value: config.retryAttempts, source: source('retryAttempts') },
       speedLimit: { value: config.speedLimit, source: source('speedLimit') },
+      proxy: { value: config.proxy ? withoutCredentials(config.proxy) : null, credentialsSet: config.proxy ? hasCredentials(config.proxy) : false, source: source('proxy') },
       webhookUrls: { value: config.webhookUrls.map(redactUrl), source: source('webhookUrls') },
       webhookSecret: { set: config.webhookSecret !== null, source: source('webhookSecret') },
       webhookEvents: { value: config.webhookEvents, source: source('webhookEvents') },
@@ -63,7 +64,8 @@ export class SettingsService implements OnModuleInit {
     const next: Partial<LiveValues> = {};
     for (const key of Object.keys(changes) as LiveSetting[]) {
       const value = changes[key];
-      (next as Record<string, unknown>)[key] = value === null ? this.environment[key] : value;
+      // "" is a saved "no proxy", which beats a proxy from the environment
+      (next as Record<string, unknown>)[key] = value === null ? this.environment[key] : key === 'proxy' && value === '' ? null : value;
     }
     if (next.downloadDir !== undefined && next.downloadDir !== this.config.downloadDir) {
       await mkdir(next.downloadDir, { recursive: true });
@@ -83,6 +85,17 @@ export class SettingsService implements OnModuleInit {
     }
     return this.view();
   }
+}
+
+/** A proxy URL as it may be shown: its user name and password are write-only. */
+function withoutCredentials(proxy: string): string {
+  const url = new URL(proxy);
+  return `${url.protocol}//${url.host}`;
+}
+
+function hasCredentials(proxy: string): boolean {
+  const url = new URL(proxy);
+  return url.username !== '' || url.password !== '';
 }
 
 function pick(config: AppConfig): LiveValues {

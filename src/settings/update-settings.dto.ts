@@ -36,6 +36,17 @@ export class UpdateSettingsDto {
   @Max(MAX_SPEED_LIMIT)
   speedLimit?: number | null;
 
+  @ApiPropertyOptional({
+    type: String,
+    nullable: true,
+    writeOnly: true,
+    example: 'http://user:password@proxy.lan:3128',
+    description: 'Proxy for every download request (DOWNLOAD_PROXY); "" for none; its credentials are never shown again',
+  })
+  @ValidateIf((_object, value) => value !== undefined && value !== null && value !== '')
+  @IsUrl({ ...URL_OPTIONS, require_port: false }, { message: 'proxy must be an http:// or https:// URL, or "" for none' })
+  proxy?: string | null;
+
   @ApiPropertyOptional({ type: [String], nullable: true, example: ['https://hooks.example.com/mediago'], description: 'Webhook receivers (WEBHOOK_URLS)' })
   @Given()
   @IsArray()

@@ -724,6 +724,17 @@ export interface components {
             /** @enum {string} */
             source: "saved" | "environment";
         };
+        ProxySettingDto: {
+            /**
+             * @description the proxy without its credentials; null: direct
+             * @example http://proxy.lan:3128
+             */
+            value: string | null;
+            /** @description whether the proxy URL carries a user name or password (never shown) */
+            credentialsSet: boolean;
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
         StringListSettingDto: {
             /** @description URLs are shown without their query strings */
             value: string[];
@@ -742,6 +753,7 @@ export interface components {
             retryAttempts: components["schemas"]["NumberSettingDto"];
             /** @description bytes per second for all downloads together; 0: no limit */
             speedLimit: components["schemas"]["NumberSettingDto"];
+            proxy: components["schemas"]["ProxySettingDto"];
             webhookUrls: components["schemas"]["StringListSettingDto"];
             webhookSecret: components["schemas"]["SecretSettingDto"];
             webhookEvents: components["schemas"]["StringListSettingDto"];
@@ -767,6 +779,11 @@ export interface components {
              * @example 10485760
              */
             speedLimit?: number | null;
+            /**
+             * @description Proxy for every download request (DOWNLOAD_PROXY); "" for none; its credentials are never shown again
+             * @example http://user:password@proxy.lan:3128
+             */
+            proxy?: string | null;
             /**
              * @description Webhook receivers (WEBHOOK_URLS)
              * @example [
