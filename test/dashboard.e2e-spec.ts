@@ -75,6 +75,20 @@ describe('the dashboard in a real browser', () => {
       await test.close();
     });
 
+    it('shows the tools found and the live settings', async () => {
+      await page.getByText('Settings', { exact: true }).click();
+      assert.equal(await page.locator('dd[data-setting="Downloads at once"]').textContent(), '3');
+      assert.equal(await page.locator('dd[data-setting="Speed limit"]').textContent(), 'none');
+      assert.match((await page.locator('.health').textContent()) ?? '', /ffmpeg/);
+      await test.api('PUT', '/api/settings', { maxConcurrentDownloads: 4 });
+      // any change event refreshes what is shown: a create is one
+      await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/files/missing.bin'), name: 'settings probe' }] });
+      await page.waitForFunction(() => (globalThis as any).document.querySelector('dd[data-setting="Downloads at once"]')?.textContent === '4');
+      const probe = await taskIdNamed(test, 'settings probe');
+      await test.api('DELETE', `/api/downloads/${probe}`);
+      await test.api('PUT', '/api/settings', { maxConcurrentDownloads: null });
+    });
+
     it('adds two pasted links, shows both progress bars moving, then success and the saved paths', async () => {
       await page.getByLabel('Links, one per line').fill(`${origin.url('/files/first.bin')}\n${origin.url('/files/second.bin')}`);
       // the type is detected from each link, and can be changed

@@ -3,9 +3,10 @@ import { AddForm } from './add/add-form';
 import { apiKey } from './api/api-key';
 import { ApiFailure, type Task, onUnauthorized } from './api/client';
 import { type ConnectionState, type ProgressEvent, connectLiveEvents } from './api/live-events';
-import { type Counts, type StatusFilter, tasksApi } from './api/tasks';
+import { type Counts, type ServiceSettings, type StatusFilter, tasksApi } from './api/tasks';
 import { KeyPrompt } from './auth/key-prompt';
 import { ThroughputChart } from './chart/throughput-chart';
+import { SettingsPanel } from './health/settings-panel';
 import { DeleteDialog } from './tasks/delete-dialog';
 import { EditDialog } from './tasks/edit-dialog';
 import { LogPanel } from './tasks/log-panel';
@@ -34,6 +35,7 @@ export function App() {
   const [counts, setCounts] = useState<Counts | null>(null);
   const [folders, setFolders] = useState<string[]>([]);
   const [health, setHealth] = useState<Health | null>(null);
+  const [settings, setSettings] = useState<ServiceSettings | null>(null);
   const [connection, setConnection] = useState<ConnectionState>('connecting');
   const [progress, setProgress] = useState<Record<string, ProgressEvent>>({});
   const [samples, setSamples] = useState<number[]>([]);
@@ -50,8 +52,9 @@ export function App() {
   const reload = useCallback(async () => {
     const { filter, search, page } = query.current;
     try {
-      const [answer, stats, known] = await Promise.all([tasksApi.page(page, PAGE_SIZE, filter, search), tasksApi.stats(), tasksApi.folders()]);
+      const [answer, stats, known, current] = await Promise.all([tasksApi.page(page, PAGE_SIZE, filter, search), tasksApi.stats(), tasksApi.folders(), tasksApi.settings()]);
       setList(answer);
+      setSettings(current);
       setCounts(stats.counts);
       setFolders(known);
       setNeedKey('no');
@@ -162,6 +165,7 @@ export function App() {
                 {missingTools.length > 0 && <em>(types that need {missingTools.join(', ')} will fail)</em>}
               </p>
             )}
+            {settings && <SettingsPanel settings={settings} />}
           </div>
         </section>
 

@@ -1,4 +1,5 @@
 import { type Task, api, unwrap } from './client';
+import type { components } from './schema';
 import type { TaskType } from '../add/detect-type';
 
 /** Status tabs of the list; `all` sends no filter. */
@@ -19,6 +20,8 @@ export interface TaskEdit {
   folder?: string;
   headers?: string;
 }
+
+export type ServiceSettings = components['schemas']['SettingsViewDto'];
 
 export type Counts = Record<Exclude<StatusFilter, 'all'>, number> & { total: number };
 
@@ -41,6 +44,7 @@ export const tasksApi = {
   setLive: (id: number, isLive: boolean) =>
     unwrap<Task>(api.PUT('/api/downloads/{id}/live', { params: { path: { id } }, body: { isLive } as never })),
   logs: (id: number) => unwrap<{ id: number; log: string }>(api.GET('/api/downloads/{id}/logs', { params: { path: { id } } })),
+  settings: () => unwrap<ServiceSettings>(api.GET('/api/settings')),
   health: async () => {
     const response = await fetch('/healthy');
     return ((await response.json()) as { data: { status: string; types: string[]; tools: Record<string, { found: boolean; version: string | null }> } }).data;
