@@ -2,7 +2,7 @@
 let line: Promise<unknown> = Promise.resolve();
 
 /**
- * Runs a long synchronous job (parsing a 50,000-segment playlist, planning its requests) after the
+ * Runs a long synchronous job (parsing a 30,000-segment playlist, planning its requests) after the
  * ones queued before it, with the event loop served in between: many tasks parsing at once then
  * block /healthy for one job at most, and each job's garbage can be collected before the next.
  */

@@ -4,9 +4,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.js';
+import { SERVICE_NODE_FLAGS } from '../helpers/service-process.js';
 
-/** The Node flags the service runs with in production (scripts/start.mjs, Dockerfile). */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
 
 /** The built service in its own process, for measuring what a user of the running service sees. */
 export class BenchService {

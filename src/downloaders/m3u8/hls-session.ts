@@ -38,7 +38,7 @@ interface TrackPlan {
 }
 
 const SEGMENTS_DIR = 'segments';
-/** 50,000 segments with long signed URLs fit; a larger playlist is refused before it is parsed. */
+/** 30,000 segments with long signed URLs fit; a larger playlist is refused before it is parsed. */
 const PLAYLIST_MAX_BYTES = 8 * 1024 * 1024;
 
 /**

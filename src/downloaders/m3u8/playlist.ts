@@ -83,9 +83,10 @@ export type PlaylistInfo = MasterPlaylistInfo | MediaPlaylistInfo;
 
 /**
  * URIs (segments or variants) one playlist may list; hls-parser builds an object per entry on the main
- * thread: 50,000 take about 0.7 s and 70 MiB there (measured), 100,000 twice that.
+ * thread: 50,000 take about 0.7 s and 70 MiB there (measured), and two such tasks took the service to 300 MiB;
+ * 30,000 segments are 16 hours of 2-second segments.
  */
-export const MAX_PLAYLIST_ENTRIES = 50_000;
+export const MAX_PLAYLIST_ENTRIES = 30_000;
 
 /** Lines that are neither blank nor tags: the URIs the parser would expand, counted without parsing. */
 export function countPlaylistUris(text: string): number {
