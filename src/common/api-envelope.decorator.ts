@@ -7,6 +7,20 @@ import { ERROR_CODE_DOCS } from './openapi-schemas.js';
 export const OPEN_ROUTE_EXTENSION = 'x-open-route';
 export const ApiOpenRoute = () => ApiExtension(OPEN_ROUTE_EXTENSION, true);
 
+/** The schema of a success envelope around `data`'s schema. */
+export function successEnvelopeSchema(data: Record<string, unknown>) {
+  return {
+    type: 'object',
+    required: ['success', 'code', 'message', 'data'],
+    properties: {
+      success: { type: 'boolean', enum: [true] },
+      code: { type: 'integer', enum: [0] },
+      message: { type: 'string', example: 'ok' },
+      data,
+    },
+  };
+}
+
 /** Documents a 200 answer as the envelope around `model` (or an array of it, {} or string[]). */
 export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options: { isArray?: boolean; status?: number; description?: string } = {}) {
   const data =
@@ -21,16 +35,7 @@ export function ApiEnvelope(model: Type<unknown> | 'empty' | 'strings', options:
     ApiResponse({
       status: options.status ?? 200,
       description: options.description ?? 'Success, in the envelope',
-      schema: {
-        type: 'object',
-        required: ['success', 'code', 'message', 'data'],
-        properties: {
-          success: { type: 'boolean', enum: [true] },
-          code: { type: 'integer', enum: [0] },
-          message: { type: 'string', example: 'ok' },
-          data,
-        },
-      },
+      schema: successEnvelopeSchema(data),
     }),
   ];
   return applyDecorators(...(typeof model === 'string' ? [] : [ApiExtraModels(model)]), ...decorators);

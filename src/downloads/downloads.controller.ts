@@ -2,7 +2,7 @@ import { Body, Controller, Delete, Get, Header, Headers, HttpCode, Param, Post, 
 import { ApiBody, ApiOperation, ApiParam, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { preferredMediaType } from '../common/accept.js';
-import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODY_ROUTE, BODYLESS_COMMAND, ID_ROUTE, QUERY_ROUTE } from '../common/api-envelope.decorator.js';
+import { ANY_API_ROUTE, ApiEnvelope, ApiErrors, BODY_ROUTE, BODYLESS_COMMAND, ID_ROUTE, QUERY_ROUTE, successEnvelopeSchema } from '../common/api-envelope.decorator.js';
 import { type Envelope, okEnvelope } from '../common/envelope.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { ParseIdPipe } from '../common/parse-id.pipe.js';
@@ -59,18 +59,7 @@ export class DownloadsController {
     description: 'One URL per line',
     content: {
       'text/plain': { schema: { type: 'string', example: 'https://example.com/a.m3u8\nhttps://example.com/b.mp4\n' } },
-      'application/json': {
-        schema: {
-          type: 'object',
-          required: ['success', 'code', 'message', 'data'],
-          properties: {
-            success: { type: 'boolean', enum: [true] },
-            code: { type: 'integer', enum: [0] },
-            message: { type: 'string', example: 'ok' },
-            data: { type: 'string', example: 'https://example.com/a.m3u8\nhttps://example.com/b.mp4\n' },
-          },
-        },
-      },
+      'application/json': { schema: successEnvelopeSchema({ type: 'string', example: 'https://example.com/a.m3u8\nhttps://example.com/b.mp4\n' }) },
     },
   })
   @ApiErrors(ANY_API_ROUTE)
