@@ -172,6 +172,31 @@ describe('the dashboard in a real browser', () => {
       assert.equal((await test.api('GET', `/api/downloads/${slow}`)).status, 404);
     });
 
+    it('fits a 360 px wide phone screen without sideways scrolling, and works from the keyboard', async () => {
+      const phone = await browser.context.newPage();
+      try {
+        await phone.setViewportSize({ width: 360, height: 740 });
+        await phone.goto(test.baseUrl);
+        await phone.locator('li.task').first().waitFor();
+        const widths = await phone.evaluate(() => ({ page: (globalThis as any).document.documentElement.scrollWidth, view: (globalThis as any).innerWidth }));
+        assert.ok(widths.page <= widths.view, `the page is ${widths.page} px wide on a ${widths.view} px screen`);
+        await screenshot(phone, 'dashboard-phone');
+        // keyboard only: focus the links box, type, tab to "Add download" and press Enter
+        await phone.getByLabel('Links, one per line').focus();
+        await phone.keyboard.type(origin.url('/files/missing.bin'));
+        let focused = '';
+        for (let step = 0; step < 12 && focused !== 'Add download'; step++) {
+          await phone.keyboard.press('Tab');
+          focused = await phone.evaluate(() => (globalThis as any).document.activeElement?.textContent?.trim() ?? '');
+        }
+        assert.equal(focused, 'Add download', 'the add button is reachable with Tab');
+        await phone.keyboard.press('Enter');
+        await phone.locator('li.task[aria-label="missing"]').first().waitFor();
+      } finally {
+        await phone.close();
+      }
+    });
+
     it('pages through 10,000 tasks, the first page drawn at once', async () => {
       for (let batch = 0; batch < 10; batch++) {
         const tasks = Array.from({ length: 1000 }, (_, index) => ({ type: 'direct', url: `${origin.url('/files/none')}-${batch}-${index}.bin` }));

@@ -158,8 +158,9 @@ export function App() {
               <p class="health">
                 Service {health.status}; tools:{' '}
                 {Object.entries(health.tools).map(([name, tool]) => (
-                  <span class={`tool ${tool.found ? 'found' : 'missing'}`}>
-                    {name} {tool.found ? (tool.version ?? 'found') : 'missing'}{' '}
+                  <span class={`tool ${tool.found ? 'found' : 'missing'} ${tool.outdated ? 'outdated' : ''}`} title={tool.warning}>
+                    {name} {tool.found ? (tool.version ?? 'found') : 'missing'}
+                    {tool.outdated ? ' (outdated)' : ''}{' '}
                   </span>
                 ))}
                 {missingTools.length > 0 && <em>(types that need {missingTools.join(', ')} will fail)</em>}

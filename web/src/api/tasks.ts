@@ -47,6 +47,6 @@ export const tasksApi = {
   settings: () => unwrap<ServiceSettings>(api.GET('/api/settings')),
   health: async () => {
     const response = await fetch('/healthy');
-    return ((await response.json()) as { data: { status: string; types: string[]; tools: Record<string, { found: boolean; version: string | null }> } }).data;
+    return ((await response.json()) as { data: { status: string; types: string[]; tools: Record<string, { found: boolean; version: string | null; outdated?: boolean; warning?: string }> } }).data;
   },
 };
