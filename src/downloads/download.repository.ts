@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { In, IsNull, Not, type Repository } from 'typeorm';
+import { Between, In, IsNull, Not, type Repository } from 'typeorm';
 import { DownloadEntity } from '../database/download.entity.js';
 import { DownloadStatus } from './download-status.enum.js';
 
@@ -43,6 +43,9 @@ export function nowIso(): string {
   return new Date(now).toISOString();
 }
 
+/** Rows per INSERT: about 22 columns each stays far below SQLite's 32,766 bound variables. */
+const INSERT_CHUNK = 500;
+
 /** The only place that talks to the ORM about download tasks. */
 @Injectable()
 export class DownloadRepository {
@@ -57,12 +60,20 @@ export class DownloadRepository {
     return next;
   }
 
+  /** One INSERT per chunk, then one range read per chunk: no per-row statement or reload. */
   private insertInTransaction(rows: NewDownload[]): Promise<DownloadEntity[]> {
     return this.orm.manager.transaction(async (manager) => {
       const saved: DownloadEntity[] = [];
-      for (const row of rows) {
-        const stamp = nowIso();
-        saved.push(await manager.save(DownloadEntity, manager.create(DownloadEntity, { ...row, createdDate: stamp, updatedDate: stamp })));
+      for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
+        const chunk = rows.slice(start, start + INSERT_CHUNK).map((row) => {
+          const stamp = nowIso();
+          return { ...row, createdDate: stamp, updatedDate: stamp };
+        });
+        await manager.createQueryBuilder().insert().into(DownloadEntity).values(chunk).updateEntity(false).execute();
+        // stamps are unique and increase with every row, and inserts run one transaction at a time: the range is this chunk
+        const first = chunk[0].createdDate;
+        const last = chunk[chunk.length - 1].createdDate;
+        saved.push(...(await manager.find(DownloadEntity, { where: { createdDate: Between(first, last) }, order: { id: 'ASC' } })));
       }
       return saved;
     });
