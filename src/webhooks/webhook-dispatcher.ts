@@ -2,20 +2,10 @@ import { Logger } from '@nestjs/common';
 import { HttpError, describeError, redactUrl } from '../engine/http-error.js';
 import { withRetry } from '../engine/retry.js';
 import { signWebhookBody } from './webhook-signature.js';
+import type { WebhookTargetStatusDto } from './webhooks.dto.js';
 
 /** What GET /api/webhooks shows of one receiver. */
-export interface WebhookTargetStatus {
-  /** the receiver's URL without its query string */
-  url: string;
-  pending: number;
-  delivered: number;
-  failed: number;
-  lastEvent: string | null;
-  lastStatus: number | null;
-  lastError: string | null;
-  lastAttemptAt: string | null;
-  lastSuccessAt: string | null;
-}
+export type WebhookTargetStatus = WebhookTargetStatusDto;
 
 export interface WebhookDeliveryPolicy {
   attempts: number;

@@ -1,15 +1,10 @@
 import { apiKey } from './api-key';
+import type { components } from './schema';
 
 export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
 
-export interface ProgressEvent {
-  id: string;
-  percent: number | null;
-  speed: number;
-  downloadedBytes: number;
-  totalBytes: number | null;
-  eta: number | null;
-}
+/** The `download-progress` payload, as the OpenAPI document describes it. */
+export type ProgressEvent = components['schemas']['DownloadProgressPayload'];
 
 export interface LiveEventHandlers {
   /** a task's live figures (at most twice a second per task) */
