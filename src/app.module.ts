@@ -7,7 +7,7 @@ import { ApiKeyGuard } from './common/api-key.guard.js';
 import { EnvelopeInterceptor } from './common/envelope.interceptor.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
-import { DatabaseModule } from './database/database.module.js';
+import { TasksModule } from './tasks/tasks.module.js';
 import { dataSourceOptions } from './database/data-source-options.js';
 import { DownloadsModule } from './downloads/downloads.module.js';
 import { EngineModule } from './engine/engine.module.js';
@@ -26,7 +26,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         TypeOrmModule.forRoot(dataSourceOptions(config.dataDir)),
         EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
-        DatabaseModule,
+        TasksModule,
         EngineModule,
         EventsModule,
         DownloadsModule,

@@ -1,10 +1,10 @@
 import { join } from 'node:path';
 import type { DataSourceOptions } from 'typeorm';
-import { DownloadEntity } from './download.entity.js';
+import { DownloadEntity } from '../tasks/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from './migrations/1765152000000-add-speed-limit.js';
-import { SettingEntity } from './setting.entity.js';
+import { SettingEntity } from '../settings/setting.entity.js';
 import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
 
 export const DATABASE_FILE = 'mediago.sqlite';

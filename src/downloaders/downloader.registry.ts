@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { DownloadType } from '../downloads/download-status.enum.js';
+import type { DownloadType } from '../common/download-type.enum.js';
 import { DOWNLOADERS, type Downloader } from './downloader.interface.js';
 
 /** Picks the strategy for a task type among the providers collected under DOWNLOADERS. */

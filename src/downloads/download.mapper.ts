@@ -1,6 +1,6 @@
-import type { DownloadEntity } from '../database/download.entity.js';
+import type { DownloadEntity } from '../tasks/download.entity.js';
 import type { LiveProgress } from '../scheduler/speed-meter.js';
-import { DownloadStatus } from './download-status.enum.js';
+import { DownloadStatus } from '../tasks/download-status.enum.js';
 import type { DownloadTaskDto } from './dto/download-task.dto.js';
 
 /** The contract's view of a task: stored fields, plus live figures while it runs; `fileOnDisk` is whether its file is there now. */

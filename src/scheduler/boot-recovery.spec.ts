@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DownloadStatus } from '../downloads/download-status.enum.js';
+import { DownloadStatus } from '../tasks/download-status.enum.js';
 import { CRASH_LOOP_LIMIT, bootDecision } from './boot-recovery.js';
 
 describe('bootDecision', () => {

@@ -1,4 +1,4 @@
-import { DownloadStatus } from '../downloads/download-status.enum.js';
+import { DownloadStatus } from '../tasks/download-status.enum.js';
 
 /** A task whose runs were cut short by the process dying this many times in a row fails instead of running again. */
 export const CRASH_LOOP_LIMIT = 2;

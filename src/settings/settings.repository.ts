@@ -1,8 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import type { Repository } from 'typeorm';
-import { SettingEntity } from '../database/setting.entity.js';
-import { nowIso } from '../downloads/download.repository.js';
+import { SettingEntity } from './setting.entity.js';
+import { nowIso } from '../common/iso-time.js';
 
 /** The saved settings, as key → parsed JSON value. */
 @Injectable()

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { mkdir } from 'node:fs/promises';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import { DownloadRepository } from '../downloads/download.repository.js';
+import { DownloadRepository } from '../tasks/download.repository.js';
 import { redactUrl } from '../engine/http-error.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import type { SettingSource, SettingsViewDto } from './settings-view.dto.js';

@@ -3,7 +3,7 @@ import { EventEmitter2 } from '@nestjs/event-emitter';
 import { pathExists } from '../common/file-system.js';
 import { redactHeaderLines } from '../common/secret-redaction.js';
 import { APP_CONFIG, type AppConfig, WEBHOOK_EVENTS } from '../config/app-config.js';
-import { DownloadRepository } from '../downloads/download.repository.js';
+import { DownloadRepository } from '../tasks/download.repository.js';
 import { toDownloadTaskDto } from '../downloads/download.mapper.js';
 import type { DownloadTaskDto } from '../downloads/dto/download-task.dto.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, SSE_EVENT_NAMES, toSseMessage } from '../events/download-events.js';

@@ -4,7 +4,7 @@ import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/app-config.js';
 import { DirectDownloader } from '../../src/downloaders/direct/direct.downloader.js';
-import { DownloadType } from '../../src/downloads/download-status.enum.js';
+import { DownloadType } from '../../src/common/download-type.enum.js';
 import { HttpClient } from '../../src/engine/http-client.js';
 import { peakRssKb } from './peak-rss.js';
 

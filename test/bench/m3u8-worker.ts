@@ -3,7 +3,7 @@
 import { join } from 'node:path';
 import { loadConfig } from '../../src/config/app-config.js';
 import { M3u8Downloader } from '../../src/downloaders/m3u8/m3u8.downloader.js';
-import { DownloadType } from '../../src/downloads/download-status.enum.js';
+import { DownloadType } from '../../src/common/download-type.enum.js';
 import { HttpClient } from '../../src/engine/http-client.js';
 import { peakRssKb } from './peak-rss.js';
 import { ToolsService } from '../../src/engine/tools.service.js';

@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AppConfig } from '../../src/config/app-config.js';
-import type { DownloadJob, DownloadOutput, Downloader, ProgressReport } from '../../src/downloaders/downloader.interface.js';
-import type { DownloadType } from '../../src/downloads/download-status.enum.js';
+import type { DownloadJob, DownloadOutput, ProgressReport } from '../../src/engine/download-job.js';
+import type { Downloader } from '../../src/downloaders/downloader.interface.js';
+import type { DownloadType } from '../../src/common/download-type.enum.js';
 import { HttpClient } from '../../src/engine/http-client.js';
 
 export interface RunOptions {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import type { DownloadJob, DownloadOutput } from '../../src/downloaders/downloader.interface.js';
+import type { DownloadJob, DownloadOutput } from '../../src/engine/download-job.js';
 
 export interface ProbedStream {
   codec_type: string;

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { DownloadType } from '../../downloads/download-status.enum.js';
+import { DownloadType } from '../../common/download-type.enum.js';
 import { HttpClient } from '../../engine/http-client.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
-import { downloadPlainFile } from './plain-file.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import type { Downloader } from '../downloader.interface.js';
+import { downloadPlainFile } from '../../engine/plain-file-download.js';
 
 /** A plain file over HTTP(S): several ranged connections when the server allows, resumable, streamed to disk. */
 @Injectable()

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { mkdir } from 'node:fs/promises';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { DownloadType } from '../../downloads/download-status.enum.js';
+import { DownloadType } from '../../common/download-type.enum.js';
 import { HttpClient } from '../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../engine/http-error.js';
 import { ToolsService } from '../../engine/tools.service.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
-import { downloadPlainFile } from '../direct/plain-file.js';
-import { HlsSession } from '../m3u8/hls-session.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import type { Downloader } from '../downloader.interface.js';
+import { downloadPlainFile } from '../../engine/plain-file-download.js';
+import { HlsSession } from '../../engine/hls/hls-session.js';
 import { DashSession } from './dash/dash-session.js';
 import { type UrlProbe, probeUrl } from './url-probe.js';
 

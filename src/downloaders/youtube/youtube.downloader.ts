@@ -7,8 +7,9 @@ import { AddressGuard, AddressNotAllowedError } from '../../engine/address-guard
 import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
-import { DownloadType } from '../../downloads/download-status.enum.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, Downloader } from '../downloader.interface.js';
+import { DownloadType } from '../../common/download-type.enum.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import type { Downloader } from '../downloader.interface.js';
 import { COOKIES_FILE, RESULT_FILE, buildYtdlpArguments, cookiesFileText, describeArguments, workFileName, ytdlpHeaders } from './ytdlp-arguments.js';
 import { type YtdlpExit, runYtdlpProcess } from './ytdlp-process.js';
 import { YtdlpProgressTracker, errorWithCause, meaningfulError, parseYtdlpLine } from './ytdlp-progress.js';

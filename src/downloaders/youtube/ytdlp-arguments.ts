@@ -1,4 +1,4 @@
-import type { DownloadJob } from '../downloader.interface.js';
+import type { DownloadJob } from '../../engine/download-job.js';
 import { redactUrlsIn } from '../../engine/http-error.js';
 
 /** Prefix of the machine-readable progress lines our --progress-template makes yt-dlp print. */

@@ -1,5 +1,5 @@
 import { redactUrlsIn } from '../../engine/http-error.js';
-import type { ProgressReport } from '../downloader.interface.js';
+import type { ProgressReport } from '../../engine/download-job.js';
 import { PROGRESS_MARKER } from './ytdlp-arguments.js';
 
 /** What one line of yt-dlp's output means to us. */

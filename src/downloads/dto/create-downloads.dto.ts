@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, ValidateNested } from 'class-validator';
-import { DOWNLOAD_TYPES, DownloadType } from '../download-status.enum.js';
+import { DOWNLOAD_TYPES, DownloadType } from '../../common/download-type.enum.js';
 import { IsHeaderLines, IsSafeFolder, IsTaskName, IsTaskUrl } from './validators.js';
 import { SpeedLimitProperty } from './speed-limit.property.js';
 

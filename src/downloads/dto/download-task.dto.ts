@@ -1,5 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
-import { DownloadStatus, DownloadType } from '../download-status.enum.js';
+import { DownloadType } from '../../common/download-type.enum.js';
+import { DownloadStatus } from '../../tasks/download-status.enum.js';
 
 export class DownloadTaskDto {
   @ApiProperty({ type: 'integer', example: 123 }) id: number;

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
-import { DOWNLOAD_STATUSES } from '../download-status.enum.js';
+import { DOWNLOAD_STATUSES } from '../../tasks/download-status.enum.js';
 import { IsAbsoluteDirectory } from './validators.js';
 
 export const LIST_FILTERS = [...DOWNLOAD_STATUSES, 'done', 'list'] as const;

@@ -1,6 +1,6 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { ArrayMaxSize, ArrayMinSize, IsArray, IsIn, IsInt, Min } from 'class-validator';
-import { DownloadStatus } from '../download-status.enum.js';
+import { DownloadStatus } from '../../tasks/download-status.enum.js';
 
 export const SETTABLE_STATUSES = [DownloadStatus.Waiting, DownloadStatus.Stopped, DownloadStatus.Success, DownloadStatus.Failed];
 

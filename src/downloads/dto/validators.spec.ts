@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { DOWNLOAD_TYPES, DownloadType } from '../download-status.enum.js';
+import { DOWNLOAD_TYPES, DownloadType } from '../../common/download-type.enum.js';
 import { urlProblem } from './validators.js';
 
 const NOT_HTTP = 'must be an http(s):// URL';

@@ -2,7 +2,7 @@ import { isAbsolute } from 'node:path';
 import { type ValidationArguments, ValidatorConstraint, type ValidatorConstraintInterface, registerDecorator, type ValidationOptions } from 'class-validator';
 import { HeaderLinesError, parseHeaderLines } from '../../common/header-lines.js';
 import { folderProblem } from '../../common/path-safety.js';
-import { DownloadType } from '../download-status.enum.js';
+import { DownloadType } from '../../common/download-type.enum.js';
 
 const BILIBILI_ID = /^(BV[0-9A-Za-z]{10}|av\d+)$/i;
 

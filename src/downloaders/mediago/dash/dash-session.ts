@@ -9,9 +9,9 @@ import { withRetry } from '../../../engine/retry.js';
 import { inTurn } from '../../../engine/in-turn.js';
 import { MP4_PIECE } from '../../../engine/media-sniff.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../../downloader.interface.js';
-import { type MergeResult, type TrackFiles, mergeHls } from '../../m3u8/hls-merge.js';
-import { vodProgress } from '../../m3u8/hls-session.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../../../engine/download-job.js';
+import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
+import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type ByteRange, type DashManifest, type DashRepresentation, type MediaReference, parseMpd } from './mpd-manifest.js';
 import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
 import { loadSidxSegments } from './sidx.js';
@@ -219,7 +219,7 @@ export class DashSession {
     const main = video ?? audio!;
     const second = video ? audio : null;
     this.ctx.log(`merging ${main.files.length} ${main.kind} segments${second ? ` with ${second.files.length} audio segments` : ''}`);
-    return mergeHls({
+    return mergeTracks({
       ffmpeg: this.deps.ffmpeg,
       workDir: this.job.workDir,
       baseName: 'output',

@@ -1,7 +1,7 @@
 import { createDecipheriv } from 'node:crypto';
 import type { Transform } from 'node:stream';
-import type { HeaderPairs, HttpClient } from '../../engine/http-client.js';
-import { PermanentError, redactUrl } from '../../engine/http-error.js';
+import type { HeaderPairs, HttpClient } from '../http-client.js';
+import { PermanentError, redactUrl } from '../http-error.js';
 import type { MediaSegment, SegmentKey } from './playlist.js';
 
 const IDENTITY_FORMATS = new Set(['identity', '']);

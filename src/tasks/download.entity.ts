@@ -1,5 +1,6 @@
 import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
-import { DownloadStatus, DownloadType } from '../downloads/download-status.enum.js';
+import { DownloadType } from '../common/download-type.enum.js';
+import { DownloadStatus } from './download-status.enum.js';
 
 /** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
 @Entity({ name: 'download_tasks' })

@@ -1,13 +1,13 @@
 import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DownloadEntity } from './download.entity.js';
-import { DownloadRepository } from '../downloads/download.repository.js';
+import { DownloadRepository } from './download.repository.js';
 
-/** The ORM entity's repository seam, shared by the downloads API and the scheduler. */
+/** The task store: the entity and its repository seam, shared by the lifecycle, the scheduler and the read side of the API. */
 @Global()
 @Module({
   imports: [TypeOrmModule.forFeature([DownloadEntity])],
   providers: [DownloadRepository],
   exports: [DownloadRepository],
 })
-export class DatabaseModule {}
+export class TasksModule {}

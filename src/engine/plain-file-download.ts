@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type HttpClient, type HttpResponse, headerValue } from '../../engine/http-client.js';
-import { redactUrl } from '../../engine/http-error.js';
-import { downloadRanged } from '../../engine/ranged-download.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
+import { type HttpClient, type HttpResponse, headerValue } from './http-client.js';
+import { redactUrl } from './http-error.js';
+import { downloadRanged } from './ranged-download.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from './download-job.js';
 import { fileNameFromUrl, pickExtension, titleFromResponse } from './file-naming.js';
 
 /** Media and archive extensions: a link to one that answers with a web page has expired or needs a login. */

@@ -1,5 +1,5 @@
 import { extname } from 'node:path';
-import { headerValue, type HttpResponse } from '../../engine/http-client.js';
+import { headerValue, type HttpResponse } from './http-client.js';
 
 const EXTENSIONS_BY_TYPE: Record<string, string> = {
   'video/mp4': 'mp4',

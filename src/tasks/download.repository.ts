@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Between, In, IsNull, Not, type Repository } from 'typeorm';
-import { DownloadEntity } from '../database/download.entity.js';
+import { DownloadEntity } from './download.entity.js';
+import { nowIso } from '../common/iso-time.js';
 import { DownloadStatus } from './download-status.enum.js';
 
 export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
@@ -33,14 +34,6 @@ export interface PageQuery {
   under?: { directory: string; defaultDirectory: string };
   /** Tasks whose name or URL contains this text. */
   search?: string;
-}
-
-/** Strictly increasing ISO timestamps, so that queue order survives a restart even within one millisecond. */
-let lastStamp = 0;
-export function nowIso(): string {
-  const now = Math.max(Date.now(), lastStamp + 1);
-  lastStamp = now;
-  return new Date(now).toISOString();
 }
 
 /** Rows per INSERT: about 22 columns each stays far below SQLite's 32,766 bound variables. */

@@ -1,6 +1,6 @@
 import HLS from 'hls-parser';
 import type { MasterPlaylist, MediaPlaylist, Rendition, Segment, Variant } from 'hls-parser/types.js';
-import { PermanentError, redactUrl } from '../../engine/http-error.js';
+import { PermanentError, redactUrl } from '../http-error.js';
 
 // the parser's default is to print every spec deviation to stderr; real-world playlists have many
 HLS.setOptions({ strictMode: false, silent: true });

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import type { HttpResponse } from '../../engine/http-client.js';
+import type { HttpResponse } from './http-client.js';
 import { fileNameFromContentDisposition, fileNameFromUrl, nameFromUrl, pickExtension, titleFromResponse } from './file-naming.js';
 
 const someHeaders = (headers: { disposition?: string | string[]; type?: string } = {}): HttpResponse['headers'] => ({

@@ -1,9 +1,9 @@
 import { createReadStream } from 'node:fs';
 import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { runFfmpeg } from '../../engine/ffmpeg.js';
-import { PermanentError } from '../../engine/http-error.js';
-import { describeHead, ffmpegFormat, sniffFile } from '../../engine/media-sniff.js';
+import { runFfmpeg } from './ffmpeg.js';
+import { PermanentError } from './http-error.js';
+import { describeHead, ffmpegFormat, sniffFile } from './media-sniff.js';
 
 /** One downloaded segment file of a track, in playback order. */
 export interface TrackSegmentFile {
@@ -119,7 +119,7 @@ export function buildMuxArgs(video: MuxInput, audio: MuxInput | null, subtitles:
 }
 
 /** Joins each track's segments and remuxes them (with the alternate audio and subtitles) into one MP4 inside workDir. */
-export async function mergeHls(options: MergeOptions): Promise<MergeResult> {
+export async function mergeTracks(options: MergeOptions): Promise<MergeResult> {
   const { workDir, baseName, log } = options;
   const scratch: string[] = [];
   try {

@@ -1,5 +1,5 @@
-import { isAbortError, sleep } from '../../engine/abort.js';
-import { describeError } from '../../engine/http-error.js';
+import { isAbortError, sleep } from '../abort.js';
+import { describeError } from '../http-error.js';
 import type { RecordedSegment } from './hls-state.js';
 import type { MediaPlaylistInfo, MediaSegment } from './playlist.js';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence, mergeHls } from './hls-merge.js';
-import { mergeWebVtt } from './webvtt.js';
+import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence, mergeTracks } from './merge-tracks.js';
+import { mergeWebVtt } from './hls/webvtt.js';
 
 describe('groupByDiscontinuity', () => {
   it('splits at discontinuities and ignores one on the first segment', () => {
@@ -50,7 +50,7 @@ describe('buildMuxArgs', () => {
     try {
       const file = join(dir, '0.ts');
       writeFileSync(file, '#EXTM3U\n#EXTINF:10,\n/etc/hostname.ts\n');
-      const merging = mergeHls({ ffmpeg: 'ffmpeg', workDir: dir, baseName: 'out', video: { kind: 'video', segments: [{ file, init: null, discontinuity: false }] }, audio: null, subtitles: null, log: () => undefined });
+      const merging = mergeTracks({ ffmpeg: 'ffmpeg', workDir: dir, baseName: 'out', video: { kind: 'video', segments: [{ file, init: null, discontinuity: false }] }, audio: null, subtitles: null, log: () => undefined });
       await assert.rejects(merging, /the joined video track is not media: it starts with '#EXTM3U'/);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -2,14 +2,14 @@ import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import type { AppConfig } from '../../config/app-config.js';
-import { abortError, isAbortError } from '../../engine/abort.js';
-import type { HttpClient } from '../../engine/http-client.js';
-import { redactUrl } from '../../engine/http-error.js';
-import { inTurn } from '../../engine/in-turn.js';
-import { HLS_FRAGMENT, HLS_SEGMENT } from '../../engine/media-sniff.js';
-import { type PoolProgress, SegmentPool, type SegmentRequest } from '../../engine/segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../downloader.interface.js';
-import { type MergeResult, type TrackFiles, mergeHls } from './hls-merge.js';
+import { abortError, isAbortError } from '../abort.js';
+import type { HttpClient } from '../http-client.js';
+import { redactUrl } from '../http-error.js';
+import { inTurn } from '../in-turn.js';
+import { HLS_FRAGMENT, HLS_SEGMENT } from '../media-sniff.js';
+import { type PoolProgress, SegmentPool, type SegmentRequest } from '../segment-pool.js';
+import type { DownloadContext, DownloadJob, DownloadOutput } from '../download-job.js';
+import { type MergeResult, type TrackFiles, mergeTracks } from '../merge-tracks.js';
 import { type HlsState, type RecordedSegment, fingerprint, readState, writeState } from './hls-state.js';
 import { LiveTrackRecorder } from './live-recorder.js';
 import { type MediaPlaylistInfo, type MediaSegment, type PlaylistInfo, parsePlaylist, titleFromUrl } from './playlist.js';
@@ -204,7 +204,7 @@ export class HlsSession {
     const audio = plans.find((plan) => plan.kind === 'audio');
     const subtitles = plans.find((plan) => plan.kind === 'subtitles');
     this.ctx.log(`merging ${video.files.length} segments${audio ? ` with ${audio.files.length} audio segments` : ''}`);
-    return mergeHls({
+    return mergeTracks({
       ffmpeg: this.deps.ffmpeg,
       workDir: this.job.workDir,
       baseName: 'output',

@@ -7,13 +7,14 @@ import { after, before, beforeEach, describe, it } from 'node:test';
 import { DataSource } from 'typeorm';
 import ormDataSource from '../../ormconfig.js';
 import { dataSourceOptions } from '../database/data-source-options.js';
-import { DownloadEntity } from '../database/download.entity.js';
+import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
 import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
-import { SettingEntity } from '../database/setting.entity.js';
-import { DownloadStatus, DownloadType } from './download-status.enum.js';
+import { SettingEntity } from '../settings/setting.entity.js';
+import { DownloadType } from '../common/download-type.enum.js';
+import { DownloadStatus } from './download-status.enum.js';
 import { DownloadRepository, type NewDownload, type PageQuery, newDownload } from './download.repository.js';
 
 const ISO_DATE = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;

@@ -1,0 +1,56 @@
+import type { DownloadType } from '../common/download-type.enum.js';
+
+// The contract between a strategy and the engine it drives: what one run is given, reports and returns.
+
+/** What a strategy is given to do: one task, resolved to absolute paths, headers parsed. */
+export interface DownloadJob {
+  id: number;
+  type: DownloadType;
+  url: string;
+  /** Safe base name without extension; the scheduler makes the final path unique. */
+  name: string;
+  /** True when the name was derived from the URL, so a strategy may offer a better title. */
+  nameIsDerived: boolean;
+  /** Header lines parsed into pairs, in the order given; sent with every request the task makes. */
+  headers: Array<[string, string]>;
+  isLive: boolean;
+  /** Absolute directory the final file goes to (localPath or DOWNLOAD_DIR, plus folder). */
+  outputDir: string;
+  /**
+   * Bytes per second this task may use (the tighter of its own and the global limit), for tools that take one
+   * number; our own engines are limited through the shared HTTP client and need not read it. Null: no limit.
+   */
+  speedLimit: number | null;
+  /** Absolute hidden working directory beside the output, kept across runs for resuming. */
+  workDir: string;
+  deleteSegments: boolean;
+}
+
+/** A snapshot of progress; the scheduler derives percent, speed and ETA from it. */
+export interface ProgressReport {
+  downloadedBytes: number;
+  /** Null while unknown. */
+  totalBytes: number | null;
+  /** Optional estimate in 0..100 when bytes alone cannot tell (e.g. segments done / total). */
+  percent?: number | null;
+}
+
+export interface DownloadContext {
+  /** Aborted when a client stops the task or the service shuts down. */
+  signal: AbortSignal;
+  progress(report: ProgressReport): void;
+  log(line: string): void;
+  /** Rejects (insufficient_space) when `bytes` more would not fit where the task saves; ask once the size is known. */
+  ensureSpace?(bytes: number): Promise<void>;
+}
+
+export interface DownloadOutput {
+  /** Absolute path of the complete file, inside job.workDir; the scheduler moves it into place. */
+  path: string;
+  /** Extension of the final file without the dot, e.g. "mp4". */
+  extension: string;
+  /** A better name than the derived one (page or media title), used when job.nameIsDerived. */
+  title?: string;
+  /** True when the media had not ended: a live recording cut short by a stop. */
+  partial?: boolean;
+}
