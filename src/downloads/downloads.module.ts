@@ -1,10 +1,10 @@
 import { Module } from '@nestjs/common';
-import { SchedulerModule } from '../scheduler/scheduler.module.js';
+import { LifecycleModule } from '../lifecycle/lifecycle.module.js';
 import { DownloadsController } from './downloads.controller.js';
 import { DownloadsService } from './downloads.service.js';
 
 @Module({
-  imports: [SchedulerModule],
+  imports: [LifecycleModule],
   controllers: [DownloadsController],
   providers: [DownloadsService],
 })

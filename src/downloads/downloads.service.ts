@@ -1,21 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { EventEmitter2 } from '@nestjs/event-emitter';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
-import { pathExists } from '../common/file-system.js';
-import { assertUsableLocalPath } from '../common/local-path.js';
 import { formatHeaderLines, parseHeaderLines } from '../common/header-lines.js';
-import { normalizeFolder, resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { normalizeFolder, sanitizeFileName } from '../common/path-safety.js';
 import { validationError } from '../common/validation.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import type { DownloadEntity } from '../tasks/download.entity.js';
 import { nameFromUrl } from '../engine/file-naming.js';
-import { DownloadEvent } from '../events/download-events.js';
-import { SchedulerService } from '../scheduler/scheduler.service.js';
+import { TaskLifecycleService } from '../lifecycle/task-lifecycle.service.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { nowIso } from '../common/iso-time.js';
-import { DownloadRepository, type PageQuery, newDownload } from '../tasks/download.repository.js';
+import { DownloadRepository, type PageQuery, type TaskDescriptionEdit, newDownload } from '../tasks/download.repository.js';
 import { toDownloadTaskDto } from './download.mapper.js';
 import { FilePresence } from './file-presence.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
@@ -27,26 +22,27 @@ import type { StartDownloadDto } from './dto/start-download.dto.js';
 import type { UpdateDownloadDto } from './dto/update-download.dto.js';
 import { urlProblem } from './dto/validators.js';
 
-/** The task lifecycle as the API sees it; running is the scheduler's business. */
+/**
+ * The API's side of tasks: reads and views come from the store, every change is a command to the lifecycle,
+ * described from the request here (names, folders, headers normalised) and decided there.
+ */
 @Injectable()
 export class DownloadsService {
-  /** Ids whose start request is being written: a second start at the same moment is a no-op. */
-  private readonly starting = new Set<number>();
   private readonly filePresence = new FilePresence();
 
   constructor(
     private readonly repository: DownloadRepository,
-    private readonly scheduler: SchedulerService,
+    private readonly lifecycle: TaskLifecycleService,
     private readonly taskLogs: TaskLogService,
-    private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
     const queuedAt = dto.startDownload ? nowIso : () => null;
-    const saved = await this.repository.insertMany(dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())));
-    this.events.emit(DownloadEvent.Created, { ids: saved.map((task) => task.id), count: saved.length });
-    if (dto.startDownload) for (const task of saved) this.scheduler.enqueue(task.id);
+    const saved = await this.lifecycle.create(
+      dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())),
+      dto.startDownload === true,
+    );
     return this.views(saved);
   }
 
@@ -93,59 +89,35 @@ export class DownloadsService {
   }
 
   async remove(id: number, deleteFile: boolean): Promise<Record<string, never>> {
-    await this.mustFind(id);
-    await this.scheduler.stop(id, 'delete');
-    // read after the stop: a run that finished meanwhile has placed its file
-    const task = await this.mustFind(id);
-    // files first: on a full disk, removing them is what makes room for the database write
-    if (deleteFile) {
-      if (task.file) {
-        await rm(task.file, { force: true });
-        this.filePresence.forget(task.file);
-      }
-      const workDir = await this.workDirOf(id, task.localPath, task.folder);
-      if (workDir) await rm(workDir, { recursive: true, force: true });
-    }
-    await this.repository.delete(id);
-    this.events.emit(DownloadEvent.Deleted, { id });
-    await this.taskLogs.remove(id);
+    const file = await this.lifecycle.delete(id, deleteFile);
+    if (file) this.filePresence.forget(file);
     return {};
   }
 
   async update(id: number, dto: UpdateDownloadDto): Promise<DownloadTaskDto> {
-    const task = await this.mustFind(id);
-    if (task.status === DownloadStatus.Downloading || this.scheduler.isRunning(id)) {
-      throw new ApiError(409, ErrorCode.TaskRunning, `Task ${id} is downloading; stop it before editing it`);
-    }
-    const patch: Partial<DownloadEntity> = {};
-    if (dto.url !== undefined) {
-      const problem = urlProblem(dto.url, task.type);
-      if (problem) throw validationError([{ path: 'url', message: `url ${problem}` }]);
-      patch.url = dto.url.trim();
-    }
-    if (dto.name !== undefined) {
-      // null or blank: the name is derived from the URL again
-      const given = dto.name?.trim() ?? '';
-      patch.name = given ? sanitizeFileName(given) : sanitizeFileName(nameFromUrl(patch.url ?? task.url));
-      patch.nameIsDerived = !given;
-    }
-    if (dto.headers !== undefined) patch.headers = formatHeaderLines(parseHeaderLines(dto.headers));
-    if (dto.speedLimit !== undefined) patch.speedLimit = dto.speedLimit || null;
-    if (dto.folder !== undefined) {
-      patch.folder = normalizeFolder(dto.folder);
-      await this.moveWorkDir(task, task.localPath, patch.folder);
-    }
-    if (Object.keys(patch).length > 0) {
-      await this.repository.update(id, patch);
-      this.events.emit(DownloadEvent.Updated, { id });
-    }
+    await this.lifecycle.edit(id, (task) => {
+      const edit: TaskDescriptionEdit = {};
+      if (dto.url !== undefined) {
+        const problem = urlProblem(dto.url, task.type);
+        if (problem) throw validationError([{ path: 'url', message: `url ${problem}` }]);
+        edit.url = dto.url.trim();
+      }
+      if (dto.name !== undefined) {
+        // null or blank: the name is derived from the URL again
+        const given = dto.name?.trim() ?? '';
+        edit.name = given ? sanitizeFileName(given) : sanitizeFileName(nameFromUrl(edit.url ?? task.url));
+        edit.nameIsDerived = !given;
+      }
+      if (dto.headers !== undefined) edit.headers = formatHeaderLines(parseHeaderLines(dto.headers));
+      if (dto.speedLimit !== undefined) edit.speedLimit = dto.speedLimit || null;
+      if (dto.folder !== undefined) edit.folder = normalizeFolder(dto.folder);
+      return edit;
+    });
     return this.get(id);
   }
 
   async setLive(id: number, isLive: boolean): Promise<DownloadTaskDto> {
-    await this.mustFind(id);
-    await this.repository.update(id, { isLive });
-    this.events.emit(DownloadEvent.Updated, { id });
+    await this.lifecycle.setLive(id, isLive);
     return this.get(id);
   }
 
@@ -154,78 +126,20 @@ export class DownloadsService {
     const tasks = await this.repository.findByIds(ids);
     const missing = ids.filter((id) => !tasks.some((task) => task.id === id));
     if (missing.length > 0) throw new ApiError(404, ErrorCode.DownloadNotFound, `No task with id ${missing.join(', ')}; nothing was changed`);
-    if (dto.status === DownloadStatus.Success || dto.status === DownloadStatus.Failed) {
-      const running = ids.filter((id) => this.scheduler.isRunning(id));
-      if (running.length > 0) throw new ApiError(409, ErrorCode.TaskRunning, `Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
-      for (const id of ids) await this.scheduler.stop(id, 'delete');
-      await this.repository.updateMany(ids, {
-        status: dto.status,
-        queuedAt: null,
-        error: dto.status === DownloadStatus.Failed ? 'marked failed by a client' : null,
-      });
-      for (const id of ids) this.events.emit(DownloadEvent.Updated, { id });
-    } else if (dto.status === DownloadStatus.Waiting) {
-      for (const id of ids) await this.start(id, {});
-    } else {
-      for (const id of ids) await this.stop(id);
-    }
+    if (dto.status === DownloadStatus.Success || dto.status === DownloadStatus.Failed) await this.lifecycle.mark(ids, dto.status);
+    else if (dto.status === DownloadStatus.Waiting) for (const id of ids) await this.lifecycle.start(id, {});
+    else for (const id of ids) await this.lifecycle.stop(id);
     const updated = await this.repository.findByIds(ids);
     return this.views(ids.map((id) => updated.find((task) => task.id === id)!));
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
-    const task = await this.mustFind(id);
-    // a start already under way for this id (two requests at once) changes nothing either
-    if (this.scheduler.isActive(id) || this.starting.has(id)) return this.view(task);
-    this.starting.add(id);
-    try {
-      const localPath = dto.localPath !== undefined && dto.localPath !== null ? resolve(dto.localPath) : task.localPath;
-      if (localPath !== task.localPath) await assertUsableLocalPath(localPath!);
-      await this.moveWorkDir(task, localPath, task.folder);
-      const again = task.status === DownloadStatus.Success;
-      await this.repository.update(id, {
-        status: DownloadStatus.Waiting,
-        queuedAt: nowIso(),
-        error: null,
-        localPath,
-        deleteSegments: dto.deleteSegments ?? true,
-        ...(dto.speedLimit !== undefined ? { speedLimit: dto.speedLimit || null } : {}),
-        ...(again ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
-      });
-      this.taskLogs.append(id, 'queued by a client');
-      this.events.emit(DownloadEvent.Updated, { id });
-      this.scheduler.enqueue(id, again ? task.file : null);
-    } finally {
-      this.starting.delete(id);
-    }
+    await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
     return this.get(id);
   }
 
-  /** Partial data follows the task when its directory changes, so that a later start resumes it. */
-  private async moveWorkDir(task: DownloadEntity, localPath: string | null, folder: string): Promise<void> {
-    const from = await this.workDirOf(task.id, task.localPath, task.folder);
-    const to = await this.workDirOf(task.id, localPath, folder);
-    if (!from || !to || from === to || !(await pathExists(from))) return;
-    await mkdir(dirname(to), { recursive: true });
-    await rm(to, { recursive: true, force: true });
-    try {
-      await rename(from, to);
-      this.taskLogs.append(task.id, 'the partial data moved with the task to its new directory');
-    } catch {
-      // another file system: the data cannot follow cheaply, so it is dropped rather than left behind
-      await rm(from, { recursive: true, force: true });
-      this.taskLogs.append(task.id, 'the new directory is on another file system: the download starts over there');
-    }
-  }
-
-  private async workDirOf(id: number, localPath: string | null, folder: string): Promise<string | null> {
-    const outputDir = await resolveInside(localPath ?? this.config.downloadDir, folder || '.').catch(() => null);
-    return outputDir ? join(outputDir, `.mediago-task-${id}`) : null;
-  }
-
   async stop(id: number): Promise<Record<string, never>> {
-    await this.mustFind(id);
-    await this.scheduler.stop(id, 'client');
+    await this.lifecycle.stop(id);
     return {};
   }
 
@@ -258,6 +172,6 @@ export class DownloadsService {
   private async views(tasks: DownloadEntity[]): Promise<DownloadTaskDto[]> {
     const files = tasks.filter((task) => task.status === DownloadStatus.Success && task.file).map((task) => task.file!);
     const present = files.length > 0 ? await this.filePresence.check(files) : new Map<string, boolean>();
-    return tasks.map((task) => toDownloadTaskDto(task, this.config.downloadDir, this.scheduler.liveProgress(task.id), task.file !== null && present.get(task.file) === true));
+    return tasks.map((task) => toDownloadTaskDto(task, this.config.downloadDir, this.lifecycle.liveProgress(task.id), task.file !== null && present.get(task.file) === true));
   }
 }

@@ -1,32 +1,31 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
-import { EventEmitter2, OnEvent } from '@nestjs/event-emitter';
-import { mkdir, rm } from 'node:fs/promises';
-import { join } from 'node:path';
-import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { OnEvent } from '@nestjs/event-emitter';
+import { mkdir } from 'node:fs/promises';
 import { dataDirFloor, freeBytes, formatBytes } from '../common/disk-space.js';
 import { ErrorCode } from '../common/error-codes.js';
+import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
 import { localPathProblem } from '../common/local-path.js';
-import { resolveInside, sanitizeFileName } from '../common/path-safety.js';
+import { sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
-import type { DownloadEntity } from '../tasks/download.entity.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } from '../engine/download-job.js';
+import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
-import { DownloadRepository } from '../tasks/download.repository.js';
-import { DownloadStatus } from '../tasks/download-status.enum.js';
 import { settleAfterAbort } from '../engine/abort.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } from '../engine/download-job.js';
 import { describeError, redactUrl } from '../engine/http-error.js';
 import { RateLimiter, withSpeedLimits } from '../engine/rate-limiter.js';
 import { CodedTaskError } from '../engine/task-errors.js';
-import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
-import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
-import { CRASH_LOOP_LIMIT, bootDecision } from './boot-recovery.js';
-import { describeFailure, diskFullKind } from './failure-message.js';
+import { TaskWorkspace } from '../engine/task-workspace.js';
+import type { DownloadEntity } from '../tasks/download.entity.js';
+import { DownloadRepository } from '../tasks/download.repository.js';
+import { describeFailure } from './failure-message.js';
 import { placeOutput } from './output-placement.js';
+import type { RunReporter } from './run-reporter.js';
 import { SpaceReserve } from './space-reserve.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
 import { TaskLogService } from './task-log.service.js';
 
-type StopReason = 'client' | 'shutdown' | 'delete';
+/** Why a run was aborted: a client's stop, a delete of its task, or the service shutting down. */
+export type StopReason = 'client' | 'shutdown' | 'delete';
 
 /** One task holding a slot. */
 interface Run {
@@ -36,12 +35,11 @@ interface Run {
   meter: SpeedMeter;
   report: ProgressReport;
   changed: boolean;
-  lastEmitted: LiveProgress | null;
-  /** Set once the run's outcome is being written: progress ticks no longer touch the row. */
+  lastPublished: LiveProgress | null;
+  /** Set once the run's outcome is being reported: progress ticks no longer report it. */
   ending: boolean;
 }
 
-const SHUTDOWN_GRACE_MS = 10_000;
 /** How long a stopped run may take to notice its abort before the scheduler stops waiting for it. */
 const STOP_GRACE_MS = 5_000;
 const PERSIST_EVERY_TICKS = 4;
@@ -49,14 +47,15 @@ const PERSIST_EVERY_TICKS = 4;
 const SPACE_RECHECK_MS = 2_000;
 
 /**
- * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once, the rest in FIFO order; owns every
- * transition out of "downloading", publishes it, and requeues interrupted tasks at boot.
+ * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once, the rest in FIFO order, and reports what becomes of
+ * each run to the lifecycle (the RunReporter attached to it). It reads tasks but never writes them.
  */
 @Injectable()
-export class SchedulerService implements OnApplicationBootstrap, BeforeApplicationShutdown {
+export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SchedulerService.name);
   private readonly queue: number[] = [];
   private readonly runs = new Map<number, Run>();
+  private reporter: RunReporter | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
   private closing = false;
@@ -78,7 +77,6 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
   constructor(
     private readonly repository: DownloadRepository,
     private readonly registry: DownloaderRegistry,
-    private readonly events: EventEmitter2,
     private readonly logs: TaskLogService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {
@@ -86,51 +84,31 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     this.globalSpeedLimit = new RateLimiter(config.speedLimit);
   }
 
+  /** The lifecycle attaches itself once: the scheduler reports every run to it and knows nothing above. */
+  attach(reporter: RunReporter): void {
+    this.reporter = reporter;
+  }
+
+  private get lifecycle(): RunReporter {
+    if (!this.reporter) throw new Error('no lifecycle is attached to the scheduler');
+    return this.reporter;
+  }
+
   async onApplicationBootstrap(): Promise<void> {
     await this.reserve.ensure();
-    for (const task of await this.repository.findQueued()) {
-      const decision = bootDecision(task);
-      if (decision === 'fail-crash-loop') {
-        await this.failCrashLoop(task);
-        continue;
-      }
-      if (task.status !== DownloadStatus.Waiting) await this.repository.update(task.id, { status: DownloadStatus.Waiting });
-      this.logs.append(
-        task.id,
-        decision === 'requeue-after-crash'
-          ? `queued again: the service stopped unexpectedly during this task's run (${task.interruptedRuns} of ${CRASH_LOOP_LIMIT} such runs in a row before it fails)`
-          : 'queued again: the service restarted while this task was queued or running',
-      );
-      this.queue.push(task.id);
-    }
     this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
     this.ticker.unref();
-    this.pump();
   }
 
-  /** The task has taken the process down with it twice: it fails rather than being queued a third time. */
-  private async failCrashLoop(task: DownloadEntity): Promise<void> {
-    const message = `the service stopped unexpectedly ${task.interruptedRuns} times in a row while this task was downloading, so it is not started again on its own; see the service log for the cause, then start it again by hand`;
-    await this.repository.update(task.id, { status: DownloadStatus.Failed, error: message, queuedAt: null, interruptedRuns: 0 });
-    this.logs.append(task.id, `failed: ${message}`);
-    this.logger.error(`task ${task.id} failed: ${message}`);
-    this.emit(DownloadEvent.Failed, { id: task.id, error: message, errorCode: ErrorCode.CrashLoop });
-  }
-
-  /** Flushes and aborts running tasks, leaving them queued in the database for the next boot. */
-  async beforeApplicationShutdown(): Promise<void> {
+  /** No run starts from now on; running ones are the lifecycle's to end. */
+  close(): void {
     this.closing = true;
     if (this.ticker) clearInterval(this.ticker);
     if (this.spaceGate) clearTimeout(this.spaceGate);
-    // a clean shutdown never counts towards a crash loop, even if a run outlasts the grace period
-    await this.repository.updateMany([...this.runs.keys()], { interruptedRuns: 0 }).catch((error) => this.logger.warn(`run counters not cleared: ${describeError(error)}`));
-    const running = [...this.runs.values()];
-    for (const run of running) {
-      run.reason ??= 'shutdown';
-      run.controller.abort();
-    }
-    const grace = new Promise((resolve) => setTimeout(resolve, SHUTDOWN_GRACE_MS).unref());
-    await Promise.race([Promise.allSettled(running.map((run) => run.done)), grace]);
+  }
+
+  onApplicationShutdown(): void {
+    this.close();
   }
 
   /** A raised MAX_CONCURRENT_DOWNLOADS starts queued tasks at once (a lowered one lets running tasks finish). */
@@ -140,55 +118,62 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     if (keys.includes('maxConcurrentDownloads')) this.pump();
   }
 
-  isActive(id: number): boolean {
-    return this.runs.has(id) || this.queue.includes(id);
+  isQueued(id: number): boolean {
+    return this.queue.includes(id);
   }
 
   isRunning(id: number): boolean {
     return this.runs.has(id);
   }
 
-  /** Live figures of a running task, for the API's task view. */
-  liveProgress(id: number): LiveProgress | null {
-    const run = this.runs.get(id);
-    return run ? this.derive(run) : null;
+  runningIds(): number[] {
+    return [...this.runs.keys()];
   }
 
   /**
-   * Adds a task (already persisted as waiting with queuedAt) to the back of the queue; a no-op if active.
+   * Adds a task (already written down as queued) to the back of the queue; a no-op if it is queued or running.
    * `replace` is the task's own earlier file, which a successful run may overwrite.
    */
   enqueue(id: number, replace: string | null = null): void {
-    if (this.isActive(id)) return;
+    if (this.runs.has(id) || this.queue.includes(id)) return;
     if (replace) this.replaceable.set(id, replace);
     this.queue.push(id);
     this.pump();
   }
 
-  /**
-   * Stops a queued or running task and waits until its run has ended. A client's stop leaves it
-   * "stopped"; a delete leaves the row to the caller. Returns false if the task was not active.
-   */
-  async stop(id: number, reason: 'client' | 'delete'): Promise<boolean> {
+  /** Takes a task out of the queue before it runs; false when it was not waiting there. */
+  dequeue(id: number): boolean {
     const index = this.queue.indexOf(id);
-    if (index >= 0) {
-      this.queue.splice(index, 1);
-      this.replaceable.delete(id);
-      if (reason === 'client') {
-        await this.repository.update(id, { status: DownloadStatus.Stopped, queuedAt: null });
-        this.logs.append(id, 'stopped by a client while queued');
-      }
-      this.emit(DownloadEvent.Stopped, { id });
-      return true;
-    }
+    if (index < 0) return false;
+    this.queue.splice(index, 1);
+    this.replaceable.delete(id);
+    return true;
+  }
+
+  /** Aborts a task's run and waits until it has ended and its outcome is reported; false when it was not running. */
+  async abort(id: number, reason: StopReason): Promise<boolean> {
     const run = this.runs.get(id);
     if (!run) return false;
     run.reason ??= reason;
     run.controller.abort();
     await run.done;
-    // a deleted task's run ends without a row to update: its listeners still learn that it stopped
-    if (reason === 'delete') this.emit(DownloadEvent.Stopped, { id });
     return true;
+  }
+
+  /** Aborts every run for a shutdown and waits for them, at most `graceMs`. */
+  async abortAll(reason: StopReason, graceMs: number): Promise<void> {
+    const running = [...this.runs.values()];
+    for (const run of running) {
+      run.reason ??= reason;
+      run.controller.abort();
+    }
+    const grace = new Promise((resolve) => setTimeout(resolve, graceMs).unref());
+    await Promise.race([Promise.allSettled(running.map((run) => run.done)), grace]);
+  }
+
+  /** Frees the space kept in DATA_DIR, so that one more write can land on a full disk; false if there was none. */
+  releaseSpaceReserve(): Promise<boolean> {
+    return this.reserve.release();
   }
 
   private pump(): void {
@@ -201,7 +186,7 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         meter: new SpeedMeter(),
         report: { downloadedBytes: 0, totalBytes: null },
         changed: false,
-        lastEmitted: null,
+        lastPublished: null,
         ending: false,
       };
       this.runs.set(id, run);
@@ -223,17 +208,17 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
 
   private async execute(id: number, run: Run): Promise<void> {
     const begun = await this.inStartOrder(async () => {
-      const task = await this.repository.findById(id);
-      if (!task) return null;
-      if (await this.holdForSpace(task, run)) return null;
+      const stored = await this.repository.findById(id);
+      if (!stored) return null;
+      if (await this.holdForSpace(stored, run)) return null;
       this.toldAboutSpace.delete(id);
       this.warnedAboutSpace = false;
       await this.reserve.ensure();
       const previousFile = this.replaceable.get(id) ?? null;
       this.replaceable.delete(id);
-      await this.repository.update(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns: task.interruptedRuns + 1 });
-      this.emit(DownloadEvent.Started, { id });
-      return { task, previousFile };
+      // the lifecycle marks it started, or says it no longer runs (stopped or deleted while it waited)
+      const task = await this.lifecycle.started(id);
+      return task ? { task, previousFile } : null;
     });
     if (!begun) return;
     const { task, previousFile } = begun;
@@ -243,9 +228,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     try {
       const downloader = this.registry.find(task.type);
       if (!downloader) throw new Error(`the "${task.type}" type is not available in this version of the service`);
-      job = await this.prepareJob(task);
-      if (previousFile) await rm(job.workDir, { recursive: true, force: true }).then(() => mkdir(job!.workDir, { recursive: true }));
-      const outputDir = job.outputDir;
+      const workspace = await this.prepareWorkspace(task);
+      if (previousFile) await workspace.clear();
+      job = this.jobFor(task, workspace);
+      const outputDir = workspace.outputDir;
       const context: DownloadContext = {
         signal: run.controller.signal,
         progress: (report) => this.onProgress(run, report),
@@ -260,10 +246,10 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
         STOP_GRACE_MS,
       );
       run.ending = true;
-      await this.finish(task, job, run, output, previousFile);
+      await this.finish(task, workspace, run, output, previousFile);
     } catch (error) {
       run.ending = true;
-      await this.handleFailure(task, job, run, error);
+      await this.reportFailure(task, job, run, error);
     }
   }
 
@@ -313,15 +299,18 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     throw new CodedTaskError(ErrorCode.InsufficientSpace, `not enough disk space: the download needs ${formatBytes(bytes)}, ${formatBytes(free)} free in ${directory}${kept}`);
   }
 
-  private async prepareJob(task: DownloadEntity): Promise<DownloadJob> {
+  private async prepareWorkspace(task: DownloadEntity): Promise<TaskWorkspace> {
     const base = task.localPath ?? this.config.downloadDir;
     // a directory inside /proc or /sys would send the recursive mkdir round in circles
     const problem = await localPathProblem(base);
     if (problem) throw new CodedTaskError(ErrorCode.DownloadFailed, `the task's directory ${problem}`);
     await mkdir(base, { recursive: true });
-    const outputDir = await resolveInside(base, task.folder || '.');
-    const workDir = join(outputDir, `.mediago-task-${task.id}`);
-    await mkdir(workDir, { recursive: true });
+    const workspace = await TaskWorkspace.of(task.id, base, task.folder);
+    await workspace.create();
+    return workspace;
+  }
+
+  private jobFor(task: DownloadEntity, workspace: TaskWorkspace): DownloadJob {
     const { forwarded, dropped } = forwardableHeaders(parseHeaderLines(task.headers));
     if (dropped.length > 0) this.logs.append(task.id, `headers not sent: ${dropped.join(', ')} (they belong to a single connection, not to the task)`);
     return {
@@ -332,77 +321,51 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
       nameIsDerived: task.nameIsDerived,
       headers: forwarded,
       isLive: task.isLive,
-      outputDir,
-      workDir,
+      outputDir: workspace.outputDir,
+      workDir: workspace.path,
       deleteSegments: task.deleteSegments,
       speedLimit: effectiveSpeedLimit(task.speedLimit, this.config.speedLimit),
     };
   }
 
-  private async finish(task: DownloadEntity, job: DownloadJob, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
+  private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
-    const file = await placeOutput(job.outputDir, name, output.extension, output.path, previousFile);
-    if (job.deleteSegments) await rm(job.workDir, { recursive: true, force: true });
+    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFile);
+    if (task.deleteSegments) await workspace.remove();
     // a stop only changes the outcome of a recording it cut short; media that ended is a success
-    const stoppedByClient = run.reason === 'client' && output.partial === true;
-    const shutdown = run.reason === 'shutdown' && output.partial === true;
-    if (shutdown) {
+    if (run.reason === 'shutdown' && output.partial === true) {
       // the part recorded so far is saved under its own name; the next boot records on into a new file
-      await this.repository.update(task.id, { status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
       this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
+      await this.lifecycle.interrupted(task.id, null);
       return;
     }
     const progress = this.derive(run);
     const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
-    await this.repository.update(task.id, {
-      status: stoppedByClient ? DownloadStatus.Stopped : DownloadStatus.Success,
-      file,
-      name,
-      nameIsDerived: task.nameIsDerived && name === task.name,
-      downloadedBytes: progress.downloadedBytes,
-      totalBytes,
-      percent: stoppedByClient ? progress.percent : 100,
-      error: null,
-      queuedAt: null,
-      interruptedRuns: 0,
-    });
     this.logs.append(task.id, `saved ${file}`);
-    // a last progress event, so that even a run shorter than one interval reports where it ended
-    const finalPercent = stoppedByClient ? progress.percent : 100;
-    this.emit(DownloadEvent.Progress, { id: task.id, ...progress, totalBytes, percent: finalPercent, speed: 0, eta: finalPercent === 100 ? 0 : null });
-    if (stoppedByClient) this.emit(DownloadEvent.Stopped, { id: task.id });
-    else if (run.reason !== 'delete') this.emit(DownloadEvent.Succeeded, { id: task.id });
-  }
-
-  private async handleFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
-    const progress = this.derive(run);
-    const kept = { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent, interruptedRuns: 0 };
-    if (run.controller.signal.aborted && run.reason === 'delete') return;
-    if (run.controller.signal.aborted && run.reason === 'shutdown') {
-      await this.repository.update(task.id, { ...kept, status: DownloadStatus.Waiting });
-      this.logs.append(task.id, 'interrupted by a shutdown; it resumes at the next start');
+    if (run.reason === 'client' && output.partial === true) {
+      await this.lifecycle.stopped(task.id, 'client', { ...progress, totalBytes, speed: 0, eta: null }, file);
       return;
     }
-    if (run.controller.signal.aborted) {
-      await this.repository.update(task.id, { ...kept, status: DownloadStatus.Stopped, queuedAt: null });
-      this.logs.append(task.id, 'stopped by a client; the partial data is kept for a resume');
-      this.emit(DownloadEvent.Stopped, { id: task.id });
+    const nameIsDerived = task.nameIsDerived && name === task.name;
+    await this.lifecycle.succeeded(task.id, { file, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
+  }
+
+  private async reportFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
+    const progress = this.derive(run);
+    if (run.controller.signal.aborted && run.reason !== null) {
+      if (run.reason === 'shutdown') {
+        this.logs.append(task.id, 'interrupted by a shutdown; it resumes at the next start');
+        await this.lifecycle.interrupted(task.id, progress);
+      } else {
+        if (run.reason === 'client') this.logs.append(task.id, 'stopped by a client; the partial data is kept for a resume');
+        await this.lifecycle.stopped(task.id, run.reason, progress);
+      }
       return;
     }
     const { message, internal, ...code } = describeFailure(error, { type: task.type, outputDir: job?.outputDir }, { workDir: job?.workDir, dataDir: this.config.dataDir });
     if (internal) this.logger.error(`task ${task.id} (${task.type}) failed because of an internal error: ${internal}`);
-    const failed = { ...kept, status: DownloadStatus.Failed, error: message, queuedAt: null };
-    await this.repository.update(task.id, failed).catch(async (writeError: unknown) => {
-      // the disk that filled up holds the database too: the reserve makes room for this one write
-      if (diskFullKind(writeError) && (await this.reserve.release())) {
-        this.logger.warn(`the disk of DATA_DIR is full: its space reserve was freed to record that task ${task.id} failed`);
-        await this.repository.update(task.id, failed).catch((again: unknown) => this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(again)}`));
-      } else {
-        this.logger.error(`task ${task.id} failed (${message}), but its row could not be updated: ${describeError(writeError)}`);
-      }
-    });
     this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
-    this.emit(DownloadEvent.Failed, { id: task.id, error: message, ...code });
+    await this.lifecycle.failed(task.id, { message, ...code }, progress);
   }
 
   private onProgress(run: Run, report: ProgressReport): void {
@@ -415,32 +378,25 @@ export class SchedulerService implements OnApplicationBootstrap, BeforeApplicati
     return deriveProgress(run.report.downloadedBytes, run.report.totalBytes, run.report.percent, run.meter.speed());
   }
 
-  /** At most one progress event per task and interval; the database gets it every few intervals. */
+  /** At most one progress report per task and interval; every few intervals it is to be written down too. */
   private async tick(): Promise<void> {
     this.ticks++;
     const persist = this.ticks % PERSIST_EVERY_TICKS === 0;
     for (const [id, run] of this.runs) {
       if (run.controller.signal.aborted || run.ending) continue;
       const progress = this.derive(run);
-      const last = run.lastEmitted;
-      if (run.changed || !last || last.speed !== progress.speed) {
+      const last = run.lastPublished;
+      const publish = run.changed || !last || last.speed !== progress.speed;
+      if (publish) {
         run.changed = false;
-        run.lastEmitted = progress;
-        this.emit(DownloadEvent.Progress, { id, ...progress });
+        run.lastPublished = progress;
       }
-      if (persist && !run.ending) {
-        await this.repository
-          .saveProgress(id, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent })
-          .catch((error) => this.logger.warn({ taskId: id, msg: `progress not saved: ${describeError(error)}` }));
+      if (publish || persist) {
+        await this.lifecycle.progress(id, progress, { publish, persist }).catch((error: unknown) => this.logger.warn({ taskId: id, msg: `progress not saved: ${describeError(error)}` }));
       }
     }
   }
-
-  private emit<K extends DownloadEventName>(name: K, payload: DownloadEventMap[K]): void {
-    this.events.emit(name, payload);
-  }
 }
-
 
 /** The tighter of a task's own limit and the global one, for tools that take one number (yt-dlp); null: none. */
 export function effectiveSpeedLimit(task: number | null, global: number): number | null {

@@ -271,28 +271,65 @@ describe('DownloadRepository (real SQLite file)', () => {
   });
 
   describe('changes', () => {
-    it('update changes the fields and moves updatedDate on, keeping createdDate', async () => {
+    it('each intent writes its state and moves updatedDate on, keeping createdDate', async () => {
       const [task] = await insert({ name: 'before' });
-      await repository.update(task.id, { name: 'after', status: DownloadStatus.Failed, error: 'the origin answered 404' });
-      const stored = (await repository.findById(task.id))!;
-      assert.equal(stored.name, 'after');
-      assert.equal(stored.status, DownloadStatus.Failed);
-      assert.equal(stored.error, 'the origin answered 404');
+      await repository.markQueued(task.id, { localPath: '/srv/media', deleteSegments: false, speedLimit: 1000, restart: false });
+      let stored = (await repository.findById(task.id))!;
+      assert.equal(stored.status, DownloadStatus.Waiting);
+      assert.match(stored.queuedAt ?? '', ISO_DATE);
+      assert.deepEqual([stored.localPath, stored.deleteSegments, stored.speedLimit], ['/srv/media', false, 1000]);
       assert.equal(stored.createdDate, task.createdDate);
-      assert.match(stored.updatedDate, ISO_DATE);
       assert.ok(stored.updatedDate > task.updatedDate, `${stored.updatedDate} after ${task.updatedDate}`);
+
+      await repository.markStarted(task.id, 1);
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.status, stored.interruptedRuns, stored.file], [DownloadStatus.Downloading, 1, null]);
+
+      await repository.markFailed(task.id, 'the origin answered 404', { downloadedBytes: 10, totalBytes: 100, percent: 10 });
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.status, stored.error, stored.queuedAt, stored.interruptedRuns, stored.downloadedBytes], [DownloadStatus.Failed, 'the origin answered 404', null, 0, 10]);
+
+      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, restart: false });
+      await repository.markStarted(task.id, 1);
+      await repository.markSucceeded(task.id, { file: '/srv/a.mp4', name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 });
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.status, stored.file, stored.percent, stored.error, stored.queuedAt, stored.interruptedRuns, stored.speedLimit], [DownloadStatus.Success, '/srv/a.mp4', 100, null, null, 0, 1000]);
+
+      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, speedLimit: null, restart: true });
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.file, stored.downloadedBytes, stored.totalBytes, stored.percent, stored.speedLimit], [null, 0, null, null, null]);
     });
 
-    it('updateMany changes only the given tasks, and accepts none', async () => {
-      const [a, b, c] = await insert({ name: 'a' }, { name: 'b' }, { name: 'c' });
-      await repository.updateMany([a.id, c.id], { status: DownloadStatus.Stopped });
-      await repository.updateMany([], { status: DownloadStatus.Failed });
+    it('a shutdown requeues a run, keeping its figures and its place in the queue', async () => {
+      const [task] = await insert({ name: 'running', status: DownloadStatus.Downloading, queuedAt: '2026-01-01T00:00:01.000Z', interruptedRuns: 1 });
+      await repository.requeueAfterShutdown(task.id, { downloadedBytes: 7, totalBytes: 70, percent: 10 });
+      const stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.status, stored.queuedAt, stored.interruptedRuns, stored.downloadedBytes], [DownloadStatus.Waiting, '2026-01-01T00:00:01.000Z', 0, 7]);
+    });
+
+    it('markByClient and clearRunCounters change only the given tasks, and accept none', async () => {
+      const [a, b, c] = await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z', interruptedRuns: 1 }, { name: 'b', interruptedRuns: 1 }, { name: 'c' });
+      await repository.markByClient([a.id, c.id], DownloadStatus.Failed);
+      await repository.markByClient([], DownloadStatus.Success);
+      await repository.clearRunCounters([a.id]);
+      await repository.clearRunCounters([]);
       const byName = new Map((await repository.findByIds([a.id, b.id, c.id])).map((task) => [task.name, task]));
-      assert.equal(byName.get('a')?.status, DownloadStatus.Stopped);
+      assert.deepEqual([byName.get('a')?.status, byName.get('a')?.queuedAt, byName.get('a')?.error, byName.get('a')?.interruptedRuns], [DownloadStatus.Failed, null, 'marked failed by a client', 0]);
       assert.equal(byName.get('b')?.status, DownloadStatus.Waiting);
-      assert.equal(byName.get('c')?.status, DownloadStatus.Stopped);
+      assert.equal(byName.get('b')?.interruptedRuns, 1);
+      assert.equal(byName.get('c')?.status, DownloadStatus.Failed);
       assert.equal(byName.get('b')?.updatedDate, b.updatedDate);
       assert.ok(byName.get('a')!.updatedDate > a.updatedDate);
+    });
+
+    it('editDescription writes only what is given, and nothing when nothing is', async () => {
+      const [task] = await insert({ name: 'before', folder: 'x' });
+      await repository.editDescription(task.id, {});
+      assert.equal((await repository.findById(task.id))!.updatedDate, task.updatedDate);
+      await repository.editDescription(task.id, { name: 'after', folder: 'y' });
+      await repository.setLive(task.id, true);
+      const stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.name, stored.folder, stored.isLive, stored.url], ['after', 'y', true, task.url]);
     });
 
     it('saveProgress stores progress but leaves updatedDate as it was', async () => {

@@ -23,7 +23,21 @@ export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'nam
   };
 }
 
-export type DownloadPatch = Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>;
+/** Figures a run writes down as it goes and when it ends. */
+export type StoredProgress = Pick<DownloadEntity, 'downloadedBytes' | 'totalBytes' | 'percent'>;
+
+/** How a queued run is to go: where it saves, whether its segments go, its own speed limit (undefined: unchanged). */
+export interface QueuedRun {
+  localPath: string | null;
+  deleteSegments: boolean;
+  speedLimit?: number | null;
+  /** A finished task downloaded again: its file and figures start over. */
+  restart: boolean;
+}
+
+export type SucceededRun = Pick<DownloadEntity, 'file' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes'>;
+
+export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder'>>;
 
 export interface PageQuery {
   current: number;
@@ -143,17 +157,73 @@ export class DownloadRepository {
     return rows.map((row) => row.url);
   }
 
-  async update(id: number, patch: DownloadPatch): Promise<void> {
-    await this.orm.update({ id }, { ...patch, updatedDate: nowIso() });
+  /** Queued for a run, in queue order from now; a re-download of a finished task starts its figures over. */
+  async markQueued(id: number, run: QueuedRun): Promise<void> {
+    await this.write(id, {
+      status: DownloadStatus.Waiting,
+      queuedAt: nowIso(),
+      error: null,
+      localPath: run.localPath,
+      deleteSegments: run.deleteSegments,
+      ...(run.speedLimit !== undefined ? { speedLimit: run.speedLimit } : {}),
+      ...(run.restart ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+    });
   }
 
-  async updateMany(ids: number[], patch: DownloadPatch): Promise<void> {
-    if (ids.length > 0) await this.orm.update({ id: In(ids) }, { ...patch, updatedDate: nowIso() });
+  /** A run holds a slot: counted, so that a run never written to an end shows at the next boot. */
+  async markStarted(id: number, interruptedRuns: number): Promise<void> {
+    await this.write(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns });
   }
 
   /** Progress is written at a modest rate and does not count as an edit (updatedDate stays). */
-  async saveProgress(id: number, progress: Pick<DownloadEntity, 'downloadedBytes' | 'totalBytes' | 'percent'>): Promise<void> {
-    await this.orm.update({ id }, progress);
+  async saveProgress(id: number, progress: StoredProgress): Promise<void> {
+    await this.orm.update({ id }, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent });
+  }
+
+  async markSucceeded(id: number, result: SucceededRun): Promise<void> {
+    await this.write(id, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0 });
+  }
+
+  /** Stopped while queued (no figures to keep) or after its run (figures kept for a resume; a recording's part as its file). */
+  async markStopped(id: number, progress: StoredProgress | null = null, file?: string): Promise<void> {
+    await this.write(id, { ...(progress ?? {}), ...(file !== undefined ? { file } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
+  }
+
+  async markFailed(id: number, error: string, progress: StoredProgress | null = null): Promise<void> {
+    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0 });
+  }
+
+  /** A client set the outcome itself: the tasks leave the queue with it. */
+  async markByClient(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
+    if (ids.length === 0) return;
+    await this.orm.update({ id: In(ids) }, { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso() });
+  }
+
+  /** A shutdown cut the run short: still queued, it resumes at the next boot; a clean end never counts as a crash. */
+  async requeueAfterShutdown(id: number, progress: StoredProgress | null): Promise<void> {
+    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
+  }
+
+  async requeueAtBoot(id: number): Promise<void> {
+    await this.write(id, { status: DownloadStatus.Waiting });
+  }
+
+  /** Runs ended by a clean shutdown, whether or not they notice in time, never count towards a crash loop. */
+  async clearRunCounters(ids: number[]): Promise<void> {
+    if (ids.length > 0) await this.orm.update({ id: In(ids) }, { interruptedRuns: 0 });
+  }
+
+  /** What a client may change of an idle task: what it downloads, how, and where. */
+  async editDescription(id: number, description: TaskDescriptionEdit): Promise<void> {
+    if (Object.keys(description).length > 0) await this.write(id, description);
+  }
+
+  async setLive(id: number, isLive: boolean): Promise<void> {
+    await this.write(id, { isLive });
+  }
+
+  private async write(id: number, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>): Promise<void> {
+    await this.orm.update({ id }, { ...changes, updatedDate: nowIso() });
   }
 
   /** Tasks saving into the default directory get it written down, so that a new default does not move them. */

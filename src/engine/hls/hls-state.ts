@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { readStateFile, writeStateFile } from '../task-workspace.js';
 import type { MediaSegment } from './playlist.js';
 
 /** A live segment as recorded, kept across runs so that a resumed recording continues the same file. */
@@ -26,19 +26,13 @@ export function statePath(workDir: string): string {
 }
 
 export async function readState(workDir: string): Promise<HlsState | null> {
-  try {
-    const state = JSON.parse(await readFile(statePath(workDir), 'utf8')) as HlsState;
-    return state.version === 1 && typeof state.fingerprint === 'string' ? state : null;
-  } catch {
-    return null;
-  }
+  const state = await readStateFile<HlsState>(statePath(workDir));
+  return state?.version === 1 && typeof state.fingerprint === 'string' ? state : null;
 }
 
 /** Written under a temporary name and renamed, so a crash never leaves half a manifest. */
 export async function writeState(workDir: string, state: HlsState): Promise<void> {
-  const path = statePath(workDir);
-  await writeFile(`${path}.part`, JSON.stringify(state));
-  await rename(`${path}.part`, path);
+  await writeStateFile(statePath(workDir), state);
 }
 
 /** Same stream, same segments: paths, ranges and sequence numbers, ignoring query strings. */

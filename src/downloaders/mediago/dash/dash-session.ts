@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppConfig } from '../../../config/app-config.js';
 import { throwIfAborted } from '../../../engine/abort.js';
@@ -8,6 +8,7 @@ import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
 import { inTurn } from '../../../engine/in-turn.js';
 import { MP4_PIECE } from '../../../engine/media-sniff.js';
+import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../../engine/download-job.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
@@ -199,7 +200,7 @@ export class DashSession {
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */
   private async adoptState(print: string): Promise<void> {
     const path = join(this.job.workDir, STATE_FILE);
-    const previous = await readFile(path, 'utf8').then((text) => JSON.parse(text) as DashState, () => null);
+    const previous = await readStateFile<DashState>(path);
     if (previous?.version === 1 && previous.fingerprint === print) {
       this.ctx.log('resuming: segments already on disk are kept');
       return;
@@ -207,8 +208,7 @@ export class DashSession {
     if (previous) this.ctx.log('the presentation changed since the last run: starting over');
     await rm(this.segmentsDir, { recursive: true, force: true });
     const state: DashState = { version: 1, fingerprint: print };
-    await writeFile(`${path}.part`, JSON.stringify(state));
-    await rename(`${path}.part`, path);
+    await writeStateFile(path, state);
   }
 
   private async merge(plans: TrackPlan[]): Promise<MergeResult> {
