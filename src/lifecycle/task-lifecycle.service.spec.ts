@@ -368,7 +368,7 @@ describe('the task lifecycle and the scheduler on a real SQLite file (medium tie
   it('a failed run writes the error and publishes it; start runs it again', async () => {
     const tier = await boot(scriptByName({ 'clip-0': ['fail', 'succeed'] }));
     const [task] = await tier.create(1, true);
-    await waitFor('it fails', async () => (await tier.row(task.id)).status === DownloadStatus.Failed);
+    await waitFor('its failure is published', () => tier.events.some((candidate) => candidate.name === 'download.failed'));
     const failed = await tier.row(task.id);
     assert.match(failed.error ?? '', /404/);
     const event = tier.events.find((candidate) => candidate.name === 'download.failed');
