@@ -48,6 +48,7 @@ const REASONS: Record<number, string> = {
   404: 'Not found',
   409: 'Conflict with the task state',
   413: 'Body too large',
+  416: 'Range not satisfiable',
   421: 'Host not allowed',
   500: 'Internal error',
   503: 'Store unavailable',

@@ -33,6 +33,12 @@ export const ErrorCode = {
   DownloadFailed: 'download_failed',
   /** download-failed events: the task was running when the process died twice in a row */
   CrashLoop: 'crash_loop',
+  /** 409: the task has nothing playable in the form asked (yet), or its type cannot be played while it downloads */
+  StreamNotReady: 'stream_not_ready',
+  /** 404: a segment of the local playlist that is not listed or not on disk */
+  SegmentNotFound: 'segment_not_found',
+  /** 416: a Range that starts past what can be served */
+  RangeNotSatisfiable: 'range_not_satisfiable',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -33,6 +33,13 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   [ErrorCode.DependencyMissing]: { status: 'event', meaning: '`download-failed` only: a tool the task needs is not installed; `dependency` names it (`ffmpeg`, `yt-dlp`)' },
   [ErrorCode.DownloadFailed]: { status: 'event', meaning: '`download-failed` only: any other failure of the download itself; `error` says what' },
   [ErrorCode.CrashLoop]: { status: 'event', meaning: '`download-failed` only: the task was running when the process died uncleanly twice in a row' },
+  [ErrorCode.StreamNotReady]: {
+    status: 409,
+    meaning: 'the task has nothing to play in the form asked yet (no byte or segment on disk), the other stream route fits it (a segmented download plays through `stream.m3u8`, a plain file through `stream`), or its type cannot be played while it downloads (bilibili, youtube): the message says which',
+    example: 'Task 42 (bilibili) cannot be played while it downloads: its video and audio are fetched as two whole files and muxed at the end; play it once it has finished',
+  },
+  [ErrorCode.SegmentNotFound]: { status: 404, meaning: 'the segment name is not in the task\'s local playlist, or its file is not on disk (any more)', example: 'Task 42 has no segment "video-99.ts" on disk' },
+  [ErrorCode.RangeNotSatisfiable]: { status: 416, meaning: 'the Range starts at or past the end of what can be served (the file, or the part of a running download that is complete); `Content-Range: bytes */<size>` says how much there is', example: 'The range starts at byte 5000000, but only 1048576 bytes can be served' },
 };
 
 /** The errorCodes a `download-failed` event can carry. */

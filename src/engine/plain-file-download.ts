@@ -2,7 +2,8 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type HttpClient, type HttpResponse, headerValue } from './http-client.js';
 import { redactUrl } from './http-error.js';
-import { downloadRanged } from './ranged-download.js';
+import { type RangedState, completedPrefix, downloadRanged } from './ranged-download.js';
+import { readStateFile } from './task-workspace.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from './download-job.js';
 import { fileNameFromUrl, pickExtension, titleFromResponse } from './file-naming.js';
 
@@ -16,13 +17,34 @@ export function refuseErrorPage(response: Pick<HttpResponse, 'headers'>, url: st
   return `${redactUrl(url)} answered a web page instead of the file: the link may have expired or need a login (add a Cookie or Referer header)`;
 }
 
+const PART_FILE = 'download.part';
+const STATE_FILE = 'download.state.json';
+
+/** How far a plain-file download in a workspace has come: its part file and the bytes complete from its start. */
+export interface PlainFileProgress {
+  partPath: string;
+  /** Bytes from 0 without a gap, as of the last checkpoint (at most a couple of seconds old). */
+  prefixBytes: number;
+  /** The whole file's size, when the server said. */
+  totalBytes: number | null;
+  /** The URL it came from (its file name hints at the media type). */
+  url: string;
+}
+
+/** The progress of the plain-file download kept in workDir, or null when there is none (or it has just been moved into place). */
+export async function readPlainFileProgress(workDir: string): Promise<PlainFileProgress | null> {
+  const state = await readStateFile<RangedState>(join(workDir, STATE_FILE));
+  if (state?.version !== 1 || !Array.isArray(state.ranges)) return null;
+  return { partPath: join(workDir, PART_FILE), prefixBytes: completedPrefix(state.ranges), totalBytes: state.total, url: state.url };
+}
+
 /**
  * One plain file into job.workDir with our segmented, resumable downloader, named from what the
  * server says (Content-Disposition, URL, Content-Type). Shared by the direct and mediago types.
  */
 export async function downloadPlainFile(http: HttpClient, connections: number, job: DownloadJob, context: DownloadContext): Promise<DownloadOutput> {
-  const partPath = join(job.workDir, 'download.part');
-  const statePath = join(job.workDir, 'download.state.json');
+  const partPath = join(job.workDir, PART_FILE);
+  const statePath = join(job.workDir, STATE_FILE);
   const result = await downloadRanged({
     http,
     url: job.url,

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer, drained } from '../../test/fixtures/origin-server.js';
 import { HttpClient } from './http-client.js';
-import { type ByteRange, type RangedState, downloadRanged, downloadedBytes, splitRanges, stealLargestTail, totalFromContentRange } from './ranged-download.js';
+import { type ByteRange, type RangedState, completedPrefix, downloadRanged, downloadedBytes, splitRanges, stealLargestTail, totalFromContentRange } from './ranged-download.js';
 
 const aRange = (start: number, end: number | null, pos = start): ByteRange => ({ start, end, pos });
 const lengthOf = (range: ByteRange) => (range.end as number) - range.start + 1;
@@ -28,6 +28,25 @@ function assertCovers(ranges: ByteRange[], total: number, label: string): void {
 const SIZES = [1, 2, 3, 7, 10, 99, 100, 101, 1_000, 1_023, 1_024, 1_025, 4_097, 65_535, 1_000_003, 16 * 1024 * 1024 + 7];
 const PARTS = [1, 2, 3, 4, 5, 7, 8, 16, 33, 64];
 const MIN_SPLITS = [1, 3, 100, 1_024, 256 * 1024];
+
+describe('completedPrefix', () => {
+  it('counts from byte 0 up to the first range that is not complete', () => {
+    assert.equal(completedPrefix([{ start: 0, end: 99, pos: 40 }, { start: 100, end: 199, pos: 200 }]), 40);
+    assert.equal(completedPrefix([{ start: 100, end: 199, pos: 150 }, { start: 0, end: 99, pos: 100 }]), 150);
+    assert.equal(completedPrefix([{ start: 0, end: 99, pos: 100 }, { start: 100, end: 199, pos: 200 }]), 200);
+  });
+
+  it('follows a stolen tail, and stops at a gap', () => {
+    // the donor ends where the stolen half starts; its bytes count once the donor is complete
+    assert.equal(completedPrefix([{ start: 0, end: 49, pos: 50 }, { start: 100, end: 149, pos: 120 }, { start: 50, end: 99, pos: 100 }]), 120);
+    assert.equal(completedPrefix([{ start: 0, end: 49, pos: 50 }, { start: 60, end: 99, pos: 100 }]), 50);
+  });
+
+  it('takes an open-ended single stream as far as it has come', () => {
+    assert.equal(completedPrefix([{ start: 0, end: null, pos: 1234 }]), 1234);
+    assert.equal(completedPrefix([]), 0);
+  });
+});
 
 describe('splitRanges', () => {
   it('covers [0, total) exactly, with no gap and no overlap, for many sizes, part counts and minimum sizes', () => {

@@ -101,6 +101,20 @@ export function downloadedBytes(ranges: ByteRange[]): number {
   return ranges.reduce((sum, range) => sum + (range.pos - range.start), 0);
 }
 
+/**
+ * Bytes written from byte 0 without a gap: what a reader may take from the part file while the download runs.
+ * The ranges partition the file (a stolen tail starts where its donor now ends), so walk them in order of start.
+ */
+export function completedPrefix(ranges: ByteRange[]): number {
+  let prefix = 0;
+  for (const range of [...ranges].sort((a, b) => a.start - b.start)) {
+    if (range.start !== prefix) break;
+    prefix = range.pos;
+    if (!isComplete(range)) break;
+  }
+  return prefix;
+}
+
 function isComplete(range: ByteRange): boolean {
   return range.end !== null && range.pos > range.end;
 }

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
-/** Quiet routes: probes and scrapes would drown the rest at info. */
-const QUIET_ROUTES = new Set(['/healthy', '/metrics']);
+/** Quiet routes: probes, scrapes and a player fetching segments would drown the rest at info. */
+const QUIET_ROUTES = new Set(['/healthy', '/metrics', '/api/downloads/:id/stream/segments/:name']);
 
 /**
  * One line per answered request: request id, method, route pattern, path (never the query string: it may carry

@@ -16,6 +16,7 @@ import { type MediaPlaylistInfo, type MediaSegment, type PlaylistInfo, parsePlay
 import { KeyStore, assertSupportedEncryption } from './segment-crypto.js';
 import { selectStreams } from './variant-selection.js';
 import { mergeWebVtt } from './webvtt.js';
+import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../stream-index.js';
 
 export interface HlsDependencies {
   http: HttpClient;
@@ -28,6 +29,8 @@ type TrackKind = 'video' | 'audio' | 'subtitles';
 interface Track {
   kind: TrackKind;
   playlist: MediaPlaylistInfo;
+  /** What the master playlist said of the chosen variant (its codecs cover the alternate audio too). */
+  variant?: { bandwidth: number; codecs: string | null };
 }
 
 /** A track's download plan: the pool requests, and the files in playback order for the merge. */
@@ -101,7 +104,7 @@ export class HlsSession {
       selection.audio?.url ? this.loadMedia(selection.audio.url) : null,
       selection.subtitles?.url ? this.loadMedia(selection.subtitles.url) : null,
     ]);
-    const tracks: Track[] = [{ kind: 'video', playlist: video }];
+    const tracks: Track[] = [{ kind: 'video', playlist: video, variant: { bandwidth: variant.bandwidth, codecs: variant.codecs } }];
     if (audio) tracks.push({ kind: 'audio', playlist: audio });
     if (subtitles) tracks.push({ kind: 'subtitles', playlist: subtitles });
     return tracks;
@@ -113,6 +116,7 @@ export class HlsSession {
     const { job, ctx } = this;
     await this.adoptState({ version: 1, fingerprint: fingerprint(tracks.map((track) => ({ kind: track.kind, segments: track.playlist.segments }))), live: null });
     const plans = await inTurn(() => tracks.map((track) => this.planTrack(track)));
+    await this.writeIndex(tracks, plans);
     const pool = this.createPool(false, (progress) => ctx.progress(vodProgress(progress)));
     pool.add(plans.flatMap((plan) => plan.requests));
     await pool.settled();
@@ -132,6 +136,18 @@ export class HlsSession {
       return { file, init, discontinuity: segment.discontinuity };
     });
     return { kind: track.kind, requests, files };
+  }
+
+  /** Lists the planned segments with their durations, so that the API can offer them as a growing local playlist. */
+  private async writeIndex(tracks: Track[], plans: TrackPlan[]): Promise<void> {
+    const indexed: StreamTrackIndex[] = [];
+    for (const [position, plan] of plans.entries()) {
+      if (plan.kind === 'subtitles') continue;
+      const { segments } = tracks[position].playlist;
+      const files = plan.files.map((file, index) => ({ ...file, duration: segments[index].duration }));
+      indexed.push(trackIndex(this.job.workDir, plan.kind, files, streamInfo(tracks[position])));
+    }
+    await writeStreamIndex(this.job.workDir, { version: 1, live: false, tracks: indexed });
   }
 
   private segmentFile(kind: TrackKind, segment: MediaSegment, stem = String(segment.sequence)): string {
@@ -257,7 +273,11 @@ export class HlsSession {
         },
         onRecorded: () => {
           const live = Object.fromEntries(recorders.map((each, index) => [recordable[index].kind, each.recorded]));
-          saving = saving.then(() => writeState(job.workDir, { ...state, live })).catch(() => undefined);
+          const indexed = recorders.map((each, index) => liveTrackIndex(job.workDir, recordable[index], each.recorded));
+          saving = saving
+            .then(() => writeState(job.workDir, { ...state, live }))
+            .then(() => writeStreamIndex(job.workDir, { version: 1, live: true, tracks: indexed }))
+            .catch(() => undefined);
         },
         signal: ctx.signal,
         log: (line) => ctx.log(line),
@@ -287,6 +307,16 @@ export class HlsSession {
     if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
     return stopped ? { ...result, partial: true } : result;
   }
+}
+
+function liveTrackIndex(workDir: string, track: Track, recorded: RecordedSegment[]): StreamTrackIndex {
+  const fallback = track.playlist.targetDuration || 1;
+  const segments = recorded.map((segment) => ({ file: segment.file, init: segment.init, duration: segment.duration ?? fallback, discontinuity: segment.discontinuity }));
+  return trackIndex(workDir, track.kind === 'audio' ? 'audio' : 'video', segments, streamInfo(track));
+}
+
+function streamInfo(track: Track): { bandwidth?: number; codecs?: string } {
+  return track.variant ? { bandwidth: track.variant.bandwidth, ...(track.variant.codecs ? { codecs: track.variant.codecs } : {}) } : {};
 }
 
 /** Live segments that made it to disk, in order; a missing one turns the next into a discontinuity. */

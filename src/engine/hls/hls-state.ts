@@ -9,6 +9,8 @@ export interface RecordedSegment {
   discontinuity: boolean;
   file: string;
   init: string | null;
+  /** Seconds, from the live playlist (absent in state written before durations were kept). */
+  duration?: number;
 }
 
 /** The small manifest kept in workDir: what the segment files on disk belong to. */

@@ -118,6 +118,6 @@ export class LiveTrackRecorder {
     this.lastDiscontinuitySequence = segment.discontinuitySequence;
     const { file, init } = this.options.enqueue(segment);
     const first = this.recorded.length === 0;
-    this.recorded.push({ sequence: segment.sequence, discontinuity: !first && (segment.discontinuity || newPeriod || afterGap), file, init });
+    this.recorded.push({ sequence: segment.sequence, discontinuity: !first && (segment.discontinuity || newPeriod || afterGap), file, init, duration: segment.duration });
   }
 }

@@ -13,6 +13,7 @@ import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/se
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../../engine/download-job.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { vodProgress } from '../../../engine/hls/hls-session.js';
+import { trackIndex, writeStreamIndex } from '../../../engine/stream-index.js';
 import { type ByteRange, type DashManifest, type DashRepresentation, type MediaReference, parseMpd } from './mpd-manifest.js';
 import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
 import { loadSidxSegments } from './sidx.js';
@@ -30,6 +31,10 @@ interface TrackPlan {
   kind: TrackKind;
   requests: SegmentRequest[];
   files: TrackFiles['segments'];
+  /** Seconds of each file of `files`, for the growing local playlist. */
+  durations: number[];
+  bandwidth: number | null;
+  codecs: string | null;
 }
 
 interface DashState {
@@ -75,6 +80,13 @@ export class DashSession {
 
     const plans = await inTurn(() => this.planTracks(selections));
     await this.adoptState(fingerprint(plans));
+    await writeStreamIndex(job.workDir, {
+      version: 1,
+      live: false,
+      tracks: plans.map((plan) =>
+        trackIndex(job.workDir, plan.kind, plan.files.map((file, index) => ({ ...file, duration: plan.durations[index] })), { bandwidth: plan.bandwidth, codecs: plan.codecs }),
+      ),
+    });
     const pool = new SegmentPool({
       http: this.deps.http,
       headers: job.headers,
@@ -123,9 +135,9 @@ export class DashSession {
     await Promise.all(
       indexed.map(async (representation) => {
         const index = representation.index!;
-        const ranges = await loadSidxSegments((range) => this.readRange(index.url, range), index.range);
-        representation.segments = ranges.map((range) => ({ url: index.url, range }));
-        this.ctx.log(`${representation.kind} "${representation.id}": ${ranges.length} segments from the index of ${redactUrl(index.url)}`);
+        const segments = await loadSidxSegments((range) => this.readRange(index.url, range), index.range);
+        representation.segments = segments.map(({ range, duration }) => ({ url: index.url, range, duration }));
+        this.ctx.log(`${representation.kind} "${representation.id}": ${segments.length} segments from the index of ${redactUrl(index.url)}`);
       }),
     );
   }
@@ -172,14 +184,15 @@ export class DashSession {
       const chosen = selections.filter((selection) => selection[kind] !== null);
       if (chosen.length === 0) continue;
       if (chosen.length < selections.length) this.ctx.log(`${kind}: only ${chosen.length} of ${selections.length} periods have it; the others are left out of this track`);
-      const plan: TrackPlan = { kind, requests: [], files: [] };
-      for (const [order, selection] of chosen.entries()) this.planPeriod(plan, selection[kind]!, order);
+      const first = chosen[0][kind]!;
+      const plan: TrackPlan = { kind, requests: [], files: [], durations: [], bandwidth: first.bandwidth || null, codecs: first.codecs };
+      for (const [order, selection] of chosen.entries()) this.planPeriod(plan, selection[kind]!, order, selection.period.duration);
       plans.push(plan);
     }
     return plans;
   }
 
-  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): void {
+  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number, periodSeconds: number | null): void {
     const dir = join(this.segmentsDir, plan.kind);
     const where = `${plan.kind} ${representation.periodIndex > 0 || order > 0 ? `period ${representation.periodIndex + 1} ` : ''}`;
     const init = representation.init ? join(dir, `p${order}-init.mp4`) : null;
@@ -190,6 +203,8 @@ export class DashSession {
       plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file));
       // each period restarts its timestamps and may change encoding: the merge treats it like an HLS discontinuity
       plan.files.push({ file, init, discontinuity: index === 0 && order > 0 });
+      // a manifest that gives no duration (a SegmentList without one) gets an even share of its period
+      plan.durations.push(segment.duration ?? (periodSeconds ? periodSeconds / representation.segments.length : 2));
     });
   }
 

@@ -14,6 +14,8 @@ export interface ByteRange {
 export interface MediaReference {
   url: string;
   range: ByteRange | null;
+  /** Seconds of media, for a media segment whose manifest or index says. */
+  duration?: number;
 }
 
 export interface DashRepresentation {
@@ -166,7 +168,7 @@ function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): Das
   }
   const first = playlist.segments.find((segment) => segment.map?.resolvedUri);
   const init = first?.map ? reference(first.map) : null;
-  const segments = trimToPeriod(playlist, info).map(reference);
+  const segments = trimToPeriod(playlist, info).map((segment) => ({ ...reference(segment), duration: segment.duration }));
   return { ...base, init, segments, index: null };
 }
 

@@ -87,9 +87,15 @@ describe('loadSidxSegments', () => {
     const sidx = aSidx([{ size: 300 }, { size: 200 }]);
     const file = Buffer.concat([aBox('ftyp', 20), aBox('moov', 80), sidx]);
     const read = async (range: ByteRange) => file.subarray(range.start, range.end + 1);
-    const ranges = await loadSidxSegments(read, { start: 100, end: 100 + sidx.length - 1 });
+    const segments = await loadSidxSegments(read, { start: 100, end: 100 + sidx.length - 1 });
     const media = 100 + sidx.length;
-    assert.deepEqual(ranges, [{ start: media, end: media + 299 }, { start: media + 300, end: media + 499 }]);
+    assert.deepEqual(segments.map((segment) => segment.range), [{ start: media, end: media + 299 }, { start: media + 300, end: media + 499 }]);
+  });
+
+  it('gives each segment its duration in seconds, from the timescale', async () => {
+    const sidx = aSidx([{ size: 300, duration: 2000 }, { size: 200, duration: 1500 }], { timescale: 1000 });
+    const segments = await loadSidxSegments(async (range: ByteRange) => sidx.subarray(range.start, range.end + 1), { start: 0, end: sidx.length - 1 });
+    assert.deepEqual(segments.map((segment) => segment.duration), [2, 1.5]);
   });
 
   it('follows references to nested sidx boxes, in order', async () => {
@@ -103,10 +109,10 @@ describe('loadSidxSegments', () => {
       reads.push(range);
       return file.subarray(range.start, range.end + 1);
     };
-    const ranges = await loadSidxSegments(read, { start: 0, end: top.length - 1 });
+    const segments = await loadSidxSegments(read, { start: 0, end: top.length - 1 });
     const a = top.length + childA.length;
     const b = a + 100 + childB.length;
-    assert.deepEqual(ranges, [{ start: a, end: a + 39 }, { start: a + 40, end: a + 99 }, { start: b, end: b + 69 }]);
+    assert.deepEqual(segments.map((segment) => segment.range), [{ start: a, end: a + 39 }, { start: a + 40, end: a + 99 }, { start: b, end: b + 69 }]);
     assert.equal(reads.length, 3);
   });
 

@@ -87,20 +87,28 @@ export function referencedRanges(box: SidxBox, anchor: number): Array<{ referenc
   });
 }
 
+/** One media subsegment a sidx lists: its bytes and how long it plays. */
+export interface SidxSegment {
+  range: ByteRange;
+  /** Seconds (the reference's duration over the box's timescale). */
+  duration: number;
+}
+
 /**
- * The media byte ranges of a SegmentBase representation, in order: reads the sidx at `indexRange`
+ * The media segments of a SegmentBase representation, in order: reads the sidx at `indexRange`
  * and follows references to nested sidx boxes (hierarchical indexes).
  */
-export async function loadSidxSegments(read: RangeReader, indexRange: ByteRange, depth = 0): Promise<ByteRange[]> {
+export async function loadSidxSegments(read: RangeReader, indexRange: ByteRange, depth = 0): Promise<SidxSegment[]> {
   const buffer = await read(indexRange);
   const box = findSidx(buffer);
   if (!box) throw new PermanentError(`no segment index (sidx box) at bytes ${indexRange.start}-${indexRange.end} of the media file`);
-  const ranges: ByteRange[] = [];
-  for (const reference of referencedRanges(box, indexRange.start + box.boxEnd)) {
-    if (reference.referenceType === 0) ranges.push(reference.range);
+  const segments: SidxSegment[] = [];
+  const references = referencedRanges(box, indexRange.start + box.boxEnd);
+  for (const [position, reference] of references.entries()) {
+    if (reference.referenceType === 0) segments.push({ range: reference.range, duration: box.timescale > 0 ? box.references[position].duration / box.timescale : 0 });
     else if (depth >= MAX_DEPTH) throw new PermanentError('the DASH segment index nests deeper than supported');
-    else ranges.push(...(await loadSidxSegments(read, reference.range, depth + 1)));
+    else segments.push(...(await loadSidxSegments(read, reference.range, depth + 1)));
   }
-  if (ranges.length === 0) throw new PermanentError('the DASH segment index (sidx box) lists no media');
-  return ranges;
+  if (segments.length === 0) throw new PermanentError('the DASH segment index (sidx box) lists no media');
+  return segments;
 }
