@@ -149,6 +149,80 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/downloads/{id}/stream": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Play the file: finished, or while a plain download runs, its bytes complete from the start (Range supported)
+         * @description A finished task: its file, with `Range` (one range; 206 with `Content-Range`, 416 past the end), `Accept-Ranges: bytes`, `Content-Length`, and a `Content-Type` from its extension. A running (or stopped) plain download (`direct`, or `mediago` on a plain file): the bytes complete from byte 0 at the last checkpoint (at most a couple of seconds old), served like a file of that size: `Content-Length` is the prefix, not the final size; ask again (with `Range: bytes=<where you stopped>-`) for more. A segmented download (m3u8, mediago on HLS/DASH) answers 409 `stream_not_ready` while it runs: play `stream.m3u8`. bilibili and youtube tasks cannot be played before they finish (409 `stream_not_ready`). With `API_KEY` set, a `<video>` element passes the key as `?token=<key>`.
+         */
+        get: operations["streamDownload"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/{id}/stream.m3u8": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Play a segmented download (HLS, DASH) while it runs: an HLS playlist of the segments on disk, growing
+         * @description For `m3u8` tasks and `mediago` tasks on HLS or DASH: the segments already on disk, in order and without a gap from the first, with their durations from the source playlist or manifest, as an `EVENT` playlist a player can start on at once and reloads for more. fMP4 segments come with their `EXT-X-MAP` init section; segments are served as downloaded (decrypted, never transcoded). When the source has a separate audio track (an HLS alternate rendition, DASH), this is a master playlist with one media playlist per track under `stream/tracks/`. `EXT-X-ENDLIST` is added once every segment is on disk (a live recording: once it has finished). A finished task whose segments were removed (the default, `deleteSegments: true`) answers 409 `stream_not_ready`: play its file at `stream`. With `API_KEY` set, pass `?token=<key>`: the playlist repeats it in the URLs it lists.
+         */
+        get: operations["streamDownloadPlaylist"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/{id}/stream/tracks/{track}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** One track's growing playlist (video.m3u8, audio.m3u8), as the master playlist names it */
+        get: operations["streamDownloadTrack"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/{id}/stream/segments/{name}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** A segment or init section a stream playlist lists, by the name it gives (e.g. video-12.ts, video-init-0.mp4) */
+        get: operations["streamDownloadSegment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/downloads/{id}/logs": {
         parameters: {
             query?: never;
@@ -328,7 +402,7 @@ export interface components {
          * @description A stable word for the problem; programs switch on it. New values may be added, none is ever renamed.
          * @enum {string}
          */
-        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop";
+        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop" | "stream_not_ready" | "segment_not_found" | "range_not_satisfiable";
         FieldProblem: {
             /**
              * @description Where in the request the problem is
@@ -2657,6 +2731,937 @@ export interface operations {
                         code: 413;
                         /** @enum {string} */
                         errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    streamDownload: {
+        parameters: {
+            query?: {
+                /** @description The API key, for a `<video>` element that cannot send headers */
+                token?: string;
+            };
+            header?: {
+                /** @description One range, `bytes=<start>-<end>`, `bytes=<start>-` or `bytes=-<suffix>`; several ranges are answered with the whole */
+                Range?: string;
+            };
+            path: {
+                /** @description The task id, a positive integer */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The whole file (or the complete prefix of a running download) */
+            200: {
+                headers: {
+                    "Accept-Ranges"?: "bytes";
+                    "Content-Length"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "video/*": string;
+                    "audio/*": string;
+                };
+            };
+            /** @description The range asked for; Content-Range says where it lies and the size */
+            206: {
+                headers: {
+                    "Accept-Ranges"?: "bytes";
+                    "Content-Length"?: number;
+                    /** @description bytes <start>-<end>/<size> */
+                    "Content-Range"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                    "video/*": string;
+                    "audio/*": string;
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `stream_not_ready`: the task has nothing to play in the form asked yet (no byte or segment on disk), the other stream route fits it (a segmented download plays through `stream.m3u8`, a plain file through `stream`), or its type cannot be played while it downloads (bilibili, youtube): the message says which
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 (bilibili) cannot be played while it downloads: its video and audio are fetched as two whole files and muxed at the end; play it once it has finished",
+                     *       "data": null,
+                     *       "errorCode": "stream_not_ready"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "stream_not_ready";
+                    };
+                };
+            };
+            /**
+             * @description Range not satisfiable, in the error envelope. errorCode:
+             *     - `range_not_satisfiable`: the Range starts at or past the end of what can be served (the file, or the part of a running download that is complete); `Content-Range: bytes *\/<size>` says how much there is
+             */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 416,
+                     *       "message": "The range starts at byte 5000000, but only 1048576 bytes can be served",
+                     *       "data": null,
+                     *       "errorCode": "range_not_satisfiable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 416;
+                        /** @enum {string} */
+                        errorCode: "range_not_satisfiable";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    streamDownloadPlaylist: {
+        parameters: {
+            query?: {
+                /** @description The API key; it is repeated in the URLs the playlist lists, since a player cannot add headers to them */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The task id, a positive integer */
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS playlist (EVENT type; EXT-X-ENDLIST once complete), or a master playlist when audio is a track of its own */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `stream_not_ready`: the task has nothing to play in the form asked yet (no byte or segment on disk), the other stream route fits it (a segmented download plays through `stream.m3u8`, a plain file through `stream`), or its type cannot be played while it downloads (bilibili, youtube): the message says which
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 (bilibili) cannot be played while it downloads: its video and audio are fetched as two whole files and muxed at the end; play it once it has finished",
+                     *       "data": null,
+                     *       "errorCode": "stream_not_ready"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "stream_not_ready";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    streamDownloadTrack: {
+        parameters: {
+            query?: {
+                /** @description The API key, repeated in the segment URLs */
+                token?: string;
+            };
+            header?: never;
+            path: {
+                /** @description The task id, a positive integer */
+                id: number;
+                track: "video.m3u8" | "audio.m3u8";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description An HLS media playlist of the track */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.apple.mpegurl": string;
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             *     - `segment_not_found`: the segment name is not in the task's local playlist, or its file is not on disk (any more)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found" | "segment_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `stream_not_ready`: the task has nothing to play in the form asked yet (no byte or segment on disk), the other stream route fits it (a segmented download plays through `stream.m3u8`, a plain file through `stream`), or its type cannot be played while it downloads (bilibili, youtube): the message says which
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 (bilibili) cannot be played while it downloads: its video and audio are fetched as two whole files and muxed at the end; play it once it has finished",
+                     *       "data": null,
+                     *       "errorCode": "stream_not_ready"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "stream_not_ready";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
+    streamDownloadSegment: {
+        parameters: {
+            query?: {
+                /** @description The API key */
+                token?: string;
+            };
+            header?: {
+                /** @description One byte range, as for the stream route */
+                Range?: string;
+            };
+            path: {
+                /** @description The task id, a positive integer */
+                id: number;
+                /** @description A name from the playlist; looked up in the task's segment list, never used as a path */
+                name: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The segment, as downloaded (decrypted, never transcoded) */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                };
+            };
+            /** @description The range asked for */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "video/mp2t": string;
+                    "video/iso.segment": string;
+                    "video/mp4": string;
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: id must be a positive integer, got \"abc\"",
+                     *       "data": null,
+                     *       "errorCode": "invalid_id"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "invalid_id" | "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Not found, in the error envelope. errorCode:
+             *     - `download_not_found`: no task has that id (for `PUT /api/downloads/status`: one of the ids; nothing was changed)
+             *     - `segment_not_found`: the segment name is not in the task's local playlist, or its file is not on disk (any more)
+             */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 404,
+                     *       "message": "No task with id 42",
+                     *       "data": null,
+                     *       "errorCode": "download_not_found"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 404;
+                        /** @enum {string} */
+                        errorCode: "download_not_found" | "segment_not_found";
+                    };
+                };
+            };
+            /**
+             * @description Conflict with the task state, in the error envelope. errorCode:
+             *     - `stream_not_ready`: the task has nothing to play in the form asked yet (no byte or segment on disk), the other stream route fits it (a segmented download plays through `stream.m3u8`, a plain file through `stream`), or its type cannot be played while it downloads (bilibili, youtube): the message says which
+             */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 409,
+                     *       "message": "Task 42 (bilibili) cannot be played while it downloads: its video and audio are fetched as two whole files and muxed at the end; play it once it has finished",
+                     *       "data": null,
+                     *       "errorCode": "stream_not_ready"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 409;
+                        /** @enum {string} */
+                        errorCode: "stream_not_ready";
+                    };
+                };
+            };
+            /**
+             * @description Range not satisfiable, in the error envelope. errorCode:
+             *     - `range_not_satisfiable`: the Range starts at or past the end of what can be served (the file, or the part of a running download that is complete); `Content-Range: bytes *\/<size>` says how much there is
+             */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 416,
+                     *       "message": "The range starts at byte 5000000, but only 1048576 bytes can be served",
+                     *       "data": null,
+                     *       "errorCode": "range_not_satisfiable"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 416;
+                        /** @enum {string} */
+                        errorCode: "range_not_satisfiable";
                     };
                 };
             };
