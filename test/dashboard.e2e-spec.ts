@@ -1,11 +1,13 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import type { Page } from 'playwright-core';
+import { ffmpeg } from './fixtures/hls-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { launchBrowser } from './helpers/browser.js';
 import { type TestApp, startTestApp, waitForStatus } from './helpers/app-harness.js';
@@ -23,6 +25,10 @@ const inBrowser = {
   barStarted: (selector: string) => ((globalThis as any).document.querySelector(selector)?.value ?? 0) > 0,
   onPage: (page: number) => (globalThis as any).document.querySelector('.page-of')?.textContent?.startsWith(`Page ${page} of`),
   firstRowIsNot: (id: string | null) => (globalThis as any).document.querySelector('li.task')?.getAttribute('data-id') !== id,
+  videoPlaying: (selector: string) => {
+    const video = (globalThis as any).document.querySelector(selector);
+    return video !== null && video.videoWidth > 0 && video.currentTime > 0;
+  },
 };
 
 /** The dashboard's row for a task, found by its id. */
@@ -224,6 +230,41 @@ describe('the dashboard in a real browser', () => {
   });
 
   describe('with an API key', () => {
+    it('plays a running HLS download in the page (hls.js on the growing playlist), then its file once finished', async () => {
+      const media = await mkdtemp(join(tmpdir(), 'mediago-dashboard-hls-'));
+      ffmpeg('ffmpeg', ['-f', 'lavfi', '-i', 'testsrc=size=320x180:rate=25:duration=10', '-f', 'lavfi', '-i', 'sine=frequency=440:duration=10', '-c:v', 'libx264', '-preset', 'ultrafast', '-g', '25', '-keyint_min', '25', '-sc_threshold', '0', '-pix_fmt', 'yuv420p', '-c:a', 'aac', '-f', 'hls', '-hls_time', '1', '-hls_playlist_type', 'vod', '-hls_segment_filename', 'seg%d.ts', 'index.m3u8'], media);
+      for (const file of await readdir(media)) {
+        // a second and a half per segment, one at a time: the download runs for a while
+        origin.route(`/hls/${file}`, { file: join(media, file), contentType: file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : 'video/mp2t', ...(file.endsWith('.ts') ? { latencyMs: 1500 } : {}) });
+      }
+      const test = await startTestApp({ API_KEY, SEGMENT_CONCURRENCY: '1' });
+      const auth = { authorization: `Bearer ${API_KEY}` };
+      const page = await browser.context.newPage();
+      try {
+        await page.addInitScript((key: string) => (globalThis as any).localStorage.setItem('mediago.apiKey', key), API_KEY);
+        await page.goto(test.baseUrl);
+        const created = await test.api('POST', '/api/downloads', { tasks: [{ type: 'm3u8', url: origin.url('/hls/index.m3u8'), name: 'growing' }], startDownload: true }, auth);
+        assert.equal(created.status, 200, created.text);
+        const id = created.body.data[0].id as number;
+        await row(page, id).locator('[data-status="downloading"]').waitFor({ timeout: 15_000 });
+        await row(page, id).getByRole('button', { name: 'Play growing' }).click();
+        const player = page.getByRole('complementary', { name: 'Player of growing' });
+        await player.waitFor();
+        await page.waitForFunction(inBrowser.videoPlaying, '.player-panel video', { timeout: 30_000 });
+        const during = await test.api('GET', `/api/downloads/${id}`, undefined, auth);
+        assert.equal(during.body.data.status, 'downloading', 'the video played while the task was still downloading');
+        await screenshot(page, 'dashboard-playing-while-downloading');
+        await row(page, id).locator('[data-status="success"]').waitFor({ timeout: 60_000 });
+        // once finished, the player switches to the merged file (a <video> src carrying the key as ?token=)
+        await page.waitForFunction((selector: string) => /\/stream\?token=/.test((globalThis as any).document.querySelector(selector)?.getAttribute('src') ?? ''), '.player-panel video', { timeout: 15_000 });
+        await page.waitForFunction(inBrowser.videoPlaying, '.player-panel video', { timeout: 30_000 });
+      } finally {
+        await page.close();
+        await test.close();
+        await rm(media, { recursive: true, force: true });
+      }
+    });
+
     it('asks for the key, refuses a wrong one, and with the right one shows the tasks and live events', async () => {
       const test = await startTestApp({ API_KEY });
       const page = await browser.context.newPage();

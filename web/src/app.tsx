@@ -10,6 +10,7 @@ import { SettingsPanel } from './health/settings-panel';
 import { DeleteDialog } from './tasks/delete-dialog';
 import { EditDialog } from './tasks/edit-dialog';
 import { LogPanel } from './tasks/log-panel';
+import { PlayerPanel } from './tasks/player-panel';
 import { type TaskActions, TaskRow } from './tasks/task-row';
 
 const PAGE_SIZE = 20;
@@ -42,6 +43,7 @@ export function App() {
   const [selected, setSelected] = useState<Set<number>>(new Set());
   const [editing, setEditing] = useState<Task | null>(null);
   const [logOf, setLogOf] = useState<Task | null>(null);
+  const [playing, setPlaying] = useState<Task | null>(null);
   const [deleting, setDeleting] = useState<{ what: string; ids: number[] } | null>(null);
   const [notice, setNotice] = useState<string | null>(null);
   const [theme, setTheme] = useState<string>(() => localStorage.getItem('mediago.theme') ?? 'auto');
@@ -121,6 +123,7 @@ export function App() {
     edit: setEditing,
     toggleLive: (task) => act(tasksApi.setLive(task.id, !task.isLive)),
     showLog: setLogOf,
+    play: setPlaying,
   };
 
   const bulk = (work: (id: number) => Promise<unknown>) => {
@@ -244,6 +247,8 @@ export function App() {
       </main>
 
       {logOf && <LogPanel task={logOf} onClose={() => setLogOf(null)} />}
+      {/* the row's latest view: the player switches to the file when the task finishes */}
+      {playing && <PlayerPanel task={list.list.find((task) => task.id === playing.id) ?? playing} onClose={() => setPlaying(null)} />}
       {editing && (
         <EditDialog
           task={editing}

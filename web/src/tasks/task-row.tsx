@@ -1,6 +1,7 @@
 import type { Task } from '../api/client';
 import type { ProgressEvent } from '../api/live-events';
 import { formatBytes, formatEta, formatPercent, formatSpeed } from './format';
+import { canPlay } from './player-panel';
 
 export interface TaskActions {
   start(task: Task): void;
@@ -9,6 +10,7 @@ export interface TaskActions {
   edit(task: Task): void;
   toggleLive(task: Task): void;
   showLog(task: Task): void;
+  play(task: Task): void;
 }
 
 interface Props {
@@ -71,6 +73,11 @@ export function TaskRow({ task, live, selected, onSelect, actions }: Props) {
         ) : (
           <button type="button" class="primary" onClick={() => actions.start(task)}>
             {task.status === 'failed' ? 'Retry' : task.status === 'success' ? 'Again' : 'Start'}
+          </button>
+        )}
+        {canPlay(task) && (
+          <button type="button" onClick={() => actions.play(task)} aria-label={`Play ${task.name}`}>
+            Play
           </button>
         )}
         <button type="button" onClick={() => actions.showLog(task)}>Log</button>
