@@ -75,6 +75,19 @@ describe('play while downloading: GET /api/downloads/:id/stream and stream.m3u8'
         origin.route(`/${name}/${file}`, { file: join(media, name, file), contentType: file.endsWith('.m3u8') ? 'application/vnd.apple.mpegurl' : file.endsWith('.mpd') ? 'application/dash+xml' : 'application/octet-stream', ...(slow ? { latencyMs: 1200 } : {}) });
       }
     }
+    // a live window over the MPEG-TS segments: one more each second, EXT-X-ENDLIST once all are out
+    const names = readFileSync(join(media, 'ts', 'index.m3u8'), 'utf8').split('\n').filter((line) => line.endsWith('.ts'));
+    let liveStart = 0;
+    origin.route('/live/index.m3u8', {
+      handler: (_req, res) => {
+        liveStart ||= Date.now();
+        const available = Math.min(names.length, 1 + Math.floor((Date.now() - liveStart) / 1000));
+        const lines = ['#EXTM3U', '#EXT-X-VERSION:3', '#EXT-X-TARGETDURATION:1', '#EXT-X-MEDIA-SEQUENCE:0'];
+        for (const name of names.slice(0, available)) lines.push('#EXTINF:1.0,', `/ts/${name}`);
+        if (available === names.length) lines.push('#EXT-X-ENDLIST');
+        res.writeHead(200, { 'content-type': 'application/vnd.apple.mpegurl' }).end(`${lines.join('\n')}\n`);
+      },
+    });
     await origin.start();
     test = await startTestApp({ API_KEY: KEY, DIRECT_CONNECTIONS: '1', SEGMENT_CONCURRENCY: '1', PROGRESS_INTERVAL_MS: '500' });
   });
@@ -126,6 +139,10 @@ describe('play while downloading: GET /api/downloads/:id/stream and stream.m3u8'
     assert.equal(middle.headers.get('content-range'), `bytes 1000-4999/${clip.length}`);
     assert.equal(middle.headers.get('content-length'), '4000');
     assert.ok(middle.bytes.equals(clip.subarray(1000, 5000)));
+
+    const head = await fetch(`${test.baseUrl}/api/downloads/${id}/stream`, { method: 'HEAD', headers: AUTH });
+    assert.equal(head.status, 200);
+    assert.equal(head.headers.get('content-length'), String(clip.length), 'HEAD tells the size without the body');
 
     const open = await get(`/api/downloads/${id}/stream`, { ...AUTH, range: `bytes=${clip.length - 10}-` });
     assert.equal(open.status, 206);
@@ -273,6 +290,21 @@ describe('play while downloading: GET /api/downloads/:id/stream and stream.m3u8'
     const streams = await ffprobeStreams(`${test.baseUrl}/api/downloads/${id}/stream.m3u8?token=${KEY}`);
     assert.deepEqual(streams.sort(), ['audio', 'video']);
     assert.equal((await get(`/api/downloads/${id}/stream/tracks/subtitles.m3u8`)).status, 404);
+  });
+
+  it('offers a live recording as it is recorded, ended once the stream has ended', async () => {
+    const id = await create({ type: 'm3u8', url: origin.url('/live/index.m3u8'), isLive: true }, false);
+    await test.api('POST', `/api/downloads/${id}/start`, { deleteSegments: false }, AUTH);
+    const early = await waitFor(async () => {
+      const answer = await get(`/api/downloads/${id}/stream.m3u8`);
+      return answer.status === 200 ? answer.bytes.toString('utf8') : null;
+    }, 60_000, 'the first recorded segment');
+    assert.doesNotMatch(early, /#EXT-X-ENDLIST/);
+    assert.ok(durations(early).length >= 1);
+    await waitForStatus(test, id, ['success'], 90_000);
+    const final = (await get(`/api/downloads/${id}/stream.m3u8`)).bytes.toString('utf8');
+    assert.match(final, /#EXT-X-ENDLIST\n$/);
+    assert.equal(durations(final).length, HLS_SECONDS, 'every recorded segment');
   });
 
   it('says plainly when a task cannot be played while it downloads', async () => {
