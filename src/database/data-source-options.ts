@@ -4,6 +4,7 @@ import { DownloadEntity } from '../tasks/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from './migrations/1765152000000-add-speed-limit.js';
+import { AddTaskListIndexes1765238400000 } from './migrations/1765238400000-add-task-list-indexes.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
 
@@ -15,7 +16,7 @@ export function dataSourceOptions(dataDir: string): DataSourceOptions {
     type: 'sqlite',
     database: join(dataDir, DATABASE_FILE),
     entities: [DownloadEntity, SettingEntity],
-    migrations: [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000],
+    migrations: [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000],
     migrationsRun: true,
     synchronize: false,
     logging: ['error'],

@@ -4,6 +4,8 @@ import { DownloadStatus } from './download-status.enum.js';
 
 /** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
 @Entity({ name: 'download_tasks' })
+// pages newest first, whole or without one status, are read from this index alone (see the repository's page())
+@Index('idx_download_tasks_id_status', ['id', 'status'])
 export class DownloadEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Between, In, IsNull, Not, type Repository } from 'typeorm';
+import { Between, In, IsNull, Not, type ObjectLiteral, type Repository, type SelectQueryBuilder } from 'typeorm';
 import { DownloadEntity } from './download.entity.js';
 import { nowIso } from '../common/iso-time.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -35,6 +35,9 @@ export interface PageQuery {
   /** Tasks whose name or URL contains this text. */
   search?: string;
 }
+
+/** The number of tasks in each status, kept by triggers on download_tasks (migration AddTaskListIndexes). */
+const STATUS_COUNTS = 'download_status_counts';
 
 /** Rows per INSERT: about 22 columns each stays far below SQLite's 32,766 bound variables. */
 const INSERT_CHUNK = 500;
@@ -80,15 +83,51 @@ export class DownloadRepository {
     return this.orm.findBy({ id: In(ids) });
   }
 
+  /**
+   * One page, newest first, and the total of all matches. The page's ids are read from an index (skipping
+   * `offset` entries there, not rows), from whichever end of the matches is nearer, then only its rows are
+   * loaded; the total comes from the per-status counts unless a directory or a search narrows the list.
+   */
   async page(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
-    const builder = this.orm.createQueryBuilder('task');
-    if (query.statuses) builder.andWhere('task.status IN (:...statuses)', { statuses: query.statuses });
-    if (query.excludeStatus) builder.andWhere('task.status != :excluded', { excluded: query.excludeStatus });
+    const total = await this.pageTotal(query);
+    const offset = (query.current - 1) * query.pageSize;
+    const end = Math.min(offset + query.pageSize, total);
+    if (offset >= end) return { total, list: [] };
+    // a deep page is the same rows counted from the oldest match: past the middle that is the shorter skip
+    const fromOldest = offset > total - end;
+    const list = await this.orm
+      .createQueryBuilder('task')
+      .where((outer) => {
+        const ids = this.applyPageFilter(outer.subQuery().select('match.id').from(DownloadEntity, 'match'), 'match', query)
+          .orderBy('match.id', fromOldest ? 'ASC' : 'DESC')
+          .limit(end - offset)
+          .offset(fromOldest ? total - end : offset);
+        return `task.id IN ${ids.getQuery()}`;
+      })
+      .orderBy('task.id', 'DESC')
+      .getMany();
+    return { total, list };
+  }
+
+  /** The number of tasks a page query matches: from the per-status counts when only statuses narrow it. */
+  private async pageTotal(query: PageQuery): Promise<number> {
+    if (query.under || query.search) return this.applyPageFilter(this.orm.createQueryBuilder('task'), 'task', query).getCount();
+    const counts = this.orm.manager.createQueryBuilder().select('COALESCE(SUM(counts.count), 0)', 'total').from(STATUS_COUNTS, 'counts');
+    if (query.statuses) counts.andWhere('counts.status IN (:...statuses)', { statuses: query.statuses });
+    if (query.excludeStatus) counts.andWhere('counts.status != :excluded', { excluded: query.excludeStatus });
+    const row = await counts.getRawOne<{ total: number | string }>();
+    return Number(row?.total ?? 0);
+  }
+
+  /** The page query's conditions on the tasks under `alias`. */
+  private applyPageFilter<T extends SelectQueryBuilder<ObjectLiteral>>(builder: T, alias: string, query: PageQuery): T {
+    if (query.statuses) builder.andWhere(`${alias}.status IN (:...statuses)`, { statuses: query.statuses });
+    if (query.excludeStatus) builder.andWhere(`${alias}.status != :excluded`, { excluded: query.excludeStatus });
     if (query.under) {
       // an exact, case-sensitive prefix test on where the files go: LIKE would ignore ASCII case and need escaping
       const directory = query.under.directory.replace(/\/+$/, '') || '/';
       const prefix = directory.endsWith('/') ? directory : `${directory}/`;
-      const saved = `(COALESCE(task.localPath, :defaultDirectory) || CASE WHEN task.folder = '' THEN '' ELSE '/' || task.folder END)`;
+      const saved = `(COALESCE(${alias}.localPath, :defaultDirectory) || CASE WHEN ${alias}.folder = '' THEN '' ELSE '/' || ${alias}.folder END)`;
       builder.andWhere(`(${saved} = :directory OR substr(${saved}, 1, length(:prefix)) = :prefix)`, {
         directory,
         prefix,
@@ -98,14 +137,9 @@ export class DownloadRepository {
     if (query.search) {
       // LIKE with its wildcards escaped: a literal substring, ASCII case ignored on SQLite and PostgreSQL alike
       const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-      builder.andWhere("(LOWER(task.name) LIKE :pattern ESCAPE '\\' OR LOWER(task.url) LIKE :pattern ESCAPE '\\')", { pattern });
+      builder.andWhere(`(LOWER(${alias}.name) LIKE :pattern ESCAPE '\\' OR LOWER(${alias}.url) LIKE :pattern ESCAPE '\\')`, { pattern });
     }
-    const [list, total] = await builder
-      .orderBy('task.id', 'DESC')
-      .skip((query.current - 1) * query.pageSize)
-      .take(query.pageSize)
-      .getManyAndCount();
-    return { total, list };
+    return builder;
   }
 
   findActive(): Promise<DownloadEntity[]> {
@@ -117,13 +151,14 @@ export class DownloadRepository {
     return this.orm.find({ where: { queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
   }
 
-  /** How many tasks are in each status (statuses without tasks are absent). */
+  /** How many tasks are in each status (statuses without tasks are absent), from the counts the triggers keep. */
   async countByStatus(): Promise<Partial<Record<DownloadStatus, number>>> {
-    const rows = await this.orm
-      .createQueryBuilder('task')
-      .select('task.status', 'status')
-      .addSelect('COUNT(*)', 'count')
-      .groupBy('task.status')
+    const rows = await this.orm.manager
+      .createQueryBuilder()
+      .select('counts.status', 'status')
+      .addSelect('counts.count', 'count')
+      .from(STATUS_COUNTS, 'counts')
+      .where('counts.count > 0')
       .getRawMany<{ status: DownloadStatus; count: string | number }>();
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
   }
