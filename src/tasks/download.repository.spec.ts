@@ -62,7 +62,14 @@ describe('DownloadRepository (real SQLite file)', () => {
       const indexes = (await dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'download_tasks' ORDER BY name`)) as Array<{ name: string }>;
       assert.deepEqual(
         indexes.map((index) => index.name).filter((name) => name.startsWith('idx_')),
-        ['idx_download_tasks_created_date', 'idx_download_tasks_id_status', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
+        [
+          'idx_download_tasks_created_date',
+          'idx_download_tasks_id_status',
+          'idx_download_tasks_queued_at',
+          'idx_download_tasks_status',
+          'idx_download_tasks_success',
+          'idx_download_tasks_unfinished',
+        ],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
       assert.deepEqual(migrations.map((migration) => migration.name), [

@@ -2,8 +2,9 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 /**
  * What keeps the task list fast with many tasks:
- * - an index on (id, status): pages newest first, and "everything but one status", are read from it
- *   without touching the rows, and only the page's own rows are then fetched;
+ * - indexes a page's ids are read from, skipping entries there rather than rows, before only the page's own
+ *   rows are fetched: (id, status) for all tasks or all but one status, and two partial indexes on id for the
+ *   dashboard's two lists, done (success) and everything else, whose entries are exactly the list's;
  * - the number of tasks in each status, kept by triggers in the same transaction as every change to a
  *   task's status, so that a page's total and the metrics do not count the table row by row.
  */
@@ -12,6 +13,8 @@ export class AddTaskListIndexes1765238400000 implements MigrationInterface {
 
   async up(queryRunner: QueryRunner): Promise<void> {
     await queryRunner.query(`CREATE INDEX "idx_download_tasks_id_status" ON "download_tasks" ("id", "status")`);
+    await queryRunner.query(`CREATE INDEX "idx_download_tasks_unfinished" ON "download_tasks" ("id") WHERE "status" != 'success'`);
+    await queryRunner.query(`CREATE INDEX "idx_download_tasks_success" ON "download_tasks" ("id") WHERE "status" = 'success'`);
     await queryRunner.query(`CREATE TABLE "download_status_counts" ("status" varchar(16) PRIMARY KEY NOT NULL, "count" integer NOT NULL)`);
     await queryRunner.query(`INSERT INTO "download_status_counts" ("status", "count") SELECT "status", COUNT(*) FROM "download_tasks" GROUP BY "status"`);
     await queryRunner.query(`
@@ -39,6 +42,8 @@ export class AddTaskListIndexes1765238400000 implements MigrationInterface {
     await queryRunner.query(`DROP TRIGGER "trg_download_tasks_count_delete"`);
     await queryRunner.query(`DROP TRIGGER "trg_download_tasks_count_insert"`);
     await queryRunner.query(`DROP TABLE "download_status_counts"`);
+    await queryRunner.query(`DROP INDEX "idx_download_tasks_success"`);
+    await queryRunner.query(`DROP INDEX "idx_download_tasks_unfinished"`);
     await queryRunner.query(`DROP INDEX "idx_download_tasks_id_status"`);
   }
 }
