@@ -140,6 +140,23 @@ describe('DownloadRepository (real SQLite file)', () => {
       assert.deepEqual({ ...stored, id: undefined, createdDate: undefined, updatedDate: undefined }, { ...given, id: undefined, createdDate: undefined, updatedDate: undefined });
     });
 
+    it('gives back only the rows it wrote, beside a task stamped ahead of the clock by an earlier process', async () => {
+      // stamps advance by at least 1 ms a row, so a process that wrote a large batch leaves stamps in the future
+      const [ahead] = await insert({ name: 'written before a restart' });
+      await dataSource.query('UPDATE download_tasks SET createdDate = ? WHERE id = ?', [new Date(Date.now() + 100).toISOString(), ahead.id]);
+      const saved = await repository.insertMany(Array.from({ length: 300 }, (_, index) => aTask({ name: `new ${index}` })));
+      assert.equal(saved.length, 300);
+      assert.deepEqual(namesOf(saved), Array.from({ length: 300 }, (_, index) => `new ${index}`));
+    });
+
+    it('returns each row as stored, across several INSERT chunks', async () => {
+      const saved = await repository.insertMany(Array.from({ length: 1234 }, (_, index) => aTask({ name: `n${index}`, isLive: index % 2 === 0, percent: index / 10 })));
+      assert.deepEqual(namesOf(saved), Array.from({ length: 1234 }, (_, index) => `n${index}`));
+      for (let index = 1; index < saved.length; index++) assert.ok(saved[index].id > saved[index - 1].id);
+      const stored = await repository.findByIds([saved[0].id, saved[777].id, saved[1233].id]);
+      for (const task of stored) assert.deepEqual(task, saved.find((candidate) => candidate.id === task.id));
+    });
+
     it('writes nothing when one row of the batch fails', async () => {
       await assert.rejects(repository.insertMany([aTask({ name: 'good' }), aTask({ name: null as unknown as string })]));
       assert.equal((await repository.page(aPage())).total, 0);
