@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { DataSourceOptions } from 'typeorm';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DownloadEntity } from '../tasks/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
@@ -24,4 +24,18 @@ export function dataSourceOptions(dataDir: string): DataSourceOptions {
     enableWAL: true,
     busyTimeout: 5_000,
   };
+}
+
+/**
+ * Settings SQLite keeps per connection, not in the file. synchronous = NORMAL: in WAL mode a commit no longer
+ * waits for an fsync (1-9 ms here, during which every other query waits on the one connection); a power cut
+ * may lose the last commits, never the database's consistency. A crash of the process alone loses nothing.
+ */
+export const CONNECTION_PRAGMAS = ['PRAGMA synchronous = NORMAL'];
+
+/** The service's data source: initialized (migrations run), then the per-connection settings applied. */
+export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource(options).initialize();
+  for (const pragma of CONNECTION_PRAGMAS) await dataSource.query(pragma);
+  return dataSource;
 }

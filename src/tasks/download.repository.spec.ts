@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import ormDataSource from '../../ormconfig.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
+import { dataSourceOptions, openDataSource } from '../database/data-source-options.js';
 import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
@@ -34,8 +34,7 @@ describe('DownloadRepository (real SQLite file)', () => {
   let repository: DownloadRepository;
 
   const connect = async () => {
-    dataSource = new DataSource(dataSourceOptions(dir));
-    await dataSource.initialize();
+    dataSource = await openDataSource(dataSourceOptions(dir));
     repository = new DownloadRepository(dataSource.getRepository(DownloadEntity));
   };
   /** Inserts tasks named by their position, in that order. */
@@ -80,6 +79,11 @@ describe('DownloadRepository (real SQLite file)', () => {
         'AddTaskListIndexes1765238400000',
       ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
+    });
+
+    it('is opened in WAL mode with synchronous = NORMAL', async () => {
+      assert.deepEqual(await dataSource.query('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+      assert.deepEqual(await dataSource.query('PRAGMA synchronous'), [{ synchronous: 1 }]);
     });
 
     it('matches the entity: no pending schema change', async () => {
