@@ -348,6 +348,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
+    // a node that was cut off (frozen, partitioned) may finish a run another node took over: it places no file
+    if ((await this.lifecycle.heartbeat([run.lease])).length > 0) {
+      this.logs.append(task.id, 'this node lost its lease on the task (another node took it over): what it downloaded is left unplaced');
+      return;
+    }
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
     const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFile);
     if (task.deleteSegments) await workspace.remove();
