@@ -56,7 +56,7 @@ export class MediaStreamService {
     const task = await this.mustFind(id);
     if (task.status === DownloadStatus.Success && task.file) {
       const found = await stat(task.file).catch(() => null);
-      if (!found?.isFile()) throw notReady(`Task ${id} has finished, but its file is no longer on disk`);
+      if (!found?.isFile()) throw notReady(`Task ${id} has finished, but its file is not on this node's disk${this.elsewhere(task.fileNode)}`);
       return serveBytes(task.file, found.size, mediaTypeOf(task.file), rangeHeader, {
         'last-modified': found.mtime.toUTCString(),
         etag: `"${found.size.toString(16)}-${Math.floor(found.mtimeMs).toString(16)}"`,
@@ -145,7 +145,12 @@ export class MediaStreamService {
   private nothingYet(task: DownloadEntity): string {
     const reason = NOT_GROWING[task.type];
     if (reason && task.status !== DownloadStatus.Success) return `Task ${task.id} (${task.type}) cannot be played while it downloads: ${reason}; play it once it has finished`;
-    return `Task ${task.id} has nothing to play yet (it is ${task.status}); ask again once it has downloaded some data`;
+    return `Task ${task.id} has nothing to play yet (it is ${task.status})${this.elsewhere(task.ownerNode)}; ask again once it has downloaded some data`;
+  }
+
+  /** With several nodes, a task's data is on the disk of the node that runs or saved it, unless DOWNLOAD_DIR is shared. */
+  private elsewhere(node: string | null): string {
+    return node && node !== this.config.nodeId ? ` (its data is on node ${node}, unless DOWNLOAD_DIR is shared: ask that node)` : '';
   }
 
   /** The task's workspace directory, or null when its directory cannot be resolved (then nothing of it is on disk). */
