@@ -1,3 +1,4 @@
+// The service's start-up, loaded by main.ts once the young generation is capped.
 import { Logger } from '@nestjs/common';
 import { ConfigError, loadConfig } from './config/app-config.js';
 import { dataDirProblem, downloadDirProblem } from './database/data-dir-check.js';
