@@ -102,11 +102,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.reserve.ensure();
     this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
     this.ticker.unref();
-    this.poller = setInterval(() => this.wake(), POLL_MS);
-    this.poller.unref();
     // a lease is renewed three times in its life: one late heartbeat does not lose it
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(500, Math.floor(this.config.leaseMs / 3)));
     this.heartbeat.unref();
+  }
+
+  /** Claims from now on: the lifecycle says when, once it has recovered what the last run of the service left. */
+  begin(): void {
+    if (this.closing || this.poller) return;
+    this.poller = setInterval(() => this.wake(), POLL_MS);
+    this.poller.unref();
     this.wake();
   }
 
@@ -140,7 +145,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Tasks were queued (here or on another node): free slots claim them. */
   wake(): void {
-    void this.pump();
+    if (this.poller) void this.pump();
   }
 
   /** Aborts a task's run and waits until it has ended and its outcome is reported; false when this node does not run it. */
