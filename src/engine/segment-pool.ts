@@ -7,7 +7,7 @@ import { discardBody, headerValue } from './http-client.js';
 import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
-import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
+import { HttpError, PermanentError, describeError, isTransient, redactUrlKeepingParameterNames } from './http-error.js';
 import { type MediaCheck, NotMediaError, assertMedia, mediaCheckStage } from './media-sniff.js';
 import { type RetryPolicy, retryDelay } from './retry.js';
 
@@ -61,16 +61,21 @@ export interface SegmentResult {
   reused: boolean;
 }
 
-/** A piece that failed for good: names the piece, the HTTP status when there was one, and the tries. */
+/**
+ * A piece that failed for good: names the piece, the URL it was asked at (query values redacted: a user with
+ * an expired token sees which request failed, never the token), the HTTP status when there was one, and the tries.
+ */
 export class SegmentFailedError extends PermanentError {
   constructor(
     readonly label: string,
     readonly status: number | null,
     readonly tries: number,
     cause: unknown,
+    url: string | null = null,
   ) {
     const triesText = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
-    super(status !== null ? `${label} answered HTTP ${status} after ${triesText}` : `${label} failed after ${triesText}: ${describeError(cause)}`);
+    const what = url ? `${label} (${redactUrlKeepingParameterNames(url)})` : label;
+    super(status !== null ? `${what} answered HTTP ${status} after ${triesText}` : `${what} failed after ${triesText}: ${describeError(cause)}`);
     this.name = 'SegmentFailedError';
   }
 }
@@ -248,7 +253,7 @@ export class SegmentPool {
     const status = error instanceof HttpError ? error.status : null;
     if (!this.isRetryable(error) || entry.tries >= retry.attempts) {
       // a piece that is not media says so in its own words, naming the piece
-      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(entry.request.label, status, entry.tries, error);
+      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(entry.request.label, status, entry.tries, error, entry.request.url);
       if (!this.options.tolerateFailures) return this.fail(failed);
       this.done++;
       log?.(`${failed.message}; skipped`);
