@@ -120,6 +120,30 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.equal(origin.hits('/multi/media/p0/audio/chunk-stream1-00003.m4s'), 1);
   });
 
+  it('tries every BaseURL mirror in turn, per segment, when one answers 404 or 500', async () => {
+    serveDashDir(origin, media.root, 'number', { status: 500 }, 'mirror-500');
+    serveDashDir(origin, media.root, 'number', {}, 'mirror-ok');
+    // /mirror-404/ has no routes: every request there is a 404
+    const mirrored = manifestOf(media.root, 'number').replace(/(<Period )/, '<BaseURL>/mirror-404/</BaseURL>\n\t<BaseURL>/mirror-500/</BaseURL>\n\t<BaseURL>/mirror-ok/</BaseURL>\n\t$1');
+    origin.route('/mirrored/manifest.mpd', { body: mirrored, contentType: MPD_TYPE });
+    const job = aJob('/mirrored/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    const asked = (mirror: string) => origin.requests.filter((request) => request.path.startsWith(`/${mirror}/`)).map((request) => request.path.replace(`/${mirror}/`, ''));
+    const pieces = asked('mirror-ok');
+    assert.ok(pieces.includes('init-stream0.m4s') && pieces.includes('chunk-stream0-00006.m4s') && pieces.includes('chunk-stream1-00001.m4s'), pieces.join(' '));
+    assert.deepEqual(asked('mirror-404').sort(), pieces.slice().sort(), 'every piece was asked at the first mirror first');
+    assert.deepEqual(asked('mirror-500').sort(), pieces.slice().sort(), 'then once at the second: a failing mirror is left at once while others remain');
+    assert.ok(log.some((line) => /video segment 1 of .*: http:\/\/127\.0\.0\.1:\d+\/mirror-404\/chunk-stream0-00001\.m4s failed \(.*HTTP 404\); trying mirror 2 of 3/.test(line)), log.join('\n'));
+    assert.ok(log.some((line) => /mirror-500\/chunk-stream0-00001\.m4s failed \(.*HTTP 500\); trying mirror 3 of 3/.test(line)));
+  });
+
+  it('fails naming the last mirror when no BaseURL mirror serves a segment', async () => {
+    const broken = manifestOf(media.root, 'number').replace(/(<Period )/, '<BaseURL>/mirror-404/</BaseURL>\n\t<BaseURL>/mirror-500/</BaseURL>\n\t$1');
+    origin.route('/mirrored/broken.mpd', { body: broken, contentType: MPD_TYPE });
+    await assert.rejects(run(downloaderWith(), aJob('/mirrored/broken.mpd')), /\(after 2 mirrors\) \(http:\/\/127\.0\.0\.1:\d+\/mirror-500\/[^)]+\) answered HTTP 500 after 3 tries/);
+  });
+
   it('downloads an HLS playlist through the HLS engine, recognised by its bytes despite a text/plain label', async () => {
     const job = aJob('/hls-plain/index.m3u8');
     const { output, log } = await run(downloaderWith(), job);

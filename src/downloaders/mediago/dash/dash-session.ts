@@ -123,11 +123,24 @@ export class DashSession {
     await Promise.all(
       indexed.map(async (representation) => {
         const index = representation.index!;
-        const ranges = await loadSidxSegments((range) => this.readRange(index.url, range), index.range);
-        representation.segments = ranges.map((range) => ({ url: index.url, range }));
+        const ranges = await loadSidxSegments((range) => this.readRangeFromMirrors([index.url, ...(index.mirrors ?? [])], range), index.range);
+        representation.segments = ranges.map((range) => ({ url: index.url, range, mirrors: index.mirrors }));
         this.ctx.log(`${representation.kind} "${representation.id}": ${ranges.length} segments from the index of ${redactUrl(index.url)}`);
       }),
     );
+  }
+
+  /** The index from the first BaseURL mirror that serves it. */
+  private async readRangeFromMirrors(urls: string[], range: ByteRange): Promise<Buffer> {
+    for (const [position, url] of urls.entries()) {
+      try {
+        return await this.readRange(url, range);
+      } catch (error) {
+        if (position === urls.length - 1 || this.ctx.signal.aborted) throw error;
+        this.ctx.log(`index of ${redactUrl(url)} failed (${(error as Error).message}); trying mirror ${position + 2} of ${urls.length}, ${redactUrl(urls[position + 1])}`);
+      }
+    }
+    throw new Error('no URL to read the index from');
   }
 
   /** A small byte range (a sidx box), with retries; a server that ignores Range still works. */
@@ -194,7 +207,7 @@ export class DashSession {
   }
 
   private request(what: string, reference: MediaReference, path: string): SegmentRequest {
-    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path, check: MP4_PIECE };
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, mirrors: reference.mirrors, range: reference.range, path, check: MP4_PIECE };
   }
 
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */

@@ -41,13 +41,20 @@ describe('parseMpd', () => {
     assert.equal(manifest.periods[0].representations[0].segments[0].url, 'https://other.example/x/1.m4s');
   });
 
-  it('keeps the first of several mirror BaseURLs instead of downloading the representation twice', () => {
+  it('keeps the first of several mirror BaseURLs as the address, and the others as mirrors of each piece', () => {
     const manifest = parseMpd(
-      anMpd(videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$.m4s" duration="3" /></Representation>'), undefined, '<BaseURL>https://a.example/</BaseURL><BaseURL>https://b.example/</BaseURL>'),
+      anMpd(
+        videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$.m4s" initialization="init.mp4" duration="3" /></Representation>'),
+        undefined,
+        '<BaseURL>https://a.example/</BaseURL><BaseURL>https://b.example/</BaseURL><BaseURL>https://c.example/</BaseURL>',
+      ),
       MANIFEST_URL,
     );
     assert.equal(manifest.periods[0].representations.length, 1);
-    assert.equal(manifest.periods[0].representations[0].segments[0].url, 'https://a.example/1.m4s');
+    const [representation] = manifest.periods[0].representations;
+    assert.equal(representation.segments[0].url, 'https://a.example/1.m4s');
+    assert.deepEqual(representation.segments[1].mirrors, ['https://b.example/2.m4s', 'https://c.example/2.m4s']);
+    assert.deepEqual(representation.init?.mirrors, ['https://b.example/init.mp4', 'https://c.example/init.mp4']);
   });
 
   it('expands $Number$ with a width, $RepresentationID$ and $Bandwidth$, counting segments from @duration', () => {

@@ -14,6 +14,8 @@ export interface ByteRange {
 export interface MediaReference {
   url: string;
   range: ByteRange | null;
+  /** The same piece under the other BaseURLs (mirrors), in manifest order; tried in turn when `url` fails. */
+  mirrors?: string[];
 }
 
 export interface DashRepresentation {
@@ -34,7 +36,7 @@ export interface DashRepresentation {
   /** Media segments in playback order; empty until `index` is resolved for SegmentBase. */
   segments: MediaReference[];
   /** SegmentBase with an indexRange: the segments are listed by the sidx box at this range. */
-  index: { url: string; range: ByteRange } | null;
+  index: { url: string; range: ByteRange; mirrors?: string[] } | null;
 }
 
 export interface DashPeriod {
@@ -98,8 +100,10 @@ export function parseMpd(text: string, url: string): DashManifest {
 
   let info: RepresentationInfo[];
   let playlists: DashPlaylist[];
+  let mirrorsOf: Map<number, number[]>;
   try {
-    info = dedupeBaseUrls(inheritAttributes(mpd, { manifestUri: url }).representationInfo);
+    info = inheritAttributes(mpd, { manifestUri: url }).representationInfo;
+    mirrorsOf = groupBaseUrls(info);
     fillPeriodDurations(info);
     playlists = toPlaylists(info);
   } catch (error) {
@@ -108,7 +112,12 @@ export function parseMpd(text: string, url: string): DashManifest {
   const duration = numberOr(info[0]?.attributes.sourceDuration, null) || null;
   const periods = new Map<number, DashPeriod>();
   playlists.forEach((playlist, position) => {
-    const representation = toRepresentation(playlist, info[position]);
+    const mirrorPositions = mirrorsOf.get(position);
+    if (!mirrorPositions) return;
+    const representation = withMirrors(
+      toRepresentation(playlist, info[position]),
+      mirrorPositions.map((mirror) => toRepresentation(playlists[mirror], info[mirror])),
+    );
     let period = periods.get(representation.periodIndex);
     if (!period) {
       period = {
@@ -196,16 +205,42 @@ function toRange(byterange: MpdByteRange | undefined): ByteRange | null {
   return { start, end: start + Number(byterange.length) - 1 };
 }
 
-/** Several BaseURLs (mirrors) make mpd-parser repeat a representation once per mirror: keep the first. */
-function dedupeBaseUrls(info: RepresentationInfo[]): RepresentationInfo[] {
-  const seen = new Set<string>();
-  return info.filter((entry, position) => {
+/**
+ * Several BaseURLs (mirrors) make mpd-parser repeat a representation once per mirror: the first copy is the
+ * representation, the others its mirrors. Maps the position of each first copy to the positions of its mirrors.
+ */
+function groupBaseUrls(info: RepresentationInfo[]): Map<number, number[]> {
+  const firsts = new Map<string, number>();
+  const groups = new Map<number, number[]>();
+  info.forEach((entry, position) => {
     const { attributes } = entry;
     const key = `${String(attributes[PERIOD_MARK])}/${String(attributes[SET_MARK])}/${String(attributes.id ?? position)}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
+    const first = firsts.get(key);
+    if (first === undefined) {
+      firsts.set(key, position);
+      groups.set(position, []);
+    } else groups.get(first)!.push(position);
   });
+  return groups;
+}
+
+/** Gives each piece of a representation the same piece's URL under every mirror BaseURL (where the lists line up). */
+export function withMirrors(representation: DashRepresentation, mirrors: DashRepresentation[]): DashRepresentation {
+  if (mirrors.length === 0) return representation;
+  const alternates = (own: string, others: Array<string | undefined>) => [...new Set(others.filter((url): url is string => typeof url === 'string' && url !== own))];
+  const { init, index, segments } = representation;
+  return {
+    ...representation,
+    init: init ? { ...init, mirrors: alternates(init.url, mirrors.map((mirror) => mirror.init?.url)) } : null,
+    index: index ? { ...index, mirrors: alternates(index.url, mirrors.map((mirror) => mirror.index?.url)) } : null,
+    segments: segments.map((segment, position) => ({
+      ...segment,
+      mirrors: alternates(
+        segment.url,
+        mirrors.map((mirror) => (mirror.segments.length === segments.length ? mirror.segments[position]?.url : undefined)),
+      ),
+    })),
+  };
 }
 
 /**
