@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,7 +15,7 @@ import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, manifestO
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
 import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
-import { type ProbedMedia, assertPlayableMp4 as assertPlayableMp4In } from './helpers/media-checks.js';
+import { type ProbedMedia, assertPlayableMp4 as assertPlayableMp4In, streamTypes } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -38,6 +39,19 @@ function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, width = 320
   return assertPlayableMp4In(tools, output, job, { seconds: DASH_SECONDS, width });
 }
 
+/** The loudest sample (dBFS) of the audio between `from` and `from + seconds`. */
+function loudness(path: string, from: number, seconds: number): number {
+  const result = spawnSync(tools.ffmpeg!, ['-hide_banner', '-nostats', '-ss', String(from), '-t', String(seconds), '-i', path, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  const match = /max_volume: (-?[\d.]+|-inf) dB/.exec(result.stderr);
+  assert.ok(match, result.stderr);
+  return match[1] === '-inf' ? -Infinity : Number(match[1]);
+}
+
+function streamDuration(path: string, stream: 'a' | 'v'): number {
+  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-select_streams', `${stream}:0`, '-show_entries', 'stream=duration', '-of', 'csv=p=0', path], { encoding: 'utf8', timeout: 60_000 });
+  return Number(result.stdout.trim());
+}
+
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -51,7 +65,7 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     media = buildDashFixtures(tools.ffmpeg, join(root, 'media'));
     sample = await makeSampleVideo(join(root, 'sample.mp4'), 3);
     await origin.start();
-    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'hls']) serveDashDir(origin, media.root, name);
+    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'hls']) serveDashDir(origin, media.root, name);
     serveDashDir(origin, media.root, 'number', { latencyMs: 120 }, 'slow');
     serveDashDir(origin, media.root, 'number', { requireHeader: ['referer', /^https:\/\/player\.example\//] }, 'private');
     origin.route('/go/multi', { handler: (_req, res) => void res.writeHead(302, { location: '/multi/manifest.mpd' }).end() });
@@ -118,6 +132,21 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.equal(output.title, 'Two Parts', 'the ProgramInformation title names the task');
     assert.equal(origin.hits('/multi/media/p1/video/init-stream0.m4s'), 1);
     assert.equal(origin.hits('/multi/media/p0/audio/chunk-stream1-00003.m4s'), 1);
+  });
+
+  it('pads a period without audio with silence, so that the audio of the periods after it stays in sync', async () => {
+    const job = aJob('/gap/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    const probed = assertPlayableMp4(output, job);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
+    assert.ok(log.some((line) => /audio: period 2 has none; padded with silence/.test(line)), log.join('\n'));
+    const third = DASH_SECONDS / 3;
+    const audioSeconds = streamDuration(output.path, 'a');
+    assert.ok(Math.abs(audioSeconds - DASH_SECONDS) < 0.3, `the audio lasts ${audioSeconds} s of ${DASH_SECONDS}`);
+    // the tone sounds in the first and third periods and nothing in the second: the third period's tone kept its place
+    assert.ok(loudness(output.path, 0.2, third - 0.4) > -40, 'a tone in period 1');
+    assert.ok(loudness(output.path, third + 0.2, third - 0.4) < -80, 'silence in period 2');
+    assert.ok(loudness(output.path, 2 * third + 0.2, third - 0.4) > -40, 'a tone in period 3');
   });
 
   it('tries every BaseURL mirror in turn, per segment, when one answers 404 or 500', async () => {

@@ -16,6 +16,7 @@ import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type ByteRange, type DashManifest, type DashRepresentation, type MediaReference, parseMpd } from './mpd-manifest.js';
 import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
 import { loadSidxSegments } from './sidx.js';
+import { type GapFiller, fillerProblem, makeFiller } from './gap-filler.js';
 
 export interface DashDependencies {
   http: HttpClient;
@@ -30,6 +31,8 @@ interface TrackPlan {
   kind: TrackKind;
   requests: SegmentRequest[];
   files: TrackFiles['segments'];
+  /** Silence or black made for the periods without this track, so that the tracks stay in sync. */
+  fillers: GapFiller[];
 }
 
 interface DashState {
@@ -179,31 +182,75 @@ export class DashSession {
     );
   }
 
+  /**
+   * One plan per track kind. A period without the track (an ad break with video only) gets a filler of its
+   * length, silence or black, made after the download: leaving it out would shift the rest of the track
+   * against the other one. Without ffmpeg or a known period length, the period is left out of that track.
+   */
   private planTracks(selections: PeriodSelection[]): TrackPlan[] {
     const plans: TrackPlan[] = [];
     for (const kind of ['video', 'audio'] as const) {
       const chosen = selections.filter((selection) => selection[kind] !== null);
       if (chosen.length === 0) continue;
-      if (chosen.length < selections.length) this.ctx.log(`${kind}: only ${chosen.length} of ${selections.length} periods have it; the others are left out of this track`);
-      const plan: TrackPlan = { kind, requests: [], files: [] };
-      for (const [order, selection] of chosen.entries()) this.planPeriod(plan, selection[kind]!, order);
+      const missing = selections.filter((selection) => selection[kind] === null);
+      const like = chosen[0][kind]!;
+      const problem = missing.length === 0 ? null : !this.deps.ffmpeg ? 'ffmpeg was not found' : (missing.map((selection) => fillerProblem(kind, like.codecs, selection.period.duration)).find(Boolean) ?? null);
+      if (missing.length > 0) {
+        const periods = missing.map((selection) => selection.period.index + 1).join(', ');
+        this.ctx.log(
+          problem
+            ? `${kind}: only ${chosen.length} of ${selections.length} periods have it; period ${periods} cannot be padded (${problem}) and is left out of this track, which shifts it against the other track`
+            : `${kind}: period ${periods} has none; padded with ${kind === 'audio' ? 'silence' : 'black'} for its length so that audio and video stay in sync`,
+        );
+      }
+      const plan: TrackPlan = { kind, requests: [], files: [], fillers: [] };
+      let reference: string[] | null = null;
+      for (const [order, selection] of selections.entries()) {
+        const representation = selection[kind];
+        if (representation) {
+          const first = this.planPeriod(plan, representation, order);
+          reference ??= first;
+        } else if (!problem) {
+          const file = join(this.segmentsDir, plan.kind, `p${order}-filler.mp4`);
+          plan.fillers.push({ kind, path: file, seconds: selection.period.duration!, reference: [] });
+          plan.files.push({ file, init: null, discontinuity: order > 0 });
+        }
+      }
+      for (const filler of plan.fillers) filler.reference = reference!;
       plans.push(plan);
     }
     return plans;
   }
 
-  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): void {
+  /** Plans one period of a track; returns the files of its first piece (init section and first segment). */
+  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): string[] {
     const dir = join(this.segmentsDir, plan.kind);
     const where = `${plan.kind} ${representation.periodIndex > 0 || order > 0 ? `period ${representation.periodIndex + 1} ` : ''}`;
     const init = representation.init ? join(dir, `p${order}-init.mp4`) : null;
     if (init) plan.requests.push(this.request(`${where}initialization segment`, representation.init!, init));
     if (representation.segments.length === 0) throw new PermanentError(`${plan.kind} representation "${representation.id}" of ${redactUrl(this.job.url)} lists no segments`);
-    representation.segments.forEach((segment, index) => {
+    const files = representation.segments.map((segment, index) => {
       const file = join(dir, `p${order}-${String(index).padStart(6, '0')}.m4s`);
       plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file));
       // each period restarts its timestamps and may change encoding: the merge treats it like an HLS discontinuity
       plan.files.push({ file, init, discontinuity: index === 0 && order > 0 });
+      return file;
     });
+    return init ? [init, files[0]] : [files[0]];
+  }
+
+  /** Makes the fillers; a track whose filler cannot be made loses those periods instead, as before padding existed. */
+  private async makeFillers(plans: TrackPlan[]): Promise<void> {
+    for (const plan of plans) {
+      try {
+        for (const filler of plan.fillers) await makeFiller(this.deps.ffmpeg!, filler, { signal: this.ctx.signal, log: (line) => this.ctx.log(line) });
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        this.ctx.log(`${plan.kind}: the ${plan.kind === 'audio' ? 'silence' : 'black'} filler could not be made (${(error as Error).message}); the periods without ${plan.kind} are left out of this track`);
+        const fillers = new Set(plan.fillers.map((filler) => filler.path));
+        plan.files = plan.files.filter((file) => !fillers.has(file.file));
+      }
+    }
   }
 
   private request(what: string, reference: MediaReference, path: string): SegmentRequest {
@@ -226,6 +273,7 @@ export class DashSession {
 
   private async merge(plans: TrackPlan[]): Promise<MergeResult> {
     throwIfAborted(this.ctx.signal);
+    await this.makeFillers(plans);
     const video = plans.find((plan) => plan.kind === 'video');
     const audio = plans.find((plan) => plan.kind === 'audio') ?? null;
     // an audio-only presentation goes in as the main input; the mux maps its audio either way

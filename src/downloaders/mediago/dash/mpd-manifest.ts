@@ -31,6 +31,10 @@ export interface DashRepresentation {
   language: string | null;
   /** The AdaptationSet's Role value (main, alternate, commentary…), null when none. */
   role: string | null;
+  /** @audioSamplingRate in Hz, null when not given. */
+  sampleRate: number | null;
+  /** @frameRate in frames per second ("30000/1001" read as a number), null when not given. */
+  frameRate: number | null;
   /** The initialization segment, null when the media segments are self-initialising. */
   init: MediaReference | null;
   /** Media segments in playback order; empty until `index` is resolved for SegmentBase. */
@@ -161,6 +165,8 @@ function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): Das
     mimeType: stringOr(attributes.mimeType, null),
     language: stringOr(attributes.lang, null),
     role: stringOr((attributes.role as { value?: unknown } | undefined)?.value, null),
+    sampleRate: numberOr(attributes.audioSamplingRate, null),
+    frameRate: frameRateOf(attributes.frameRate),
   };
   if (playlist.sidx) {
     const index = { url: playlist.sidx.resolvedUri, range: toRange(playlist.sidx.byterange)! };
@@ -293,6 +299,12 @@ function firstChild(node: MpdNode | null, name: string): MpdNode | null {
 function textOf(node: MpdNode | null): string | null {
   const value = node?.textContent?.trim();
   return value ? value : null;
+}
+
+function frameRateOf(value: unknown): number | null {
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+)\s*)?$/.exec(value) : null;
+  const rate = match ? Number(match[1]) / Number(match[2] ?? 1) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isFinite(rate) && rate > 0 && rate <= 300 ? rate : null;
 }
 
 function numberOr<T>(value: unknown, fallback: T): number | T {
