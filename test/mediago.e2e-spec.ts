@@ -11,11 +11,11 @@ import { MediagoDownloader } from '../src/downloaders/mediago/mediago.downloader
 import { DownloadType } from '../src/common/download-type.enum.js';
 import type { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
-import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, manifestOf, serveDashDir } from './fixtures/dash-media.js';
+import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, liveDashHandler, manifestOf, serveDashDir } from './fixtures/dash-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
 import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
-import { type ProbedMedia, assertPlayableMp4 as assertPlayableMp4In, streamTypes } from './helpers/media-checks.js';
+import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, probe, streamTypes } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -80,7 +80,6 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
       '$1\n<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" />\n<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed" />',
     );
     origin.route('/timeline/drm.mpd', { body: protectedMpd, contentType: MPD_TYPE });
-    origin.route('/timeline/live.mpd', { body: manifestOf(media.root, 'timeline').replace('type="static"', 'type="dynamic" availabilityStartTime="2020-01-01T00:00:00Z"'), contentType: MPD_TYPE });
   });
 
   after(async () => {
@@ -207,8 +206,40 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.equal(origin.hits('/timeline/init-stream0.m4s'), before);
   });
 
-  it('refuses live DASH clearly', async () => {
-    await assert.rejects(run(downloaderWith(), aJob('/timeline/live.mpd')), /live DASH is not supported yet/);
+  it('records a live (dynamic) manifest until it turns static, each segment once and in order', async () => {
+    serveDashDir(origin, media.root, 'number', {}, 'live-dash');
+    // two segments are out already; the others appear one a second
+    origin.route('/live-dash/manifest.mpd', { handler: liveDashHandler(media.root, { availableAt: Date.now() - 2_000 }) });
+    const job = aJob('/live-dash/manifest.mpd');
+    const { output, log, progress } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(output.partial, undefined, 'a stream that ended is complete');
+    for (let number = 1; number <= DASH_SECONDS; number++) assert.equal(origin.hits(`/live-dash/chunk-stream0-${String(number).padStart(5, '0')}.m4s`), 1, `video segment ${number} fetched once`);
+    assert.ok(origin.hits('/live-dash/manifest.mpd') > 2, 'the manifest was reloaded');
+    assert.ok(log.some((line) => /live DASH: recording video and audio until the stream ends or the task is stopped/.test(line)), log.join('\n'));
+    assert.equal(progress.at(-1)?.totalBytes, null);
+  });
+
+  it('keeps what was recorded as the file when a live DASH recording is stopped', async () => {
+    serveDashDir(origin, media.root, 'number', {}, 'live-stop');
+    origin.route('/live-stop/manifest.mpd', { handler: liveDashHandler(media.root, { availableAt: Date.now() - 2_000, endless: true }) });
+    const job = aJob('/live-stop/manifest.mpd', { isLive: true });
+    const controller = new AbortController();
+    let stopScheduled = false;
+    const { output, log } = await run(downloaderWith(), job, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        if (report.downloadedBytes === 0 || stopScheduled) return;
+        stopScheduled = true;
+        setTimeout(() => controller.abort(), 1_200);
+      },
+    });
+    assert.equal(output.partial, true, 'a stopped recording says it was cut short');
+    const result = probe(tools.ffprobe!, output.path);
+    assert.deepEqual(streamTypes(result), ['audio', 'video']);
+    assert.ok(result.duration >= 1, `recorded ${result.duration} s`);
+    assertDecodesCleanly(tools.ffmpeg!, output.path);
+    assert.ok(log.some((line) => /^live: stopped; \d+ video segments recorded/.test(line)), log.join('\n'));
   });
 
   it('sends the task headers with every request', async () => {

@@ -17,6 +17,7 @@ import { type ByteRange, type DashManifest, type DashRepresentation, type MediaR
 import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
 import { loadSidxSegments } from './sidx.js';
 import { type GapFiller, fillerProblem, makeFiller } from './gap-filler.js';
+import { DashLiveRecording } from './dash-live.js';
 
 export interface DashDependencies {
   http: HttpClient;
@@ -51,6 +52,7 @@ const INDEX_SKIP_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Downloads one static DASH presentation into a single MP4 in job.workDir: the best video and audio
  * representation of each period, fetched by the segment pool, joined per track and muxed by ffmpeg.
+ * A dynamic (live) presentation is recorded until it ends or the task is stopped (dash-live.ts).
  * Not a Nest provider: the mediago strategy drives it after its probe.
  */
 export class DashSession {
@@ -71,6 +73,23 @@ export class DashSession {
     const source = prefetched ?? (await this.fetchManifest());
     const manifest = await inTurn(() => parseMpd(source.text, source.url));
     assertDownloadable(manifest);
+    if (manifest.dynamic) {
+      const recording = new DashLiveRecording({
+        deps: this.deps,
+        job,
+        ctx,
+        segmentsDir: this.segmentsDir,
+        statePath: join(job.workDir, STATE_FILE),
+        reload: async (signal) => {
+          const again = await this.fetchManifest(signal);
+          return inTurn(() => parseMpd(again.text, again.url));
+        },
+        request: (what, reference, path) => this.request(what, reference, path),
+      });
+      const result = await recording.run(manifest);
+      const liveTitle = job.nameIsDerived ? (manifest.title ?? titleFromMpdUrl(job.url)) : undefined;
+      return { ...result, ...(liveTitle ? { title: liveTitle } : {}) };
+    }
     const selections = manifest.periods.map(selectRepresentations).filter((selection) => selection.video || selection.audio);
     if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
     this.logChoice(manifest, selections);
@@ -98,10 +117,10 @@ export class DashSession {
     return { ...result, ...(title ? { title } : {}) };
   }
 
-  private async fetchManifest(): Promise<{ text: string; url: string }> {
+  private async fetchManifest(signal = this.ctx.signal): Promise<{ text: string; url: string }> {
     const { text, url } = await this.deps.http.fetchText(this.job.url, {
       headers: this.job.headers,
-      signal: this.ctx.signal,
+      signal,
       maxBytes: MANIFEST_MAX_BYTES,
       onRetry: (_attempt, error, delay) => this.ctx.log(`manifest ${redactUrl(this.job.url)}: ${(error as Error).message}; retrying in ${delay} ms`),
     });
@@ -293,13 +312,12 @@ export class DashSession {
   }
 }
 
-/** Live, encrypted and empty presentations fail before anything is fetched, with a message a user can act on. */
+/** Encrypted presentations fail before anything is fetched, with a message a user can act on. */
 export function assertDownloadable(manifest: DashManifest): void {
   const where = redactUrl(manifest.url);
   if (manifest.protection.length > 0) {
     throw new PermanentError(`the DASH stream ${where} is encrypted (ContentProtection: ${manifest.protection.join(', ')}); DRM-protected content cannot be downloaded`);
   }
-  if (manifest.dynamic) throw new PermanentError(`the DASH manifest ${where} is a live stream (type="dynamic"): live DASH is not supported yet`);
 }
 
 /** Identifies the presentation: each track's segment URLs (query strings left out, tokens change) and ranges. */

@@ -1,6 +1,6 @@
 import { type DashPlaylist, type MpdByteRange, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
-import { MAX_DASH_SEGMENTS, countMpdSegments } from './segment-count.js';
+import { MAX_DASH_SEGMENTS, countMpdSegments, parseIsoDuration } from './segment-count.js';
 
 export type DashTrackKind = 'video' | 'audio' | 'text' | 'other';
 
@@ -60,9 +60,17 @@ export interface DashManifest {
   duration: number | null;
   /** Names of the protection schemes found (ContentProtection anywhere), empty for clear content. */
   protection: string[];
-  /** Periods with at least one representation, in playback order; empty for a dynamic manifest. */
+  /** Periods with at least one representation, in playback order; for a dynamic manifest, the live window now. */
   periods: DashPeriod[];
+  /** MPD@minimumUpdatePeriod in seconds: how often a dynamic manifest should be fetched again; null when not given. */
+  updatePeriod: number | null;
 }
+
+/**
+ * How far back a live window is read when the manifest allows more (or does not say): a recording starts near
+ * the live edge, as with HLS, and a DVR window of hours is not expanded into segments on the main thread.
+ */
+export const LIVE_WINDOW_SECONDS = 60;
 
 // markers put on our copy of the DOM so that mpd-parser's flat list can be grouped again
 const PERIOD_MARK = 'mediagoPeriod';
@@ -93,11 +101,13 @@ export function parseMpd(text: string, url: string): DashManifest {
   const dynamic = (mpd.getAttribute('type') ?? 'static') === 'dynamic';
   const title = textOf(firstChild(firstChild(mpd, 'ProgramInformation'), 'Title'));
   const protection = protectionSchemes(mpd);
+  const updatePeriod = parseIsoDuration(mpd.getAttribute('minimumUpdatePeriod'));
   markAdaptationSets(mpd);
-  if (dynamic) return { url, dynamic, title, duration: null, protection, periods: [] };
+  if (dynamic) boundLiveWindow(mpd);
   // counted from the attributes first: the expansion below allocates one object per segment on the main thread
+  // (a live template without a length has no count here: its window is bounded above instead)
   const listed = countMpdSegments(mpd);
-  if (listed > MAX_DASH_SEGMENTS) {
+  if (listed > MAX_DASH_SEGMENTS && (!dynamic || Number.isFinite(listed))) {
     const count = Number.isFinite(listed) ? listed.toLocaleString('en-US') : 'an endless number of';
     throw new PermanentError(`the DASH manifest ${redactUrl(url)} lists ${count} segments; at most ${MAX_DASH_SEGMENTS.toLocaleString('en-US')} are accepted`);
   }
@@ -106,7 +116,7 @@ export function parseMpd(text: string, url: string): DashManifest {
   let playlists: DashPlaylist[];
   let mirrorsOf: Map<number, number[]>;
   try {
-    info = inheritAttributes(mpd, { manifestUri: url }).representationInfo;
+    info = inheritAttributes(mpd, { manifestUri: url, NOW: Date.now(), clientOffset: 0 }).representationInfo;
     mirrorsOf = groupBaseUrls(info);
     fillPeriodDurations(info);
     playlists = toPlaylists(info);
@@ -134,7 +144,7 @@ export function parseMpd(text: string, url: string): DashManifest {
     }
     period.representations.push(representation);
   });
-  return { url, dynamic, title, duration, protection, periods: [...periods.values()].sort((a, b) => a.index - b.index) };
+  return { url, dynamic, title, duration, protection, periods: [...periods.values()].sort((a, b) => a.index - b.index), updatePeriod };
 }
 
 /** Classifies a representation from its contentType, mimeType and codecs. */
@@ -265,6 +275,11 @@ function fillPeriodDurations(info: RepresentationInfo[]): void {
     const end = next !== undefined ? starts.get(next) : numberOr(attributes.sourceDuration, null);
     if (typeof start === 'number' && typeof end === 'number' && end > start) attributes.periodDuration = end - start;
   }
+}
+
+function boundLiveWindow(mpd: MpdNode): void {
+  const depth = parseIsoDuration(mpd.getAttribute('timeShiftBufferDepth'));
+  if (depth === null || !(depth <= LIVE_WINDOW_SECONDS)) mpd.setAttribute('timeShiftBufferDepth', `PT${LIVE_WINDOW_SECONDS}S`);
 }
 
 function markAdaptationSets(mpd: MpdNode): void {
