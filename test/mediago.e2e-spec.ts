@@ -47,6 +47,14 @@ function loudness(path: string, from: number, seconds: number): number {
   return match[1] === '-inf' ? -Infinity : Number(match[1]);
 }
 
+/** The average luma (16 black … 235 white) of the frame at `at` seconds. */
+function brightness(path: string, at: number): number {
+  const result = spawnSync(tools.ffmpeg!, ['-hide_banner', '-ss', String(at), '-i', path, '-frames:v', '1', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  const match = /YAVG=([\d.]+)/.exec(result.stderr);
+  assert.ok(match, result.stderr);
+  return Number(match[1]);
+}
+
 function streamDuration(path: string, stream: 'a' | 'v'): number {
   const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-select_streams', `${stream}:0`, '-show_entries', 'stream=duration', '-of', 'csv=p=0', path], { encoding: 'utf8', timeout: 60_000 });
   return Number(result.stdout.trim());
@@ -65,7 +73,7 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     media = buildDashFixtures(tools.ffmpeg, join(root, 'media'));
     sample = await makeSampleVideo(join(root, 'sample.mp4'), 3);
     await origin.start();
-    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'hls']) serveDashDir(origin, media.root, name);
+    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'gap-video', 'hls']) serveDashDir(origin, media.root, name);
     serveDashDir(origin, media.root, 'number', { latencyMs: 120 }, 'slow');
     serveDashDir(origin, media.root, 'number', { requireHeader: ['referer', /^https:\/\/player\.example\//] }, 'private');
     origin.route('/go/multi', { handler: (_req, res) => void res.writeHead(302, { location: '/multi/manifest.mpd' }).end() });
@@ -146,6 +154,20 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.ok(loudness(output.path, 0.2, third - 0.4) > -40, 'a tone in period 1');
     assert.ok(loudness(output.path, third + 0.2, third - 0.4) < -80, 'silence in period 2');
     assert.ok(loudness(output.path, 2 * third + 0.2, third - 0.4) > -40, 'a tone in period 3');
+  });
+
+  it('pads a period without video with black, so that the picture of the periods after it stays in sync', async () => {
+    const job = aJob('/gap-video/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    const probed = assertPlayableMp4(output, job);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
+    assert.ok(log.some((line) => /video: period 2 has none; padded with black/.test(line)), log.join('\n'));
+    const videoSeconds = streamDuration(output.path, 'v');
+    assert.ok(Math.abs(videoSeconds - DASH_SECONDS) < 0.3, `the video lasts ${videoSeconds} s of ${DASH_SECONDS}`);
+    const third = DASH_SECONDS / 3;
+    // black has luma 16; the test pattern of periods 1 and 3 is far brighter
+    assert.ok(brightness(output.path, third + third / 2) < 20, 'black in period 2');
+    assert.ok(brightness(output.path, 2 * third + third / 2) > 40, 'the picture of period 3 in period 3');
   });
 
   it('tries every BaseURL mirror in turn, per segment, when one answers 404 or 500', async () => {
