@@ -42,9 +42,13 @@ function aNode(root: string, databaseUrl: string, nodeId: string, env: Record<st
 }
 
 async function allTasks(node: ServiceProcess): Promise<TaskView[]> {
-  const answer = await node.api<{ total: number; list: TaskView[] }>('GET', '/api/downloads?pageSize=500');
-  assert.equal(answer.status, 200, answer.text);
-  return answer.body.data.list;
+  const tasks: TaskView[] = [];
+  for (let current = 1; ; current++) {
+    const answer = await node.api<{ total: number; list: TaskView[] }>('GET', `/api/downloads?pageSize=100&current=${current}`);
+    assert.equal(answer.status, 200, answer.text);
+    tasks.push(...answer.body.data.list);
+    if (tasks.length >= answer.body.data.total || answer.body.data.list.length === 0) return tasks;
+  }
 }
 
 describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () => {

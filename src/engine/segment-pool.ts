@@ -7,7 +7,7 @@ import { discardBody, headerValue } from './http-client.js';
 import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
-import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
+import { HttpError, PermanentError, describeError, isTransient, redactUrl, redactUrlKeepingParameterNames } from './http-error.js';
 import { type MediaCheck, NotMediaError, assertMedia, mediaCheckStage } from './media-sniff.js';
 import { type RetryPolicy, retryDelay } from './retry.js';
 
@@ -16,6 +16,8 @@ export interface SegmentRequest {
   /** How the piece is named in messages, e.g. "segment 17 of https://host/index.m3u8". */
   label: string;
   url: string;
+  /** The same piece at other addresses (DASH BaseURL mirrors): when `url` fails, each is tried in turn. */
+  mirrors?: string[];
   /** Inclusive byte range of the resource; null or absent means the whole resource. */
   range?: { start: number; end?: number } | null;
   /** Final path; the piece is written under a temporary name and renamed here when complete. */
@@ -61,16 +63,21 @@ export interface SegmentResult {
   reused: boolean;
 }
 
-/** A piece that failed for good: names the piece, the HTTP status when there was one, and the tries. */
+/**
+ * A piece that failed for good: names the piece, the URL it was asked at (query values redacted: a user with
+ * an expired token sees which request failed, never the token), the HTTP status when there was one, and the tries.
+ */
 export class SegmentFailedError extends PermanentError {
   constructor(
     readonly label: string,
     readonly status: number | null,
     readonly tries: number,
     cause: unknown,
+    url: string | null = null,
   ) {
     const triesText = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
-    super(status !== null ? `${label} answered HTTP ${status} after ${triesText}` : `${label} failed after ${triesText}: ${describeError(cause)}`);
+    const what = url ? `${label} (${redactUrlKeepingParameterNames(url)})` : label;
+    super(status !== null ? `${what} answered HTTP ${status} after ${triesText}` : `${what} failed after ${triesText}: ${describeError(cause)}`);
     this.name = 'SegmentFailedError';
   }
 }
@@ -86,6 +93,9 @@ class StallError extends Error {
 
 interface Entry {
   request: SegmentRequest;
+  /** Where the piece is asked for now: the request's URL, then its mirrors in turn. */
+  url: string;
+  mirror: number;
   host: string;
   tries: number;
   inFlightBytes: number;
@@ -97,6 +107,31 @@ interface Entry {
 const BUFFERED_BODY_LIMIT = 4 * 1024 * 1024;
 /** Received bytes that may wait for the disk at once; past this a piece keeps its slot while it is written. */
 const WRITE_BACKLOG_LIMIT = 32 * 1024 * 1024;
+
+/**
+ * Buffers that small bodies are received into, reused from piece to piece. A body kept as the chunks
+ * it arrived in (then joined by a copy) lives through its request and its write, long enough to be
+ * promoted out of the small young generation the service runs with (young-generation.ts); promoted
+ * buffers are freed only by a full collection, which V8 starts once some 64 MiB of them have piled
+ * up, so an HLS download held that much dead media in memory. Copied into a reused buffer, each
+ * chunk dies young, and the live bytes are those in flight and waiting for the disk.
+ */
+class BodyBuffers {
+  private readonly free: Buffer[] = [];
+
+  /** A buffer of at least `size` bytes, for this piece alone until it is given back. */
+  take(size: number): Buffer {
+    const index = this.free.findIndex((buffer) => buffer.length >= size);
+    if (index >= 0) return this.free.splice(index, 1)[0];
+    // a little room, so that the next piece of about the same size fits
+    return Buffer.allocUnsafeSlow(Math.min(BUFFERED_BODY_LIMIT, Math.ceil((size * 1.25) / 65_536) * 65_536) || 65_536);
+  }
+
+  /** Only once nothing reads it any more (the file is written); a buffer an aborted write may still read is left to the GC. */
+  giveBack(buffer: Buffer): void {
+    this.free.push(buffer);
+  }
+}
 
 /** Per-host concurrency that halves when the host pushes back (429/503) and creeps back up on success. */
 class HostLimit {
@@ -151,6 +186,7 @@ export class SegmentPool {
   private done = 0;
   private completedBytes = 0;
   private lastProgressAt = 0;
+  private readonly bodies = new BodyBuffers();
 
   constructor(private readonly options: SegmentPoolOptions) {
     this.signal = AbortSignal.any([options.signal, this.controller.signal]);
@@ -161,7 +197,7 @@ export class SegmentPool {
   add(requests: SegmentRequest[]): void {
     if (this.failure) return;
     for (const request of requests) {
-      this.queue.push({ request, host: hostOf(request.url), tries: 0, inFlightBytes: 0 });
+      this.queue.push({ request, url: request.url, mirror: 0, host: hostOf(request.url), tries: 0, inFlightBytes: 0 });
       this.total++;
     }
     this.pump();
@@ -246,9 +282,22 @@ export class SegmentPool {
   private retryOrGiveUp(entry: Entry, host: HostLimit, error: unknown): void {
     const { retry, log } = this.options;
     const status = error instanceof HttpError ? error.status : null;
+    const mirrors = entry.request.mirrors ?? [];
+    if (entry.mirror < mirrors.length) {
+      // another address serves the same piece: move on at once rather than wait on the failing one
+      const next = mirrors[entry.mirror];
+      log?.(`${entry.request.label}: ${redactUrl(entry.url)} failed (${describeError(error)}); trying mirror ${entry.mirror + 2} of ${mirrors.length + 1}, ${redactUrl(next)}`);
+      entry.mirror++;
+      entry.url = next;
+      entry.host = hostOf(next);
+      entry.tries = 0;
+      this.queue.unshift(entry);
+      return;
+    }
     if (!this.isRetryable(error) || entry.tries >= retry.attempts) {
       // a piece that is not media says so in its own words, naming the piece
-      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(entry.request.label, status, entry.tries, error);
+      const label = mirrors.length > 0 ? `${entry.request.label} (after ${mirrors.length + 1} mirrors)` : entry.request.label;
+      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(label, status, entry.tries, error, entry.url);
       if (!this.options.tolerateFailures) return this.fail(failed);
       this.done++;
       log?.(`${failed.message}; skipped`);
@@ -296,7 +345,7 @@ export class SegmentPool {
     let backlog = 0;
     try {
       const range = request.range ?? undefined;
-      const response = await this.options.http.open(request.url, { headers: this.options.headers, signal, range });
+      const response = await this.options.http.open(entry.url, { headers: this.options.headers, signal, range });
       watchdog.refresh();
       const expected = range?.end !== undefined ? range.end - range.start + 1 : null;
       // a server that ignores Range answers 200 with the whole resource: cut the range out ourselves
@@ -336,17 +385,21 @@ export class SegmentPool {
         await rename(temporary, request.path);
         return file.bytesWritten;
       }
-      const chunks: Buffer[] = [];
+      const body = this.bodies.take(announced);
+      let size = 0;
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         watchdog.refresh();
         const wanted = cut ? cut.take(chunk) : chunk;
         if (wanted.length > 0) {
           received(wanted);
-          chunks.push(wanted);
+          // Node's parser stops at Content-Length; this guards the buffer all the same
+          if (size + wanted.length > body.length) throw Object.assign(new Error(`received more than the announced ${announced} bytes`), { code: 'ECONNRESET' });
+          size += wanted.copy(body, size);
         }
         // leaving the loop ends the transfer: the rest of an unranged answer is not wanted
         if (cut?.done) break;
       }
+      const data = body.subarray(0, size);
       clearTimeout(watchdog);
       this.checkLength(entry, expected);
       // the bytes are here: the slot goes to the next request unless too many writes already wait
@@ -360,16 +413,16 @@ export class SegmentPool {
       await this.ensureDir(dirname(request.path));
       let bytes: number;
       if (stages.length === 0) {
-        const data = Buffer.concat(chunks);
         if (request.check) assertMedia(data.subarray(0, 189), request.check, request.label);
         await writeFile(temporary, data, { signal: this.signal });
         bytes = data.length;
       } else {
         const file = createWriteStream(temporary);
-        await pipeline([Readable.from(chunks), ...stages, ...checkStage(request), file], { signal: this.signal });
+        await pipeline([Readable.from([data]), ...stages, ...checkStage(request), file], { signal: this.signal });
         bytes = file.bytesWritten;
       }
       await rename(temporary, request.path);
+      this.bodies.giveBack(body);
       return bytes;
     } catch (error) {
       await rm(temporary, { force: true }).catch(() => undefined);
