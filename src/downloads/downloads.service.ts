@@ -21,6 +21,8 @@ import type { SetStatusDto } from './dto/set-status.dto.js';
 import type { StartDownloadDto } from './dto/start-download.dto.js';
 import type { UpdateDownloadDto } from './dto/update-download.dto.js';
 import { urlProblem } from './dto/validators.js';
+import type { ResolveLinkDto, ResolvedLinkDto } from './dto/resolve-link.dto.js';
+import { LinkResolutionService, type TaskDescription } from './link-resolution.service.js';
 
 /**
  * The API's side of tasks: reads and views come from the store, every change is a command to the lifecycle,
@@ -34,16 +36,24 @@ export class DownloadsService {
     private readonly repository: DownloadRepository,
     private readonly lifecycle: TaskLifecycleService,
     private readonly taskLogs: TaskLogService,
+    private readonly links: LinkResolutionService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
     const queuedAt = dto.startDownload ? nowIso : () => null;
+    let descriptions = dto.tasks.map((item) => this.describeNewTask(item));
+    if (dto.tasks.some((item) => item.expand === true)) descriptions = await this.links.expand(descriptions, dto.tasks.map((item) => item.expand === true));
     const saved = await this.lifecycle.create(
-      dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())),
+      descriptions.map((description) => newDownload(description, queuedAt())),
       dto.startDownload === true,
     );
     return this.views(saved);
+  }
+
+  /** What a link holds, without creating anything. */
+  resolve(dto: ResolveLinkDto): Promise<ResolvedLinkDto> {
+    return this.links.resolve({ type: dto.type, url: dto.url.trim(), headers: dto.headers });
   }
 
   async page(query: ListDownloadsQueryDto): Promise<DownloadPageDto> {
@@ -143,7 +153,7 @@ export class DownloadsService {
     return {};
   }
 
-  private describeNewTask(item: CreateDownloadItemDto) {
+  private describeNewTask(item: CreateDownloadItemDto): TaskDescription {
     const url = item.url.trim();
     const given = item.name?.trim();
     return {
