@@ -215,6 +215,29 @@ describe('one link, many videos: resolve and expand through the HTTP API', () =>
     );
   });
 
+  it('expands an existing task on edit (idle) and on start (queued): it becomes the first entry, new tasks follow', async () => {
+    const [task] = (await create([{ type: 'bilibili', url: `https://www.bilibili.com/video/${MULTI_PART_VIDEO.bvid}`, folder: 'later' }])).body.data;
+    const edited = await test.api('PUT', `/api/downloads/${task.id}`, { expand: true });
+    assert.equal(edited.status, 200, JSON.stringify(edited.body));
+    assert.deepEqual([edited.body.data.url, edited.body.data.name], [`https://www.bilibili.com/video/${MULTI_PART_VIDEO.bvid}?p=1`, 'Two Part Lecture - 01 Introduction']);
+    const [second] = (await test.api('GET', '/api/downloads?pageSize=1')).body.data.list;
+    assert.ok(second.id > task.id);
+    assert.deepEqual((await createEventOf([second.id])).data, { ids: [second.id], count: 1 });
+    assert.deepEqual([second.url, second.name, second.folder, second.queuedAt], [`https://www.bilibili.com/video/${MULTI_PART_VIDEO.bvid}?p=2`, 'Two Part Lecture - 02 Deep dive', 'later', null]);
+    // once it is one part, expanding it again changes nothing
+    const again = await test.api('PUT', `/api/downloads/${task.id}`, { expand: true });
+    assert.equal(again.body.data.url, edited.body.data.url);
+
+    const [season] = (await create([{ type: 'bilibili', url: `https://www.bilibili.com/bangumi/play/ss${FAKE_SEASON.seasonId}` }])).body.data;
+    const started = await test.api('POST', `/api/downloads/${season.id}/start`, { expand: true });
+    assert.equal(started.status, 200, JSON.stringify(started.body));
+    assert.equal(started.body.data.url, `https://www.bilibili.com/bangumi/play/ep${FAKE_SEASON.episodes[0].epId}`);
+    const later = (await test.api('GET', '/api/downloads?pageSize=2')).body.data.list as any[];
+    assert.deepEqual(later.map((other) => other.url).reverse(), FAKE_SEASON.episodes.slice(1).map((episode) => `https://www.bilibili.com/bangumi/play/ep${episode.epId}`));
+    assert.ok(later.every((other) => other.queuedAt !== null || other.status !== 'waiting'), 'the new tasks were queued with it');
+    for (const id of [season.id, ...later.map((other) => other.id)]) await waitForStatus(test, id, ['success', 'failed'], 120_000);
+  });
+
   it('cuts a listing at 1000 entries and says so; expand then creates those 1000', async () => {
     const { status, body } = await resolve({ type: 'bilibili', url: LONG_SERIES.bvid });
     assert.equal(status, 200, JSON.stringify(body));

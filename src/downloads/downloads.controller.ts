@@ -143,7 +143,7 @@ export class DownloadsController {
   @Put(':id')
   @ApiOperation({ operationId: 'updateDownload', summary: 'Edit name, url, headers or folder (409 while downloading)' })
   @ApiEnvelope(DownloadTaskDto)
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 409: [ErrorCode.TaskRunning] })
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed], 409: [ErrorCode.TaskRunning] })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   update(@Param('id', ParseIdPipe) id: number, @Body() body: UpdateDownloadDto): Promise<DownloadTaskDto> {
     return this.downloads.update(id, body);
@@ -163,7 +163,7 @@ export class DownloadsController {
   @ApiOperation({ operationId: 'startDownload', summary: 'Queue a task (a no-op if it is already queued or running); stopped/failed tasks resume' })
   @ApiBody({ type: StartDownloadDto, required: false })
   @ApiEnvelope(DownloadTaskDto)
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed] })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   start(@Param('id', ParseIdPipe) id: number, @Body() body: StartDownloadDto): Promise<DownloadTaskDto> {
     return this.downloads.start(id, body);

@@ -123,6 +123,7 @@ export class DownloadsService {
       if (dto.folder !== undefined) edit.folder = normalizeFolder(dto.folder);
       return edit;
     });
+    if (dto.expand === true) await this.expandTask(id, false);
     return this.get(id);
   }
 
@@ -144,6 +145,7 @@ export class DownloadsService {
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
+    if (dto.expand === true && !this.lifecycle.isRunning(id)) await this.expandTask(id, true);
     await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
     return this.get(id);
   }
@@ -151,6 +153,29 @@ export class DownloadsService {
   async stop(id: number): Promise<Record<string, never>> {
     await this.lifecycle.stop(id);
     return {};
+  }
+
+  /**
+   * `expand` on an existing task: when its link holds several entries, the task becomes the first (an edit) and
+   * one new task is made for each other, after it (one download-create; queued when `queue`).
+   */
+  private async expandTask(id: number, queue: boolean): Promise<void> {
+    const task = await this.mustFind(id);
+    const description: TaskDescription = {
+      type: task.type,
+      url: task.url,
+      name: task.name,
+      nameIsDerived: task.nameIsDerived,
+      folder: task.folder,
+      headers: task.headers,
+      isLive: task.isLive,
+      speedLimit: task.speedLimit,
+    };
+    const [first, ...others] = await this.links.expand([description], [true], '');
+    if (others.length === 0) return;
+    await this.lifecycle.edit(id, () => ({ url: first.url, name: first.name, nameIsDerived: first.nameIsDerived }));
+    const queuedAt = queue ? nowIso : () => null;
+    await this.lifecycle.create(others.map((other) => newDownload(other, queuedAt())), queue);
   }
 
   private describeNewTask(item: CreateDownloadItemDto): TaskDescription {

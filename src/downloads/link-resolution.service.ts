@@ -63,14 +63,14 @@ export class LinkResolutionService {
    * Each description whose item asked for `expand` becomes one per entry of its link (in order), the others
    * stay as they are. All links of one request share one deadline and are read a few at a time.
    */
-  async expand(descriptions: TaskDescription[], expand: boolean[]): Promise<TaskDescription[]> {
+  async expand(descriptions: TaskDescription[], expand: boolean[], where = 'tasks'): Promise<TaskDescription[]> {
     const budget = AbortSignal.timeout(this.config.resolveTimeoutMs);
     const results: TaskDescription[][] = descriptions.map((description) => [description]);
     const pending = descriptions.map((_, index) => index).filter((index) => expand[index]);
     const worker = async () => {
       for (let index = pending.shift(); index !== undefined; index = pending.shift()) {
         const description = descriptions[index];
-        const link = await this.resolveWithin({ type: description.type, url: description.url, headers: description.headers }, budget, `tasks[${index}]: `);
+        const link = await this.resolveWithin({ type: description.type, url: description.url, headers: description.headers }, budget, where ? `${where}[${index}]: ` : '');
         results[index] = expandedDescriptions(description, link);
       }
     };

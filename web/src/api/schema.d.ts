@@ -666,6 +666,8 @@ export interface components {
              * @example 4194304
              */
             speedLimit?: number | null;
+            /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
+            expand?: boolean;
         };
         SetLiveDto: {
             /** @example true */
@@ -684,6 +686,8 @@ export interface components {
              * @example 4194304
              */
             speedLimit?: number | null;
+            /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
+            expand?: boolean;
         };
         HealthDto: {
             /**
@@ -2571,6 +2575,8 @@ export interface operations {
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
              *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
@@ -2591,7 +2597,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
+                        errorCode: "invalid_id" | "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
                     };
                 };
             };
@@ -3447,6 +3453,8 @@ export interface operations {
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
              *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
@@ -3467,7 +3475,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
+                        errorCode: "invalid_id" | "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
                     };
                 };
             };
