@@ -5,4 +5,4 @@ import { DataSource } from 'typeorm';
 import { loadConfig } from './src/config/app-config.js';
 import { dataSourceOptions } from './src/database/data-source-options.js';
 
-export default new DataSource({ ...dataSourceOptions(loadConfig().dataDir), migrationsRun: false });
+export default new DataSource({ ...dataSourceOptions(loadConfig().dataDir, loadConfig().databaseUrl), migrationsRun: false });

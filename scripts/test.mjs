@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { ensureDependencies, ensureWebBuilt, root } from './ensure-installed.mjs';
+import { ensurePostgres } from './postgres.mjs';
 
 ensureDependencies();
 ensureWebBuilt();
@@ -40,12 +41,22 @@ if (specs.length === 0 && !filters.includes('web')) {
 }
 // the dashboard's own unit tests (Vitest) first, so that node's summary closes the output; `npm test -- web` runs them alone
 const webStatus = filters.length === 0 || filters.includes('web') ? (spawnSync('npm', ['test'], { stdio: 'inherit', cwd: join(root, 'web') }).status ?? 1) : 0;
+// the specs that need PostgreSQL read TEST_DATABASE_URL; each makes its own database on that server
+let postgres = { url: '', started: false, stop: () => undefined };
+try {
+  postgres = await ensurePostgres();
+  if (postgres.started) console.log(`Started a throwaway PostgreSQL cluster for the tests: ${postgres.url}`);
+} catch (error) {
+  // the specs that need it fail saying so; the rest still run
+  console.error(`\n${error.message}\n`);
+}
 const run =
   specs.length === 0
     ? { status: 0 }
     : spawnSync(
         process.execPath,
         ['--enable-source-maps', '--test', '--test-reporter=spec', `--test-concurrency=${process.env.TEST_CONCURRENCY ?? 3}`, '--test-timeout=300000', ...specs],
-        { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test' } },
+        { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test', ...(postgres.url ? { TEST_DATABASE_URL: postgres.url } : {}) } },
       );
+postgres.stop();
 process.exit(typeErrors ? 1 : (run.status ?? 1) || webStatus);

@@ -8,7 +8,7 @@ import { EnvelopeInterceptor } from './common/envelope.interceptor.js';
 import type { AppConfig } from './config/app-config.js';
 import { ConfigModule } from './config/config.module.js';
 import { TasksModule } from './tasks/tasks.module.js';
-import { dataSourceOptions } from './database/data-source-options.js';
+import { dataSourceOptions, openDataSource } from './database/data-source-options.js';
 import { DownloadsModule } from './downloads/downloads.module.js';
 import { EngineModule } from './engine/engine.module.js';
 import { EventsModule } from './events/events.module.js';
@@ -24,7 +24,10 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
-        TypeOrmModule.forRoot(dataSourceOptions(config.dataDir)),
+        TypeOrmModule.forRootAsync({
+          useFactory: () => dataSourceOptions(config.dataDir, config.databaseUrl),
+          dataSourceFactory: (options) => openDataSource(options!),
+        }),
         EventEmitterModule.forRoot({ wildcard: false, maxListeners: 50 }),
         TasksModule,
         EngineModule,

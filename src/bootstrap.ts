@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { type FastifyReply, type FastifyRequest, LogController } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import { mkdir } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { AppModule } from './app.module.js';
 import { renderError } from './common/all-exceptions.filter.js';
 import { KEY_REQUIRED_MESSAGE, keysMatch, offeredKey } from './common/api-key.guard.js';
@@ -16,7 +17,7 @@ import { corsOptions, registerOriginCheck } from './common/cors-policy.js';
 import { registerHostCheck } from './common/host-check.js';
 import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
-import type { AppConfig } from './config/app-config.js';
+import { type AppConfig, NODE_ID_FILE } from './config/app-config.js';
 import { NestLoggerAdapter } from './logging/nest-logger.adapter.js';
 import { logRequests } from './logging/request-logging.js';
 import { createServiceLogger } from './logging/service-logger.js';
@@ -48,6 +49,11 @@ function requireKeyOnUnknownRoutes(app: NestFastifyApplication, apiKey: string):
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestFastifyApplication> {
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.downloadDir, { recursive: true });
+  // a generated node id is kept, so that this node finds its own tasks again after a restart
+  if (config.nodeIdIsNew) {
+    await writeFile(join(config.dataDir, NODE_ID_FILE), `${config.nodeId}\n`);
+    config.nodeIdIsNew = false;
+  }
   const serviceLogger = createServiceLogger({
     level: options.logger === false ? 'silent' : config.logLevel,
     format: config.logFormat ?? (process.stdout.isTTY ? 'pretty' : 'json'),

@@ -1,4 +1,7 @@
-import { isAbsolute, resolve } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { isAbsolute, join, resolve } from 'node:path';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
@@ -51,6 +54,14 @@ export interface AppConfig {
   speedLimit: number;
   /** Free space kept on the download and data disks: below it queued tasks wait and known sizes that do not fit fail. */
   minFreeSpaceBytes: number;
+  /** postgres://…: several nodes share one PostgreSQL database; null: the embedded SQLite file in DATA_DIR. */
+  databaseUrl: string | null;
+  /** This process's name among the nodes sharing a database: NODE_ID, else generated once and kept in DATA_DIR. */
+  nodeId: string;
+  /** True when nodeId was generated now: the boot writes it to DATA_DIR for the next start. */
+  nodeIdIsNew: boolean;
+  /** How long a node's claim on a running task lasts without a heartbeat before another node takes the task over. */
+  leaseMs: number;
 }
 
 /** Lifecycle events a webhook may receive (progress is too frequent for a POST each). */
@@ -201,11 +212,12 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
       `is ${boundHost}, which other machines can reach, and no API_KEY is set: anyone on the network could drive downloads. Set API_KEY (8+ characters), or ALLOW_NO_AUTH=true to serve without a key anyway`,
     );
   }
+  const dataDir = directory(env, 'DATA_DIR', './data', cwd);
   const proxy = httpUrl(env, 'DOWNLOAD_PROXY') ?? httpUrl(env, 'HTTPS_PROXY') ?? httpUrl(env, 'HTTP_PROXY') ?? null;
   return {
     port: integer(env, 'PORT', 39719, 1, 65535),
     host: boundHost,
-    dataDir: directory(env, 'DATA_DIR', './data', cwd),
+    dataDir,
     downloadDir: directory(env, 'DOWNLOAD_DIR', './downloads', cwd),
     apiKey,
     maxConcurrentDownloads: integer(env, 'MAX_CONCURRENT_DOWNLOADS', 3, 1, 64),
@@ -238,5 +250,43 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     allowPrivateAddresses: flag(env, 'ALLOW_PRIVATE_ADDRESSES'),
     minFreeSpaceBytes: byteSize(env, 'MIN_FREE_SPACE', 1024 ** 3),
     speedLimit: byteSize(env, 'SPEED_LIMIT', 0),
+    databaseUrl: databaseUrl(env),
+    ...nodeIdentity(env, dataDir),
+    leaseMs: integer(env, 'LEASE_SECONDS', 30, 2, 600) * 1000,
   };
+}
+
+function databaseUrl(env: Env): string | null {
+  const value = text(env, 'DATABASE_URL');
+  if (value === undefined) return null;
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError('DATABASE_URL', 'is not a URL; give postgres://user:password@host:5432/database, or leave it unset for the embedded SQLite file');
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigError('DATABASE_URL', `must be a postgres:// URL (got ${url.protocol}//…); leave it unset for the embedded SQLite file`);
+  }
+  return value;
+}
+
+export const NODE_ID_FILE = 'node-id';
+const NODE_ID_PATTERN = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
+
+/** NODE_ID, else the id an earlier start kept in DATA_DIR, else a new one: the host name and a short random suffix. */
+function nodeIdentity(env: Env, dataDir: string): { nodeId: string; nodeIdIsNew: boolean } {
+  const given = text(env, 'NODE_ID');
+  if (given !== undefined) {
+    if (!NODE_ID_PATTERN.test(given)) throw new ConfigError('NODE_ID', 'must be 1 to 64 letters, digits, dots, dashes or underscores, starting with a letter or digit');
+    return { nodeId: given, nodeIdIsNew: false };
+  }
+  try {
+    const kept = readFileSync(join(dataDir, NODE_ID_FILE), 'utf8').trim();
+    if (NODE_ID_PATTERN.test(kept)) return { nodeId: kept, nodeIdIsNew: false };
+  } catch {
+    // no id kept yet: a new one is made below
+  }
+  const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 48) || 'node';
+  return { nodeId: `${host}-${randomBytes(3).toString('hex')}`, nodeIdIsNew: true };
 }

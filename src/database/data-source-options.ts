@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import type { DataSourceOptions } from 'typeorm';
+import pg from 'pg';
+import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DownloadEntity } from '../tasks/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
@@ -9,13 +10,37 @@ import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-
 
 export const DATABASE_FILE = 'mediago.sqlite';
 
-/** The SQLite database in DATA_DIR; schema changes go through the migrations, run at startup. */
-export function dataSourceOptions(dataDir: string): DataSourceOptions {
+/** The migrations, oldest first: the same list on both stores, each branching where their SQL must differ. */
+export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000];
+
+export const ENTITIES = [DownloadEntity, SettingEntity];
+
+/**
+ * The embedded SQLite file in DATA_DIR, or the PostgreSQL database of DATABASE_URL that several nodes share.
+ * Schema changes go through the migrations, run at startup.
+ */
+export function dataSourceOptions(dataDir: string, databaseUrl: string | null = null): DataSourceOptions {
+  if (databaseUrl) {
+    // bigint (byte counts, COUNT(*)) arrives as a number, as on SQLite: no count or size here nears 2^53
+    pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value));
+    return {
+      type: 'postgres',
+      url: databaseUrl,
+      entities: ENTITIES,
+      migrations: MIGRATIONS,
+      // run by openDataSource under an advisory lock, so that nodes starting together migrate once
+      migrationsRun: false,
+      migrationsTransactionMode: 'all',
+      synchronize: false,
+      logging: ['error'],
+      extra: { max: 10, connectionTimeoutMillis: 5_000 },
+    };
+  }
   return {
     type: 'sqlite',
     database: join(dataDir, DATABASE_FILE),
-    entities: [DownloadEntity, SettingEntity],
-    migrations: [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000],
+    entities: ENTITIES,
+    migrations: MIGRATIONS,
     migrationsRun: true,
     synchronize: false,
     logging: ['error'],
@@ -23,4 +48,25 @@ export function dataSourceOptions(dataDir: string): DataSourceOptions {
     enableWAL: true,
     busyTimeout: 5_000,
   };
+}
+
+/** Any number shared by every node: the advisory lock held while one of them migrates the shared database. */
+const MIGRATION_LOCK = 7_346_281_905;
+
+/** Opens the store and brings its schema up to date (on PostgreSQL one node at a time). */
+export async function openDataSource(options: DataSourceOptions): Promise<DataSource> {
+  const dataSource = await new DataSource(options).initialize();
+  if (options.type !== 'postgres' || options.migrationsRun) return dataSource;
+  const runner = dataSource.createQueryRunner();
+  try {
+    await runner.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
+    await dataSource.runMigrations({ transaction: 'all' });
+  } catch (error) {
+    await dataSource.destroy();
+    throw error;
+  } finally {
+    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]).catch(() => undefined);
+    await runner.release();
+  }
+  return dataSource;
 }
