@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Between, In, IsNull, Not, type Repository } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { Between, type EntityManager, In, IsNull, LessThan, Not, type Repository } from 'typeorm';
+import type { StoreKind } from '../common/store-kind.js';
 import { DownloadEntity } from './download.entity.js';
 import { nowIso } from '../common/iso-time.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -20,6 +22,12 @@ export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'nam
     error: null,
     queuedAt,
     interruptedRuns: 0,
+    ownerNode: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    fileNode: null,
+    replacesFile: null,
+    version: 0,
   };
 }
 
@@ -31,11 +39,20 @@ export interface QueuedRun {
   localPath: string | null;
   deleteSegments: boolean;
   speedLimit?: number | null;
-  /** A finished task downloaded again: its file and figures start over. */
-  restart: boolean;
+  /** A finished task downloaded again: its earlier file, which the new run replaces (its figures start over); null otherwise. */
+  replacesFile: string | null;
 }
 
-export type SucceededRun = Pick<DownloadEntity, 'file' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes'>;
+export type SucceededRun = Pick<DownloadEntity, 'file' | 'fileNode' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes'>;
+
+/** A task as read, for a write that must find it unchanged. */
+export type Versioned = Pick<DownloadEntity, 'id' | 'version'>;
+
+/** One run of a task, as every write about it names it. */
+export interface RunLease {
+  id: number;
+  token: string;
+}
 
 export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder'>>;
 
@@ -157,73 +174,188 @@ export class DownloadRepository {
     return rows.map((row) => row.url);
   }
 
+  // ---- commands: each writes only if the task is still the version it was decided on ----
+
   /** Queued for a run, in queue order from now; a re-download of a finished task starts its figures over. */
-  async markQueued(id: number, run: QueuedRun): Promise<void> {
-    await this.write(id, {
+  async markQueued(task: Versioned, run: QueuedRun): Promise<boolean> {
+    return this.writeIfUnchanged(task, {
       status: DownloadStatus.Waiting,
       queuedAt: nowIso(),
       error: null,
       localPath: run.localPath,
       deleteSegments: run.deleteSegments,
       ...(run.speedLimit !== undefined ? { speedLimit: run.speedLimit } : {}),
-      ...(run.restart ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+      ...(run.replacesFile !== null ? { file: null, replacesFile: run.replacesFile, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
     });
   }
 
-  /** A run holds a slot: counted, so that a run never written to an end shows at the next boot. */
-  async markStarted(id: number, interruptedRuns: number): Promise<void> {
-    await this.write(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns });
+  async markStoppedWhileQueued(task: Versioned): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
   }
 
-  /** Progress is written at a modest rate and does not count as an edit (updatedDate stays). */
-  async saveProgress(id: number, progress: StoredProgress): Promise<void> {
-    await this.orm.update({ id }, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent });
-  }
-
-  async markSucceeded(id: number, result: SucceededRun): Promise<void> {
-    await this.write(id, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  /** Stopped while queued (no figures to keep) or after its run (figures kept for a resume; a recording's part as its file). */
-  async markStopped(id: number, progress: StoredProgress | null = null, file?: string): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), ...(file !== undefined ? { file } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  async markFailed(id: number, error: string, progress: StoredProgress | null = null): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  /** A client set the outcome itself: the tasks leave the queue with it. */
-  async markByClient(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
-    if (ids.length === 0) return;
-    await this.orm.update({ id: In(ids) }, { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso() });
-  }
-
-  /** A shutdown cut the run short: still queued, it resumes at the next boot; a clean end never counts as a crash. */
-  async requeueAfterShutdown(id: number, progress: StoredProgress | null): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
-  }
-
-  async requeueAtBoot(id: number): Promise<void> {
-    await this.write(id, { status: DownloadStatus.Waiting });
-  }
-
-  /** Runs ended by a clean shutdown, whether or not they notice in time, never count towards a crash loop. */
-  async clearRunCounters(ids: number[]): Promise<void> {
-    if (ids.length > 0) await this.orm.update({ id: In(ids) }, { interruptedRuns: 0 });
+  /** A client set the outcome itself: the tasks leave the queue with it. All of them or none: none may be running. */
+  async markByClient(tasks: Versioned[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<boolean> {
+    if (tasks.length === 0) return true;
+    return this.inTransaction(async (manager) => {
+      const changes = { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso(), version: () => '"version" + 1' };
+      for (const task of tasks) {
+        const result = await manager.update(DownloadEntity, { id: task.id, version: task.version }, changes);
+        if (!result.affected) throw new ChangedMeanwhile();
+      }
+      return true;
+    }).catch((error: unknown) => {
+      if (error instanceof ChangedMeanwhile) return false;
+      throw error;
+    });
   }
 
   /** What a client may change of an idle task: what it downloads, how, and where. */
-  async editDescription(id: number, description: TaskDescriptionEdit): Promise<void> {
-    if (Object.keys(description).length > 0) await this.write(id, description);
+  async editDescription(task: Versioned, description: TaskDescriptionEdit): Promise<boolean> {
+    return Object.keys(description).length === 0 ? true : this.writeIfUnchanged(task, description);
   }
 
   async setLive(id: number, isLive: boolean): Promise<void> {
-    await this.write(id, { isLive });
+    await this.orm.update({ id }, { isLive, updatedDate: nowIso(), version: () => '"version" + 1' });
   }
 
-  private async write(id: number, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>): Promise<void> {
-    await this.orm.update({ id }, { ...changes, updatedDate: nowIso() });
+  async delete(task: Versioned): Promise<boolean> {
+    const result = await this.orm.delete({ id: task.id, version: task.version });
+    return (result.affected ?? 0) > 0 || (await this.findById(task.id)) === null;
+  }
+
+  // ---- runs: claimed with a lease; every write about a run names its lease token ----
+
+  /**
+   * Claims the oldest queued task for this node in one statement: it is marked started under a new lease. On
+   * PostgreSQL, nodes claiming at the same moment skip each other's rows (FOR UPDATE SKIP LOCKED), so each
+   * task is claimed once. Null when nothing is queued.
+   */
+  async claimNext(nodeId: string, leaseMs: number): Promise<DownloadEntity | null> {
+    const token = randomUUID();
+    const skipLocked = this.kind === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+    const affected = await this.execute(
+      `UPDATE "download_tasks" SET "status" = 'downloading', "ownerNode" = :nodeId, "leaseToken" = :token, "leaseExpiresAt" = ${this.clock(':leaseMs')},
+        "interruptedRuns" = "interruptedRuns" + 1, "error" = NULL, "file" = NULL, "version" = "version" + 1, "updatedDate" = :now
+       WHERE "id" = (SELECT "id" FROM "download_tasks" WHERE "status" = 'waiting' AND "queuedAt" IS NOT NULL ORDER BY "queuedAt" ASC, "id" ASC LIMIT 1 ${skipLocked})`,
+      { nodeId, token, leaseMs, now: nowIso() },
+    );
+    return affected > 0 ? this.orm.findOneBy({ leaseToken: token }) : null;
+  }
+
+  /** The task the next claim would take, without claiming it (to look at its disk first). */
+  peekNextQueued(): Promise<DownloadEntity | null> {
+    return this.orm.findOne({ where: { status: DownloadStatus.Waiting, queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Extends this node's leases; answers the tokens it still holds (a lease taken over is gone for good). */
+  async renewLeases(nodeId: string, tokens: string[], leaseMs: number): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    await this.execute(`UPDATE "download_tasks" SET "leaseExpiresAt" = ${this.clock(':leaseMs')} WHERE "ownerNode" = :nodeId AND "leaseToken" IN (:...tokens)`, { nodeId, tokens, leaseMs });
+    const held = await this.orm.find({ select: { leaseToken: true }, where: { ownerNode: nodeId, leaseToken: In(tokens) } });
+    return held.map((row) => row.leaseToken!);
+  }
+
+  /** Runs whose node stopped renewing their lease: another node takes them over. */
+  async findExpiredLeases(): Promise<DownloadEntity[]> {
+    const now = (await this.orm.query(`SELECT ${this.clock('0')} AS "now"`)) as Array<{ now: string }>;
+    return this.orm.find({ where: { status: DownloadStatus.Downloading, leaseExpiresAt: LessThan(now[0].now) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Runs this node held when it last stopped (with a lease it never gave back), and runs older versions left without one. */
+  findLeftoverRuns(nodeId: string): Promise<DownloadEntity[]> {
+    return this.orm.find({ where: [
+      { status: DownloadStatus.Downloading, ownerNode: nodeId },
+      { status: DownloadStatus.Downloading, ownerNode: IsNull() },
+    ], order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Progress is written at a modest rate and does not count as a change (version and updatedDate stay). */
+  async saveProgress(lease: RunLease, progress: StoredProgress): Promise<boolean> {
+    const result = await this.orm.update({ id: lease.id, leaseToken: lease.token }, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async markSucceeded(lease: RunLease, result: SucceededRun): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0, replacesFile: null, ...RELEASED });
+  }
+
+  /** A client's stop ended the run: figures kept for a resume; a recording's part as its file. */
+  async markRunStopped(lease: RunLease, progress: StoredProgress, file?: { path: string; node: string }): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...progress, ...(file ? { file: file.path, fileNode: file.node } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  async markRunFailed(lease: RunLease, error: string, progress: StoredProgress | null = null): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /** A shutdown cut the run short: still queued (any node may take it), figures kept; a clean end never counts as a crash. */
+  async requeueAfterShutdown(lease: RunLease, progress: StoredProgress | null): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...(progress ?? {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /** A run whose node died (this one before a restart, or another whose lease expired) is queued again, in its place. */
+  async requeueLeftover(lease: RunLease): Promise<boolean> {
+    return this.writeUnderLease(lease, { status: DownloadStatus.Waiting, ...RELEASED });
+  }
+
+  /** A run stopped for its task's delete gives its lease back; the delete writes the rest. */
+  async releaseLease(lease: RunLease): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...RELEASED });
+  }
+
+  /** A run an older version left without a lease is queued again like any other. */
+  async requeueWithoutLease(task: Versioned): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Waiting, ...RELEASED });
+  }
+
+  async markFailedWithoutLease(task: Versioned, error: string): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /** Runs ended by a clean shutdown, whether or not they notice in time, never count towards a crash loop. */
+  async clearRunCounters(tokens: string[]): Promise<void> {
+    if (tokens.length > 0) await this.orm.update({ leaseToken: In(tokens) }, { interruptedRuns: 0 });
+  }
+
+  // ---- helpers ----
+
+  private get kind(): StoreKind {
+    return this.orm.manager.connection.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** The database's own clock (every node shares it), `offset` milliseconds on, as an ISO time like the other dates. */
+  private clock(offset: string): string {
+    return this.kind === 'postgres'
+      ? `to_char((now() AT TIME ZONE 'UTC') + (${offset} * interval '1 millisecond'), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+      : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (${offset} / 1000.0) || ' seconds')`;
+  }
+
+  /** Runs one statement with named parameters on either store; answers how many rows it changed. */
+  private async execute(sql: string, parameters: Record<string, unknown>): Promise<number> {
+    const [query, values] = this.orm.manager.connection.driver.escapeQueryWithParameters(sql, parameters, {});
+    const runner = this.orm.manager.connection.createQueryRunner();
+    try {
+      const result = await runner.query(query, values, true);
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async writeIfUnchanged(task: Versioned, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate' | 'version'>>): Promise<boolean> {
+    const result = await this.orm.update({ id: task.id, version: task.version }, { ...changes, updatedDate: nowIso(), version: () => '"version" + 1' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  private async writeUnderLease(lease: RunLease, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate' | 'version'>>): Promise<boolean> {
+    const result = await this.orm.update({ id: lease.id, leaseToken: lease.token }, { ...changes, updatedDate: nowIso(), version: () => '"version" + 1' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  private inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const next = this.transactions.then(() => this.orm.manager.transaction(work));
+    this.transactions = next.catch(() => undefined);
+    return next;
   }
 
   /** Tasks saving into the default directory get it written down, so that a new default does not move them. */
@@ -231,7 +363,10 @@ export class DownloadRepository {
     await this.orm.update({ localPath: IsNull() }, { localPath: directory });
   }
 
-  async delete(id: number): Promise<void> {
-    await this.orm.delete({ id });
-  }
 }
+
+/** A commanded write found the task changed since it was read: the command decides again. */
+class ChangedMeanwhile extends Error {}
+
+/** What a run's end gives back: its lease. */
+const RELEASED = { ownerNode: null, leaseToken: null, leaseExpiresAt: null } as const;
