@@ -145,7 +145,8 @@ export class DownloadsService {
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
-    if (dto.expand === true && !this.lifecycle.isRunning(id)) await this.expandTask(id, true);
+    // a running task is not expanded: starting it stays the no-op it is
+    if (dto.expand === true && (await this.mustFind(id)).status !== DownloadStatus.Downloading) await this.expandTask(id, true);
     await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
     return this.get(id);
   }
