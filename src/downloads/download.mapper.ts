@@ -6,6 +6,8 @@ import type { DownloadTaskDto } from './dto/download-task.dto.js';
 /** The contract's view of a task: stored fields, plus live figures while it runs; `fileOnDisk` is whether its file is there now. */
 export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null, fileOnDisk: boolean): DownloadTaskDto {
   const succeeded = task.status === DownloadStatus.Success;
+  // figures published during a run say nothing once it has ended
+  if (task.status !== DownloadStatus.Downloading) live = null;
   return {
     id: task.id,
     name: task.name,
@@ -29,5 +31,6 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     eta: live ? live.eta : succeeded ? 0 : null,
     error: task.error,
     speedLimit: task.speedLimit,
+    node: task.status === DownloadStatus.Downloading ? task.ownerNode : task.fileNode,
   };
 }

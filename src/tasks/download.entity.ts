@@ -4,6 +4,10 @@ import { DownloadStatus } from './download-status.enum.js';
 
 /** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
 @Entity({ name: 'download_tasks' })
+// a page's ids are skipped through these, not through the rows (see the repository's page())
+@Index('idx_download_tasks_id_status', ['id', 'status'])
+@Index('idx_download_tasks_unfinished', ['id'], { where: `"status" != 'success'` })
+@Index('idx_download_tasks_success', ['id'], { where: `"status" = 'success'` })
 export class DownloadEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;

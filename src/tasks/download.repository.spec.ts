@@ -4,14 +4,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions, In } from 'typeorm';
 import ormDataSource from '../../ormconfig.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
+import { dataSourceOptions, openDataSource } from '../database/data-source-options.js';
 import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
 import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
+import { AddTaskListIndexes1765238400000 } from '../database/migrations/1765238400000-add-task-list-indexes.js';
 import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000-add-task-leases.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
@@ -34,8 +35,7 @@ describe('DownloadRepository (real SQLite file)', () => {
   let repository: DownloadRepository;
 
   const connect = async () => {
-    dataSource = new DataSource(dataSourceOptions(dir));
-    await dataSource.initialize();
+    dataSource = await openDataSource(dataSourceOptions(dir));
     repository = new DownloadRepository(dataSource.getRepository(DownloadEntity));
   };
   /** Inserts tasks named by their position, in that order. */
@@ -62,11 +62,32 @@ describe('DownloadRepository (real SQLite file)', () => {
       const indexes = (await dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'download_tasks' ORDER BY name`)) as Array<{ name: string }>;
       assert.deepEqual(
         indexes.map((index) => index.name).filter((name) => name.startsWith('idx_')),
-        ['idx_download_tasks_created_date', 'idx_download_tasks_lease_expires_at', 'idx_download_tasks_owner_node', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
+        [
+          'idx_download_tasks_created_date',
+          'idx_download_tasks_id_status',
+          'idx_download_tasks_lease_expires_at',
+          'idx_download_tasks_owner_node',
+          'idx_download_tasks_queued_at',
+          'idx_download_tasks_status',
+          'idx_download_tasks_success',
+          'idx_download_tasks_unfinished',
+        ],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000', 'AddSpeedLimit1765152000000', 'AddTaskLeases1765400000000']);
+      assert.deepEqual(migrations.map((migration) => migration.name), [
+        'CreateDownloadTasks1764201600000',
+        'AddInterruptedRuns1764979200000',
+        'CreateSettings1765065600000',
+        'AddSpeedLimit1765152000000',
+        'AddTaskListIndexes1765238400000',
+        'AddTaskLeases1765400000000',
+      ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
+    });
+
+    it('is opened in WAL mode with synchronous = NORMAL', async () => {
+      assert.deepEqual(await dataSource.query('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+      assert.deepEqual(await dataSource.query('PRAGMA synchronous'), [{ synchronous: 1 }]);
     });
 
     it('matches the entity: no pending schema change', async () => {
@@ -79,7 +100,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 5);
+      assert.equal(migrations.length, 6);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -125,6 +146,23 @@ describe('DownloadRepository (real SQLite file)', () => {
       const [saved] = await repository.insertMany([given]);
       const stored = await repository.findById(saved.id);
       assert.deepEqual({ ...stored, id: undefined, createdDate: undefined, updatedDate: undefined }, { ...given, id: undefined, createdDate: undefined, updatedDate: undefined });
+    });
+
+    it('gives back only the rows it wrote, beside a task stamped ahead of the clock by an earlier process', async () => {
+      // stamps advance by at least 1 ms a row, so a process that wrote a large batch leaves stamps in the future
+      const [ahead] = await insert({ name: 'written before a restart' });
+      await dataSource.query('UPDATE download_tasks SET createdDate = ? WHERE id = ?', [new Date(Date.now() + 100).toISOString(), ahead.id]);
+      const saved = await repository.insertMany(Array.from({ length: 300 }, (_, index) => aTask({ name: `new ${index}` })));
+      assert.equal(saved.length, 300);
+      assert.deepEqual(namesOf(saved), Array.from({ length: 300 }, (_, index) => `new ${index}`));
+    });
+
+    it('returns each row as stored, across several INSERT chunks', async () => {
+      const saved = await repository.insertMany(Array.from({ length: 1234 }, (_, index) => aTask({ name: `n${index}`, isLive: index % 2 === 0, percent: index / 10 })));
+      assert.deepEqual(namesOf(saved), Array.from({ length: 1234 }, (_, index) => `n${index}`));
+      for (let index = 1; index < saved.length; index++) assert.ok(saved[index].id > saved[index - 1].id);
+      const stored = await repository.findByIds([saved[0].id, saved[777].id, saved[1233].id]);
+      for (const task of stored) assert.deepEqual(task, saved.find((candidate) => candidate.id === task.id));
     });
 
     it('writes nothing when one row of the batch fails', async () => {
@@ -235,6 +273,81 @@ describe('DownloadRepository (real SQLite file)', () => {
         const page = await repository.page(aPage({ under: { directory: '/media/videos', defaultDirectory: '/elsewhere' } }));
         assert.deepEqual(namesOf(page.list), ['same case']);
       });
+    });
+  });
+
+  describe('page over many tasks, with gaps and status changes', () => {
+    const STATUS_CYCLE = [DownloadStatus.Success, DownloadStatus.Failed, DownloadStatus.Success, DownloadStatus.Waiting, DownloadStatus.Stopped, DownloadStatus.Downloading];
+    /** What a page must be: every task read back, filtered and sliced here. */
+    const expected = async (query: PageQuery) => {
+      const all = (await dataSource.getRepository(DownloadEntity).find({ order: { id: 'DESC' } })).filter(
+        (task) => (!query.statuses || query.statuses.includes(task.status)) && (!query.excludeStatus || task.status !== query.excludeStatus),
+      );
+      const offset = (query.current - 1) * query.pageSize;
+      return { total: all.length, ids: all.slice(offset, offset + query.pageSize).map((task) => task.id) };
+    };
+
+    beforeEach(async () => {
+      const saved = await repository.insertMany(Array.from({ length: 61 }, (_, index) => aTask({ name: `t${index}`, status: STATUS_CYCLE[index % STATUS_CYCLE.length] })));
+      // holes in the ids, and tasks that changed status after they were written
+      for (const task of saved.filter((_, index) => index % 9 === 4)) await repository.delete(task);
+      const rows = dataSource.getRepository(DownloadEntity);
+      await rows.update({ id: In(saved.filter((_, index) => index % 7 === 2).map((task) => task.id)) }, { status: DownloadStatus.Failed });
+      await rows.update({ id: saved[60].id }, { status: DownloadStatus.Success });
+    });
+
+    it('gives every page, front, middle and back, as a plain newest-first slice would, with the same total', async () => {
+      const filters: Array<Partial<PageQuery>> = [
+        {},
+        { statuses: [DownloadStatus.Success] },
+        { statuses: [DownloadStatus.Failed, DownloadStatus.Waiting] },
+        { excludeStatus: DownloadStatus.Success },
+        { statuses: [DownloadStatus.Downloading], excludeStatus: DownloadStatus.Success },
+        { statuses: [] },
+      ];
+      for (const filter of filters) {
+        for (const pageSize of [1, 4, 7, 100]) {
+          const { total } = await expected(aPage({ ...filter, pageSize }));
+          for (let current = 1; current <= Math.ceil(total / pageSize) + 1; current++) {
+            const query = aPage({ ...filter, pageSize, current });
+            const page = await repository.page(query);
+            const want = await expected(query);
+            assert.deepEqual({ total: page.total, ids: page.list.map((task) => task.id) }, want, JSON.stringify(query));
+          }
+        }
+      }
+    });
+
+    it('gives whole tasks, every column, on a page read from the back', async () => {
+      const { total } = await expected(aPage());
+      const page = await repository.page(aPage({ pageSize: 3, current: Math.ceil(total / 3) }));
+      for (const task of page.list) assert.deepEqual(task, await repository.findById(task.id));
+    });
+
+    it('keeps the counts per status right through inserts, updates, deletes and a clear', async () => {
+      const counted = async () => {
+        const rows = (await dataSource.query('SELECT status, COUNT(*) AS count FROM download_tasks GROUP BY status')) as Array<{ status: DownloadStatus; count: number }>;
+        return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+      };
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      const [task] = await insert({ status: DownloadStatus.Stopped });
+      const rows = dataSource.getRepository(DownloadEntity);
+      await rows.update({ id: task.id }, { name: 'renamed' }); // no status in the change
+      await rows.update({ id: task.id }, { status: DownloadStatus.Stopped }); // the same status again
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      await rows.update({ id: In([task.id]) }, { status: DownloadStatus.Downloading });
+      await rows.delete({ id: task.id });
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      await dataSource.getRepository(DownloadEntity).clear();
+      assert.deepEqual(await repository.countByStatus(), {});
+      assert.equal((await repository.page(aPage())).total, 0);
+    });
+
+    it('narrowed by a search, counts the matching rows themselves', async () => {
+      const page = await repository.page(aPage({ search: 't1', pageSize: 2, current: 2, excludeStatus: DownloadStatus.Success }));
+      const all = (await dataSource.getRepository(DownloadEntity).find({ order: { id: 'DESC' } })).filter((task) => task.name.includes('t1') && task.status !== DownloadStatus.Success);
+      assert.equal(page.total, all.length);
+      assert.deepEqual(page.list.map((task) => task.id), all.slice(2, 4).map((task) => task.id));
     });
   });
 
@@ -404,6 +517,37 @@ describe('DownloadRepository (real SQLite file)', () => {
   });
 });
 
+describe('AddTaskListIndexes on a database written before it', () => {
+  it('counts the tasks already stored, and keeps counting after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-repository-upgrade-'));
+    const options = dataSourceOptions(dir);
+    const before = new DataSource({ ...options, migrations: (options.migrations as unknown[]).filter((migration) => migration !== AddTaskListIndexes1765238400000) as DataSourceOptions['migrations'] });
+    try {
+      await before.initialize();
+      await new DownloadRepository(before.getRepository(DownloadEntity)).insertMany([
+        aTask({ status: DownloadStatus.Success }),
+        aTask({ status: DownloadStatus.Success }),
+        aTask({ status: DownloadStatus.Failed }),
+      ]);
+      await before.destroy();
+      const after = new DataSource(options);
+      await after.initialize();
+      try {
+        const repository = new DownloadRepository(after.getRepository(DownloadEntity));
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1 });
+        await repository.insertMany([aTask({ status: DownloadStatus.Waiting })]);
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1, [DownloadStatus.Waiting]: 1 });
+        assert.equal((await repository.page(aPage({ excludeStatus: DownloadStatus.Success }))).total, 2);
+      } finally {
+        await after.destroy();
+      }
+    } finally {
+      if (before.isInitialized) await before.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ormconfig (the data source of the TypeORM CLI)', () => {
   it('is a DataSource with the same entities and migrations, that does not run migrations by itself', () => {
     assert.ok(ormDataSource instanceof DataSource);
@@ -411,7 +555,14 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
     assert.equal(ormDataSource.options.migrationsRun, false);
     assert.equal(ormDataSource.options.type, 'sqlite');
     assert.deepEqual(ormDataSource.options.entities, [DownloadEntity, SettingEntity]);
-    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskLeases1765400000000]);
+    assert.deepEqual(ormDataSource.options.migrations, [
+      CreateDownloadTasks1764201600000,
+      AddInterruptedRuns1764979200000,
+      CreateSettings1765065600000,
+      AddSpeedLimit1765152000000,
+      AddTaskListIndexes1765238400000,
+      AddTaskLeases1765400000000,
+    ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
   });

@@ -25,6 +25,13 @@ export class DownloadTaskDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Seconds left, null when unknown' }) eta: number | null;
   @ApiProperty({ type: String, nullable: true, description: 'The last failure, null otherwise' }) error: string | null;
   @ApiProperty({ type: 'integer', nullable: true, description: "This task's own speed limit in bytes per second; null: none (the global SPEED_LIMIT still applies)" }) speedLimit: number | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'media-1-3f9a2c',
+    description: "Several nodes on one database: the node running the task, else the node that saved its file (on that node's disk unless DOWNLOAD_DIR is shared); null when neither",
+  })
+  node: string | null;
 }
 
 export class DownloadPageDto {
