@@ -33,6 +33,8 @@ export const ErrorCode = {
   DownloadFailed: 'download_failed',
   /** download-failed events: the task was running when the process died twice in a row */
   CrashLoop: 'crash_loop',
+  /** 400: a link given to resolve (or to create with expand) could not be read: unsupported, or its origin refused */
+  ResolveFailed: 'resolve_failed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -26,12 +26,13 @@ export const ERROR_CODE_DOCS: Record<ErrorCode, ErrorCodeDoc> = {
   [ErrorCode.RequestTimeout]: { status: 408, meaning: 'the request did not arrive in time' },
   [ErrorCode.HeadersTooLarge]: { status: 431, meaning: "the request's headers exceed the server's limit" },
   [ErrorCode.HostNotAllowed]: { status: 421, meaning: 'the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)' },
-  [ErrorCode.AddressNotAllowed]: { status: 'event', meaning: '`download-failed` only: the task URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true' },
+  [ErrorCode.AddressNotAllowed]: { status: 'event', meaning: 'in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true' },
   [ErrorCode.InsufficientSpace]: { status: 'event', meaning: '`download-failed` only: the disk is full, or the download is known not to fit; the partial data is kept' },
   [ErrorCode.InternalError]: { status: 500, meaning: 'an unexpected fault; the service log has the details, the message never does', example: 'Internal server error; the service log has the details' },
   [ErrorCode.DatabaseUnavailable]: { status: 503, meaning: 'the task store does not answer (also `GET /healthy`)' },
   [ErrorCode.DependencyMissing]: { status: 'event', meaning: '`download-failed` only: a tool the task needs is not installed; `dependency` names it (`ffmpeg`, `yt-dlp`)' },
   [ErrorCode.DownloadFailed]: { status: 'event', meaning: '`download-failed` only: any other failure of the download itself; `error` says what' },
+  [ErrorCode.ResolveFailed]: { status: 400, meaning: 'a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which', example: 'https://example.com/list could not be resolved: https://example.com/list answered HTTP 404' },
   [ErrorCode.CrashLoop]: { status: 'event', meaning: '`download-failed` only: the task was running when the process died uncleanly twice in a row' },
 };
 
