@@ -30,6 +30,8 @@ export type StopReason = 'client' | 'shutdown' | 'delete' | 'lease-lost';
 /** One task holding a slot. */
 interface Run {
   lease: RunLease;
+  /** When its lease was last known to be held: a run that cannot renew it for a whole lease stops. */
+  renewedAt: number;
   controller: AbortController;
   reason: StopReason | null;
   done: Promise<void>;
@@ -211,6 +213,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (!task) return false;
     const run: Run = {
       lease: { id: task.id, token: task.leaseToken! },
+      renewedAt: Date.now(),
       controller: new AbortController(),
       reason: null,
       done: Promise.resolve(),
@@ -233,15 +236,28 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Keeps this node's leases alive; a run whose lease another node took is aborted without a word written. */
   private async renewLeases(): Promise<void> {
     if (this.runs.size === 0) return;
-    const lost = new Set(
-      await this.lifecycle.heartbeat(this.runningLeases()).catch((error: unknown) => {
-        this.logger.warn(`leases not renewed: ${describeError(error)}`);
-        return [] as string[];
-      }),
-    );
+    const asked = Date.now();
+    let lost: Set<string>;
+    try {
+      lost = new Set(await this.lifecycle.heartbeat(this.runningLeases()));
+    } catch (error) {
+      // the database does not answer: once a whole lease has passed, another node may run the task
+      this.logger.warn(`leases not renewed: ${describeError(error)}`);
+      for (const [id, run] of this.runs) {
+        if (run.ending || asked - run.renewedAt <= this.config.leaseMs) continue;
+        this.logs.append(id, 'the database did not answer for a whole lease: the run here stops (its partial data stays) and the task runs again when the database is back');
+        run.reason ??= 'lease-lost';
+        run.controller.abort();
+      }
+      return;
+    }
     for (const [id, run] of this.runs) {
+      if (!lost.has(run.lease.token)) {
+        run.renewedAt = asked;
+        continue;
+      }
       // a run that is writing its end has given its lease back itself
-      if (!lost.has(run.lease.token) || run.ending) continue;
+      if (run.ending) continue;
       this.logs.append(id, 'this node lost its lease on the task (another node took it over): the run here stops and writes nothing more');
       run.reason ??= 'lease-lost';
       run.controller.abort();
