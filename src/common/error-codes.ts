@@ -39,6 +39,8 @@ export const ErrorCode = {
   SegmentNotFound: 'segment_not_found',
   /** 416: a Range that starts past what can be served */
   RangeNotSatisfiable: 'range_not_satisfiable',
+  /** 400: a link given to resolve (or to create with expand) could not be read: unsupported, or its origin refused */
+  ResolveFailed: 'resolve_failed',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

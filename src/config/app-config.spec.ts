@@ -42,6 +42,7 @@ describe('loadConfig', () => {
       stallTimeoutMs: 30_000,
       headTimeoutMs: 30_000,
       documentTimeoutMs: 60_000,
+      resolveTimeoutMs: 30_000,
       progressIntervalMs: 500,
       bodyLimitBytes: 1024 * 1024,
       bilibiliApiBase: 'https://api.bilibili.com',
@@ -126,6 +127,7 @@ describe('loadConfig', () => {
       RETRY_ATTEMPTS: '1',
       HEAD_TIMEOUT_MS: '1500',
       DOCUMENT_TIMEOUT_MS: '2500',
+      RESOLVE_TIMEOUT_MS: '4500',
     });
     assert.equal(config.port, 8080);
     assert.equal(config.host, '0.0.0.0');
@@ -137,6 +139,7 @@ describe('loadConfig', () => {
     assert.equal(config.retryAttempts, 1);
     assert.equal(config.headTimeoutMs, 1_500);
     assert.equal(config.documentTimeoutMs, 2_500);
+    assert.equal(config.resolveTimeoutMs, 4_500);
   });
 
   describe('PORT', () => {

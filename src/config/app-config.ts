@@ -24,6 +24,8 @@ export interface AppConfig {
   headTimeoutMs: number;
   /** A small document (playlist, key, manifest) must arrive whole within this long. */
   documentTimeoutMs: number;
+  /** POST /api/downloads/resolve, and the expansion of one create request, answer within this long. */
+  resolveTimeoutMs: number;
   progressIntervalMs: number;
   bodyLimitBytes: number;
   bilibiliApiBase: string;
@@ -230,6 +232,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     stallTimeoutMs: integer(env, 'STALL_TIMEOUT_MS', 30_000, 100, 600_000),
     headTimeoutMs: integer(env, 'HEAD_TIMEOUT_MS', 30_000, 100, 600_000),
     documentTimeoutMs: integer(env, 'DOCUMENT_TIMEOUT_MS', 60_000, 100, 3_600_000),
+    resolveTimeoutMs: integer(env, 'RESOLVE_TIMEOUT_MS', 30_000, 100, 600_000),
     progressIntervalMs: integer(env, 'PROGRESS_INTERVAL_MS', 500, 500, 60_000),
     bodyLimitBytes: integer(env, 'BODY_LIMIT_BYTES', 1024 * 1024, 1024, 64 * 1024 * 1024),
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',

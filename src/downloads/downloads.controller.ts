@@ -10,6 +10,7 @@ import { RawResponse } from '../common/raw-response.decorator.js';
 import { DownloadsService } from './downloads.service.js';
 import { type MediaAnswer, MediaStreamService, PLAYLIST_TYPE } from './media-stream.service.js';
 import { CreateDownloadsDto } from './dto/create-downloads.dto.js';
+import { ResolveLinkDto, ResolvedLinkDto } from './dto/resolve-link.dto.js';
 import { DownloadLogDto, DownloadPageDto, DownloadTaskDto } from './dto/download-task.dto.js';
 import { DeleteDownloadQueryDto, ListDownloadsQueryDto } from './dto/list-downloads-query.dto.js';
 import { SetStatusDto } from './dto/set-status.dto.js';
@@ -119,12 +120,32 @@ export class DownloadsController {
 
   @Post()
   @HttpCode(200)
-  @ApiOperation({ operationId: 'createDownloads', summary: 'Create 1 to 1000 tasks (and queue them when startDownload is true)' })
+  @ApiOperation({
+    operationId: 'createDownloads',
+    summary: 'Create 1 to 1000 tasks (and queue them when startDownload is true)',
+    description: 'An item with `expand: true` becomes one task per entry its link holds (see resolve), in order; one `download-create` carries every id.',
+  })
   @ApiBody({ type: CreateDownloadsDto })
   @ApiEnvelope(DownloadTaskDto, { isArray: true })
-  @ApiErrors(ANY_API_ROUTE, BODY_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed] })
   create(@Body() body: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
     return this.downloads.create(body);
+  }
+
+  @Post('resolve')
+  @HttpCode(200)
+  @ApiOperation({
+    operationId: 'resolveLink',
+    summary: 'What a link holds (its parts, episodes or playlist entries), without creating anything',
+    description:
+      'A Bilibili multi-part video without ?p= lists its parts, a season (ss…, md…) its episodes, a yt-dlp playlist or channel its entries; ' +
+      'anything else is one entry. At most `limit` (1000) entries, with `truncated` set when the link holds more. Bounded by RESOLVE_TIMEOUT_MS.',
+  })
+  @ApiBody({ type: ResolveLinkDto })
+  @ApiEnvelope(ResolvedLinkDto)
+  @ApiErrors(ANY_API_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed] })
+  resolve(@Body() body: ResolveLinkDto): Promise<ResolvedLinkDto> {
+    return this.downloads.resolve(body);
   }
 
   @Put('status')
@@ -224,7 +245,7 @@ export class DownloadsController {
   @Put(':id')
   @ApiOperation({ operationId: 'updateDownload', summary: 'Edit name, url, headers or folder (409 while downloading)' })
   @ApiEnvelope(DownloadTaskDto)
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 409: [ErrorCode.TaskRunning] })
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed], 409: [ErrorCode.TaskRunning] })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   update(@Param('id', ParseIdPipe) id: number, @Body() body: UpdateDownloadDto): Promise<DownloadTaskDto> {
     return this.downloads.update(id, body);
@@ -244,7 +265,7 @@ export class DownloadsController {
   @ApiOperation({ operationId: 'startDownload', summary: 'Queue a task (a no-op if it is already queued or running); stopped/failed tasks resume' })
   @ApiBody({ type: StartDownloadDto, required: false })
   @ApiEnvelope(DownloadTaskDto)
-  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE)
+  @ApiErrors(ANY_API_ROUTE, ID_ROUTE, BODY_ROUTE, { 400: [ErrorCode.ResolveFailed, ErrorCode.AddressNotAllowed] })
   @ApiParam({ name: 'id', schema: { type: 'integer', minimum: 1 }, description: 'The task id, a positive integer' })
   start(@Param('id', ParseIdPipe) id: number, @Body() body: StartDownloadDto): Promise<DownloadTaskDto> {
     return this.downloads.start(id, body);

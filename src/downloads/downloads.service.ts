@@ -21,6 +21,8 @@ import type { SetStatusDto } from './dto/set-status.dto.js';
 import type { StartDownloadDto } from './dto/start-download.dto.js';
 import type { UpdateDownloadDto } from './dto/update-download.dto.js';
 import { urlProblem } from './dto/validators.js';
+import type { ResolveLinkDto, ResolvedLinkDto } from './dto/resolve-link.dto.js';
+import { LinkResolutionService, type TaskDescription } from './link-resolution.service.js';
 
 /**
  * The API's side of tasks: reads and views come from the store, every change is a command to the lifecycle,
@@ -34,16 +36,24 @@ export class DownloadsService {
     private readonly repository: DownloadRepository,
     private readonly lifecycle: TaskLifecycleService,
     private readonly taskLogs: TaskLogService,
+    private readonly links: LinkResolutionService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async create(dto: CreateDownloadsDto): Promise<DownloadTaskDto[]> {
     const queuedAt = dto.startDownload ? nowIso : () => null;
+    let descriptions = dto.tasks.map((item) => this.describeNewTask(item));
+    if (dto.tasks.some((item) => item.expand === true)) descriptions = await this.links.expand(descriptions, dto.tasks.map((item) => item.expand === true));
     const saved = await this.lifecycle.create(
-      dto.tasks.map((item) => newDownload(this.describeNewTask(item), queuedAt())),
+      descriptions.map((description) => newDownload(description, queuedAt())),
       dto.startDownload === true,
     );
     return this.views(saved);
+  }
+
+  /** What a link holds, without creating anything. */
+  resolve(dto: ResolveLinkDto): Promise<ResolvedLinkDto> {
+    return this.links.resolve({ type: dto.type, url: dto.url.trim(), headers: dto.headers });
   }
 
   async page(query: ListDownloadsQueryDto): Promise<DownloadPageDto> {
@@ -113,6 +123,7 @@ export class DownloadsService {
       if (dto.folder !== undefined) edit.folder = normalizeFolder(dto.folder);
       return edit;
     });
+    if (dto.expand === true) await this.expandTask(id, false);
     return this.get(id);
   }
 
@@ -134,6 +145,8 @@ export class DownloadsService {
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
+    // a running task is not expanded: starting it stays the no-op it is
+    if (dto.expand === true && (await this.mustFind(id)).status !== DownloadStatus.Downloading) await this.expandTask(id, true);
     await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
     return this.get(id);
   }
@@ -143,7 +156,30 @@ export class DownloadsService {
     return {};
   }
 
-  private describeNewTask(item: CreateDownloadItemDto) {
+  /**
+   * `expand` on an existing task: when its link holds several entries, the task becomes the first (an edit) and
+   * one new task is made for each other, after it (one download-create; queued when `queue`).
+   */
+  private async expandTask(id: number, queue: boolean): Promise<void> {
+    const task = await this.mustFind(id);
+    const description: TaskDescription = {
+      type: task.type,
+      url: task.url,
+      name: task.name,
+      nameIsDerived: task.nameIsDerived,
+      folder: task.folder,
+      headers: task.headers,
+      isLive: task.isLive,
+      speedLimit: task.speedLimit,
+    };
+    const [first, ...others] = await this.links.expand([description], [true], '');
+    if (others.length === 0) return;
+    await this.lifecycle.edit(id, () => ({ url: first.url, name: first.name, nameIsDerived: first.nameIsDerived }));
+    const queuedAt = queue ? nowIso : () => null;
+    await this.lifecycle.create(others.map((other) => newDownload(other, queuedAt())), queue);
+  }
+
+  private describeNewTask(item: CreateDownloadItemDto): TaskDescription {
     const url = item.url.trim();
     const given = item.name?.trim();
     return {

@@ -13,7 +13,7 @@ export class BenchService {
   /** Resident memory right after start-up, before any task (KiB). */
   idleRssKb = NaN;
 
-  /** Spawns the service and waits for /healthy; returns the milliseconds from spawn to its first healthy answer. */
+  /** Spawns the service (DATA_DIR and DOWNLOAD_DIR under root unless env names them) and waits for /healthy; returns the milliseconds from spawn to its first healthy answer. */
   async start(root: string, env: Record<string, string>): Promise<number> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
@@ -21,7 +21,7 @@ export class BenchService {
     const began = performance.now();
     // as a user runs it, with no Node flags: whatever the service needs, it sets itself
     this.child = spawn(process.execPath, [main], {
-      env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
+      env: { ...process.env, DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true' },
       stdio: 'ignore',
     });
     const deadline = Date.now() + 30_000;

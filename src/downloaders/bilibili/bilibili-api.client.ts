@@ -1,6 +1,6 @@
 import type { HeaderPairs, HttpClient } from '../../engine/http-client.js';
 import { PermanentError, describeError } from '../../engine/http-error.js';
-import type { ApiEnvelope, NavData, PgcPlayResult, PlayInfo, SeasonResult, ViewData } from './bilibili-api.types.js';
+import type { ApiEnvelope, MediaResult, NavData, PgcPlayResult, PlayInfo, SeasonResult, ViewData } from './bilibili-api.types.js';
 import { type WbiKeys, type WbiParams, signWbi, wbiKeyFromUrl } from './wbi-signer.js';
 
 /** fnval bits: 16 DASH | 64 HDR | 128 4K | 256 Dolby audio | 512 Dolby Vision | 1024 8K | 2048 AV1, what the web player asks. */
@@ -96,6 +96,15 @@ export class BilibiliApiClient {
   async season(ref: SeasonRef): Promise<SeasonResult> {
     const params: Record<string, string | number> = 'epId' in ref ? { ep_id: ref.epId } : { season_id: ref.seasonId };
     return this.required('pgc/view/web/season', await this.call<SeasonResult>('pgc/view/web/season', query(params), 'result'));
+  }
+
+  /** The season a bangumi's media id (md…) names. */
+  async mediaSeasonId(mediaId: number): Promise<number> {
+    const endpoint = 'pgc/review/user';
+    const result = this.required(endpoint, await this.call<MediaResult>(endpoint, query({ media_id: mediaId }), 'result'));
+    const seasonId = result.media?.season_id;
+    if (typeof seasonId !== 'number' || !Number.isSafeInteger(seasonId) || seasonId <= 0) throw new PermanentError(`Bilibili API ${endpoint} named no season for md${mediaId}`);
+    return seasonId;
   }
 
   /** The streams of a bangumi episode; the v2 endpoint nests them in video_info. */

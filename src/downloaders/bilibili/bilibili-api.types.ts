@@ -92,6 +92,8 @@ export interface SeasonEpisode {
   title?: string;
   long_title?: string;
   show_title?: string;
+  /** Milliseconds. */
+  duration?: number;
 }
 
 export interface SeasonResult {
@@ -100,4 +102,9 @@ export interface SeasonResult {
   season_title?: string;
   episodes?: SeasonEpisode[] | null;
   section?: Array<{ episodes?: SeasonEpisode[] | null }> | null;
+}
+
+/** pgc/review/user: a bangumi's media entry, which names its season. */
+export interface MediaResult {
+  media?: { media_id?: number; season_id?: number; title?: string } | null;
 }

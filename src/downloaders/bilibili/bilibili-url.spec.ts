@@ -55,11 +55,15 @@ describe('parseBilibiliInput', () => {
     assert.deepEqual(parseBilibiliInput('av170001'), video(null, 170001, null));
     assert.deepEqual(parseBilibiliInput('ep84002'), { kind: 'episode', epId: 84002 });
     assert.deepEqual(parseBilibiliInput('ss4001'), { kind: 'season', seasonId: 4001 });
+    assert.deepEqual(parseBilibiliInput('md28220978'), { kind: 'media', mediaId: 28220978 });
   });
 
   it('reads bangumi episode and season pages', () => {
     assert.deepEqual(parseBilibiliInput('https://www.bilibili.com/bangumi/play/ep84002?from_spmid=666.25'), { kind: 'episode', epId: 84002 });
     assert.deepEqual(parseBilibiliInput('https://www.bilibili.com/bangumi/play/ss4001/'), { kind: 'season', seasonId: 4001 });
+    assert.deepEqual(parseBilibiliInput('https://www.bilibili.com/bangumi/media/md28220978/?spm_id_from=666.25'), { kind: 'media', mediaId: 28220978 });
+    // a media id is not a play page, nor a season id a media page
+    assert.throws(() => parseBilibiliInput('https://www.bilibili.com/bangumi/media/ss4001'), /is not a Bilibili video or episode page/);
   });
 
   it('leaves short links and other hosts to be fetched', () => {

@@ -8,6 +8,8 @@ export type BilibiliTarget =
   | { kind: 'episode'; epId: number }
   /** A whole season: its first episode is downloaded, as the site plays it first. */
   | { kind: 'season'; seasonId: number }
+  /** A bangumi's media page (md…): it names a season, which the API tells. */
+  | { kind: 'media'; mediaId: number }
   /** A link on another host (b23.tv and friends) that has to be fetched to learn where it leads. */
   | { kind: 'link'; url: string };
 
@@ -63,7 +65,7 @@ function parseAid(value: string): number | null {
   return Number.isSafeInteger(aid) && aid > 0 ? aid : null;
 }
 
-/** A bare id: BV…, av…, and (for convenience) ep… or ss…. */
+/** A bare id: BV…, av…, and (for convenience) ep…, ss… or md…. */
 function parseBareId(value: string): BilibiliTarget | null {
   const bvid = normalizeBvid(value);
   if (bvid) return { kind: 'video', bvid, aid: null, page: null };
@@ -73,6 +75,8 @@ function parseBareId(value: string): BilibiliTarget | null {
   if (episode) return { kind: 'episode', epId: Number(episode[1]) };
   const season = /^ss(\d{1,12})$/i.exec(value);
   if (season) return { kind: 'season', seasonId: Number(season[1]) };
+  const media = /^md(\d{1,12})$/i.exec(value);
+  if (media) return { kind: 'media', mediaId: Number(media[1]) };
   return null;
 }
 
@@ -83,7 +87,7 @@ function pageParameter(url: URL): number | null {
   return Number(raw);
 }
 
-/** The video or episode a page path names (/video/BV…, /video/av…, /bangumi/play/ep…|ss…), whatever the host. */
+/** The video or episode a page path names (/video/BV…, /video/av…, /bangumi/play/ep…|ss…, /bangumi/media/md…), whatever the host. */
 export function parseBilibiliPath(url: URL): BilibiliTarget | null {
   const segments = url.pathname.split('/').filter(Boolean);
   const videoAt = segments.indexOf('video');
@@ -97,6 +101,11 @@ export function parseBilibiliPath(url: URL): BilibiliTarget | null {
   if (playAt > 0 && segments[playAt - 1] === 'bangumi' && segments[playAt + 1]) {
     const target = parseBareId(segments[playAt + 1]);
     if (target && (target.kind === 'episode' || target.kind === 'season')) return target;
+  }
+  const mediaAt = segments.indexOf('media');
+  if (mediaAt > 0 && segments[mediaAt - 1] === 'bangumi' && segments[mediaAt + 1]) {
+    const target = parseBareId(segments[mediaAt + 1]);
+    if (target?.kind === 'media') return target;
   }
   return null;
 }
@@ -122,7 +131,7 @@ export function parseBilibiliInput(input: string): BilibiliTarget {
   }
   if (BILIBILI_HOST.test(url.hostname)) {
     const target = parseBilibiliPath(url);
-    if (!target) throw new PermanentError(`${url.origin}${url.pathname} is not a Bilibili video or episode page (expected /video/BV…, /video/av… or /bangumi/play/ep…|ss…)`);
+    if (!target) throw new PermanentError(`${url.origin}${url.pathname} is not a Bilibili video or episode page (expected /video/BV…, /video/av…, /bangumi/play/ep…|ss… or /bangumi/media/md…)`);
     return target;
   }
   return { kind: 'link', url: url.toString() };

@@ -13,9 +13,11 @@ import { type RangedState, downloadRanged } from '../../engine/ranged-download.j
 import { withRetry } from '../../engine/retry.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, ProgressReport } from '../../engine/download-job.js';
+import { type ResolveContext, type ResolveRequest, type ResolvedLink, listedLink, singleEntryLink } from '../../engine/resolved-link.js';
 import type { Downloader } from '../downloader.interface.js';
 import { BilibiliApiClient, WbiKeyCache } from './bilibili-api.client.js';
-import type { PlayInfo, SeasonEpisode, SeasonResult, ViewData } from './bilibili-api.types.js';
+import type { PlayInfo, SeasonResult, ViewData } from './bilibili-api.types.js';
+import { allEpisodes, episodeEntries, episodeId, episodeName, partEntries, seasonEpisodes, seasonName, viewPages } from './bilibili-entries.js';
 import { type BilibiliTarget, av2bv, parseBilibiliInput, parseBilibiliPath } from './bilibili-url.js';
 import { DEFAULT_STREAM_PREFERENCES, type DashAudio, type DashVideo, type StreamChoice, type StreamPreferences, chooseStreams } from './stream-selection.js';
 
@@ -68,16 +70,9 @@ export class BilibiliDownloader implements Downloader {
     const ffmpeg = this.tools.ffmpeg;
     if (!ffmpeg) throw new DependencyMissingError('ffmpeg', 'ffmpeg is needed to assemble Bilibili videos but was not found (install it or set FFMPEG_PATH)');
     const scope: RunScope = { job, ctx, headers: bilibiliHeaders(job.headers) };
-    const api = new BilibiliApiClient({
-      http: this.http,
-      apiBase: this.config.bilibiliApiBase.replace(/\/+$/, ''),
-      headers: scope.headers,
-      signal: ctx.signal,
-      wbiKeys: this.wbiKeys,
-      log: ctx.log,
-    });
+    const api = this.apiClient(scope.headers, ctx.signal, ctx.log);
 
-    const media = await this.resolve(parseBilibiliInput(job.url), api, scope);
+    const media = await this.locate(parseBilibiliInput(job.url), api, scope);
     const choice = chooseStreams(media.play, this.preferences);
     ctx.log(`${media.label} (cid ${media.cid}): "${media.title}"; ${describeChoice(choice)}`);
 
@@ -89,16 +84,64 @@ export class BilibiliDownloader implements Downloader {
     return { path: output, extension: 'mp4', ...(job.nameIsDerived && media.title ? { title: media.title } : {}) };
   }
 
-  private async resolve(target: BilibiliTarget, api: BilibiliApiClient, scope: RunScope): Promise<ResolvedMedia> {
+  /**
+   * What a link holds: a multi-part video without ?p= its parts, a season (ss…, md…) its episodes, anything
+   * else (a part, an episode, a one-part video) itself. Only API answers are read, never media.
+   */
+  async resolve(request: ResolveRequest, ctx: ResolveContext): Promise<ResolvedLink> {
+    const headers = bilibiliHeaders(request.headers);
+    const api = this.apiClient(headers, ctx.signal, ctx.log);
+    let target = parseBilibiliInput(request.url);
+    if (target.kind === 'link') target = await this.followLink(target.url, headers, ctx.signal, ctx.log);
+    switch (target.kind) {
+      case 'video': {
+        const view = await api.view(target.bvid ? { bvid: target.bvid } : { aid: target.aid! });
+        const bvid = view.bvid ?? target.bvid ?? av2bv(view.aid ?? target.aid!);
+        const title = (view.title ?? bvid).trim();
+        const pages = viewPages(view);
+        if (view.redirect_url || target.page !== null || pages.length <= 1) {
+          const page = pages.find((candidate) => candidate.page === (target.page ?? 1));
+          if (target.page !== null && !view.redirect_url && !page) throw new PermanentError(`${bvid} has ${pages.length} part${pages.length === 1 ? '' : 's'}; there is no part p=${target.page}`);
+          const part = page?.part?.trim();
+          return singleEntryLink(request.url, pages.length > 1 && part && part !== title ? `${title} - ${part}` : title, page?.duration ?? null);
+        }
+        return listedLink('parts', title, partEntries(bvid, pages), request.limit, pages.length);
+      }
+      case 'episode': {
+        const season = await api.season({ epId: target.epId });
+        const episode = allEpisodes(season).find((candidate) => episodeId(candidate) === target.epId);
+        const name = episode ? episodeName(episode) : '';
+        return singleEntryLink(request.url, [seasonName(season), name].filter(Boolean).join(' - ') || `ep${target.epId}`, episode?.duration ? episode.duration / 1000 : null);
+      }
+      case 'season':
+      case 'media': {
+        const seasonId = target.kind === 'season' ? target.seasonId : await api.mediaSeasonId(target.mediaId);
+        const season = await api.season({ seasonId });
+        const episodes = seasonEpisodes(season);
+        if (episodes.length === 0) throw new PermanentError(`the Bilibili season "${seasonName(season)}" (ss${seasonId}) has no episodes`);
+        return listedLink('season', seasonName(season) || `ss${seasonId}`, episodeEntries(episodes), request.limit, episodes.length);
+      }
+      case 'link':
+        throw new PermanentError(`${redactUrl(target.url)} leads to another link rather than a Bilibili page`);
+    }
+  }
+
+  private apiClient(headers: HeaderPairs, signal: AbortSignal, log: (line: string) => void): BilibiliApiClient {
+    return new BilibiliApiClient({ http: this.http, apiBase: this.config.bilibiliApiBase.replace(/\/+$/, ''), headers, signal, wbiKeys: this.wbiKeys, log });
+  }
+
+  private async locate(target: BilibiliTarget, api: BilibiliApiClient, scope: RunScope): Promise<ResolvedMedia> {
     switch (target.kind) {
       case 'link':
-        return this.resolve(await this.followLink(target.url, scope), api, scope);
+        return this.locate(await this.followLink(target.url, scope.headers, scope.ctx.signal, scope.ctx.log), api, scope);
       case 'video':
         return this.resolveVideo(target, api, scope);
       case 'episode':
         return this.resolveEpisode(await api.season({ epId: target.epId }), target.epId, api);
       case 'season':
         return this.resolveEpisode(await api.season({ seasonId: target.seasonId }), null, api);
+      case 'media':
+        return this.resolveEpisode(await api.season({ seasonId: await api.mediaSeasonId(target.mediaId) }), null, api);
     }
   }
 
@@ -107,15 +150,14 @@ export class BilibiliDownloader implements Downloader {
    * Location names a video or episode: that page itself is never loaded (www.bilibili.com answers 412 to
    * clients that are not browsers), its URL is all that is needed.
    */
-  private async followLink(url: string, scope: RunScope): Promise<BilibiliTarget> {
-    const { signal } = scope.ctx;
-    const landed = await withRetry(() => this.http.followRedirectsUntil(url, (location) => safeParsePath(location) !== null, { headers: scope.headers, signal }), this.http.retryPolicy, {
+  private async followLink(url: string, headers: HeaderPairs, signal: AbortSignal, log: (line: string) => void): Promise<BilibiliTarget> {
+    const landed = await withRetry(() => this.http.followRedirectsUntil(url, (location) => safeParsePath(location) !== null, { headers, signal }), this.http.retryPolicy, {
       signal,
-      onRetry: (_attempt, error, delay) => scope.ctx.log(`${redactUrl(url)}: ${describeError(error)}; retrying in ${delay} ms`),
+      onRetry: (_attempt, error, delay) => log(`${redactUrl(url)}: ${describeError(error)}; retrying in ${delay} ms`),
     });
     const target = parseBilibiliPath(new URL(landed));
     if (!target) throw new PermanentError(`${redactUrl(url)} led to ${redactUrl(landed)}, which is not a Bilibili video or episode page`);
-    scope.ctx.log(`${redactUrl(url)} leads to ${redactUrl(landed)}`);
+    log(`${redactUrl(url)} leads to ${redactUrl(landed)}`);
     return target;
   }
 
@@ -127,7 +169,7 @@ export class BilibiliDownloader implements Downloader {
       scope.ctx.log(`${target.bvid ?? `av${target.aid}`} is a bangumi episode: ${redactUrl(view.redirect_url!)}`);
       return this.resolveEpisode(await api.season({ epId: redirected.epId }), redirected.epId, api);
     }
-    const pages = view.pages?.length ? view.pages : view.cid ? [{ cid: view.cid, page: 1, part: '' }] : [];
+    const pages = viewPages(view);
     if (pages.length === 0) throw new PermanentError(`Bilibili API x/web-interface/view listed no parts for ${target.bvid ?? `av${target.aid}`}`);
     const number = target.page ?? 1;
     const page = pages.find((candidate) => candidate.page === number) ?? (pages.every((candidate) => candidate.page === undefined) ? pages[number - 1] : undefined);
@@ -144,17 +186,16 @@ export class BilibiliDownloader implements Downloader {
   }
 
   private async resolveEpisode(season: SeasonResult, epId: number | null, api: BilibiliApiClient): Promise<ResolvedMedia> {
-    const episodes = [...(season.episodes ?? []), ...(season.section ?? []).flatMap((section) => section.episodes ?? [])];
+    const episodes = allEpisodes(season);
     const episode = epId === null ? episodes[0] : episodes.find((candidate) => episodeId(candidate) === epId);
-    const seasonName = (season.title ?? season.season_title ?? '').trim();
+    const name = seasonName(season);
     if (!episode) {
-      throw new PermanentError(epId === null ? `the Bilibili season "${seasonName}" has no episodes` : `episode ep${epId} is not listed in its season "${seasonName}"`);
+      throw new PermanentError(epId === null ? `the Bilibili season "${name}" has no episodes` : `episode ep${epId} is not listed in its season "${name}"`);
     }
     const id = episodeId(episode);
     if (id === null || !episode.cid) throw new PermanentError(`Bilibili API pgc/view/web/season gave episode "${episode.title ?? ''}" without an id or cid`);
-    const name = episodeName(episode);
     return {
-      title: [seasonName, name].filter(Boolean).join(' - ') || `ep${id}`,
+      title: [name, episodeName(episode)].filter(Boolean).join(' - ') || `ep${id}`,
       cid: episode.cid,
       label: `ep${id}`,
       play: await api.pgcPlayUrl(id, episode.cid),
@@ -339,18 +380,6 @@ function safeParsePath(url: string): BilibiliTarget | null {
   } catch {
     return null;
   }
-}
-
-function episodeId(episode: SeasonEpisode): number | null {
-  return episode.ep_id ?? episode.id ?? null;
-}
-
-/** "第1话 The first" as the site shows it, or what the fields give: "1 The first", "The first". */
-function episodeName(episode: SeasonEpisode): string {
-  if (episode.show_title?.trim()) return episode.show_title.trim();
-  const number = episode.title?.trim() ?? '';
-  const long = episode.long_title?.trim() ?? '';
-  return [/^\d+$/.test(number) ? `EP${number}` : number, long].filter(Boolean).join(' ');
 }
 
 function describeChoice(choice: StreamChoice): string {

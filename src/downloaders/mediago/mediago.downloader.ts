@@ -6,6 +6,7 @@ import { HttpClient } from '../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../engine/http-error.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import { type ResolveContext, type ResolveRequest, type ResolvedLink, singleEntryLink } from '../../engine/resolved-link.js';
 import type { Downloader } from '../downloader.interface.js';
 import { downloadPlainFile } from '../../engine/plain-file-download.js';
 import { HlsSession } from '../../engine/hls/hls-session.js';
@@ -41,6 +42,15 @@ export class MediagoDownloader implements Downloader {
       default:
         throw unsupported(probe);
     }
+  }
+
+  /** One entry: the link itself, once its first bytes show a stream or file this type downloads (no media is read beyond them). */
+  async resolve(request: ResolveRequest, ctx: ResolveContext): Promise<ResolvedLink> {
+    const probe = await probeUrl(this.http, request.url, { headers: request.headers, signal: ctx.signal, log: ctx.log });
+    const { kind, by } = probe.decision;
+    ctx.log(`probe: ${redactUrl(probe.url)} is ${KIND_NAMES[kind]} (by its ${by})`);
+    if (kind !== 'hls' && kind !== 'dash' && kind !== 'file') throw unsupported(probe);
+    return singleEntryLink(request.url);
   }
 
   /** The same segmented, resumable downloader as the `direct` type. */

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
 import { abortError, throwIfAborted } from '../../engine/abort.js';
@@ -9,8 +10,10 @@ import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import { DownloadType } from '../../common/download-type.enum.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import type { ResolveContext, ResolveRequest, ResolvedLink } from '../../engine/resolved-link.js';
 import type { Downloader } from '../downloader.interface.js';
 import { COOKIES_FILE, RESULT_FILE, buildYtdlpArguments, cookiesFileText, describeArguments, workFileName, ytdlpHeaders } from './ytdlp-arguments.js';
+import { LISTING_MAX_BYTES, buildYtdlpListArguments, parseYtdlpListing, runYtdlpListing } from './ytdlp-listing.js';
 import { type YtdlpExit, runYtdlpProcess } from './ytdlp-process.js';
 import { YtdlpProgressTracker, errorWithCause, meaningfulError, parseYtdlpLine } from './ytdlp-progress.js';
 
@@ -70,6 +73,40 @@ export class YoutubeDownloader implements Downloader {
       return await this.runTool(ytdlp, job, ctx);
     } finally {
       await rm(cookiesPath, { force: true });
+    }
+  }
+
+  /**
+   * A playlist's or channel's entries, as yt-dlp lists them without resolving each (--flat-playlist -J),
+   * under the same address check, proxy and header rules as a run; a page that is one video is one entry.
+   */
+  async resolve(request: ResolveRequest, ctx: ResolveContext): Promise<ResolvedLink> {
+    throwIfAborted(ctx.signal);
+    const ytdlp = this.tools.ytdlp;
+    if (!ytdlp) throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
+    if (!this.config.allowPrivateAddresses) await checkTaskHost(request.url);
+    const { cookies } = ytdlpHeaders(request.headers);
+    const workDir = await mkdtemp(join(tmpdir(), 'mediago-resolve-'));
+    try {
+      if (cookies.length > 0) await writeFile(join(workDir, COOKIES_FILE), cookiesFileText(request.url, cookies), { mode: 0o600 });
+      const args = buildYtdlpListArguments(request.url, request.headers, request.limit, {
+        proxy: this.config.proxy,
+        noProxy: this.config.noProxy,
+        retries: this.config.retryAttempts,
+        socketTimeoutSeconds: Math.max(1, Math.ceil(this.config.stallTimeoutMs / 1000)),
+      });
+      ctx.log(`yt-dlp ${describeArguments(args)}`);
+      let text: string;
+      try {
+        text = await runYtdlpListing(ytdlp, args, { cwd: workDir, signal: ctx.signal, maxBytes: LISTING_MAX_BYTES, killGraceMs: KILL_GRACE_MS });
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === 'ENOENT' || code === 'EACCES') throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
+        throw error;
+      }
+      return parseYtdlpListing(text, request.url, request.limit);
+    } finally {
+      await rm(workDir, { recursive: true, force: true });
     }
   }
 

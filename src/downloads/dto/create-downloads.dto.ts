@@ -41,6 +41,15 @@ export class CreateDownloadItemDto {
 
   @SpeedLimitProperty()
   speedLimit?: number | null;
+
+  @ApiPropertyOptional({
+    description:
+      'Make one task per entry the link holds (the parts of a Bilibili video without ?p=, the episodes of a season, a playlist\'s or channel\'s entries), ' +
+      'in order, named "Title - 01 Entry title"; at most 1000 per link. Default false: one task for the link, as given',
+  })
+  @IsOptional()
+  @IsBoolean()
+  expand?: boolean;
 }
 
 export class CreateDownloadsDto {

@@ -16,4 +16,13 @@ export class StartDownloadDto {
 
   @SpeedLimitProperty()
   speedLimit?: number | null;
+
+  @ApiPropertyOptional({
+    description:
+      'When the task\'s link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, ' +
+      'after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing',
+  })
+  @IsOptional()
+  @IsBoolean()
+  expand?: boolean;
 }
