@@ -79,6 +79,9 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
       workDir,
       deleteSegments: true,
       speedLimit: null,
+      quality: 'best',
+      audioLanguages: [],
+      subtitleLanguages: [],
       ...overrides,
     };
   }

@@ -122,6 +122,9 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
       workDir: await mkdtemp(join(root, `.work-${jobCount}-`)),
       deleteSegments: true,
       speedLimit: null,
+      quality: 'best',
+      audioLanguages: [],
+      subtitleLanguages: [],
       ...overrides,
     };
   }

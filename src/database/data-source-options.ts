@@ -5,13 +5,14 @@ import { DownloadEntity } from '../tasks/download.entity.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from './migrations/1765152000000-add-speed-limit.js';
+import { AddMediaChoice1765238400000 } from './migrations/1765238400000-add-media-choice.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
 
 export const DATABASE_FILE = 'mediago.sqlite';
 
 /** The migrations, oldest first: the same list on both stores, each branching where their SQL must differ. */
-export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000];
+export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddMediaChoice1765238400000];
 
 export const ENTITIES = [DownloadEntity, SettingEntity];
 

@@ -21,6 +21,8 @@ import type { SetStatusDto } from './dto/set-status.dto.js';
 import type { StartDownloadDto } from './dto/start-download.dto.js';
 import type { UpdateDownloadDto } from './dto/update-download.dto.js';
 import { urlProblem } from './dto/validators.js';
+import { languagesText, parseLanguages, parseQuality, qualityText } from '../config/media-choice.js';
+import type { MediaChoiceColumns } from '../tasks/download.repository.js';
 
 /**
  * The API's side of tasks: reads and views come from the store, every change is a command to the lifecycle,
@@ -110,6 +112,7 @@ export class DownloadsService {
       }
       if (dto.headers !== undefined) edit.headers = formatHeaderLines(parseHeaderLines(dto.headers));
       if (dto.speedLimit !== undefined) edit.speedLimit = dto.speedLimit || null;
+      Object.assign(edit, choiceColumns(dto));
       if (dto.folder !== undefined) edit.folder = normalizeFolder(dto.folder);
       return edit;
     });
@@ -134,7 +137,7 @@ export class DownloadsService {
   }
 
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
-    await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
+    await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit, choice: choiceColumns(dto) });
     return this.get(id);
   }
 
@@ -155,6 +158,7 @@ export class DownloadsService {
       headers: formatHeaderLines(parseHeaderLines(item.headers)),
       isLive: item.isLive ?? false,
       speedLimit: item.speedLimit || null,
+      ...choiceColumns(item),
     };
   }
 
@@ -174,4 +178,14 @@ export class DownloadsService {
     const present = files.length > 0 ? await this.filePresence.check(files) : new Map<string, boolean>();
     return tasks.map((task) => toDownloadTaskDto(task, this.config.downloadDir, this.lifecycle.liveProgress(task.id), task.file !== null && present.get(task.file) === true));
   }
+}
+
+/** The media choice a request gives, as stored: a field not given stays undefined, null is "the installation's default". */
+export function choiceColumns(dto: { quality?: unknown; audioLanguage?: unknown; subtitleLanguages?: unknown }): Partial<MediaChoiceColumns> {
+  const columns: Partial<MediaChoiceColumns> = {};
+  // the DTO validated every given value: the parses below cannot fail
+  if (dto.quality !== undefined) columns.quality = dto.quality === null ? null : qualityText(parseQuality(dto.quality)!);
+  if (dto.audioLanguage !== undefined) columns.audioLanguage = dto.audioLanguage === null ? null : languagesText(parseLanguages(dto.audioLanguage)!);
+  if (dto.subtitleLanguages !== undefined) columns.subtitleLanguages = dto.subtitleLanguages === null ? null : languagesText(parseLanguages(dto.subtitleLanguages)!);
+  return columns;
 }

@@ -15,7 +15,7 @@ import type { LiveProgress } from '../scheduler/speed-meter.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
 import type { DownloadEntity } from '../tasks/download.entity.js';
-import { DownloadRepository, type NewDownload, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
+import { DownloadRepository, type MediaChoiceColumns, type NewDownload, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
 import { CRASH_LOOP_LIMIT, type Applied, type LifecycleCommand, type RunOutcome, type Transition, commandTransition, outcomeTransition, taskState } from './task-transitions.js';
 
 /** How long a shutdown waits for running tasks to write down where they are. */
@@ -27,6 +27,8 @@ export interface StartOptions {
   deleteSegments?: boolean;
   /** Its own speed limit; 0 or null: none; undefined: unchanged. */
   speedLimit?: number | null;
+  /** Its own media choice as stored (null: the installation's default); a field left undefined is unchanged. */
+  choice?: Partial<MediaChoiceColumns>;
 }
 
 /** An edit of an idle task, computed from the task as it stands (the API validates the fields against it). */
@@ -88,11 +90,12 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
         localPath,
         deleteSegments: options.deleteSegments ?? true,
         speedLimit: options.speedLimit !== undefined ? options.speedLimit || null : undefined,
+        choice: options.choice,
         restart,
       });
       this.logs.append(id, 'queued by a client');
       this.publish(transition, () => ({ id }));
-      this.scheduler.enqueue(id, restart ? task.file : null);
+      this.scheduler.enqueue(id, restart ? filesOf(task) : null);
     });
   }
 
@@ -124,7 +127,8 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
       const task = (await this.repository.findById(id)) ?? before;
       // files first: on a full disk, removing them is what makes room for the database write
       if (deleteFile) {
-        if (task.file) await rm(task.file, { force: true });
+        // the file, its subtitles and the parts of a live recording
+        for (const file of filesOf(task)) await rm(file, { force: true });
         const workspace = await this.workspaceOf(task.id, task.localPath, task.folder);
         await workspace?.remove();
       }
@@ -238,24 +242,24 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
     const transition = this.outcome(await this.repository.findById(id), { kind: 'succeeded' });
     if (transition.write !== 'markSucceeded') return;
     const { progress } = report;
-    await this.repository.markSucceeded(id, { file: report.file, name: report.name, nameIsDerived: report.nameIsDerived, downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes });
+    await this.repository.markSucceeded(id, { file: report.file, outputs: report.outputs, name: report.name, nameIsDerived: report.nameIsDerived, downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes });
     this.published.delete(id);
     // a last progress event, so that even a run shorter than one interval reports where it ended
     this.publishEach(transition, { [DownloadEvent.Progress]: { id, ...progress }, [DownloadEvent.Succeeded]: { id } });
   }
 
-  async stopped(id: number, cause: 'client' | 'delete', progress: LiveProgress, savedFile?: string): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(id), { kind: 'stopped', cause, saved: savedFile !== undefined });
+  async stopped(id: number, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(id), { kind: 'stopped', cause, saved: saved !== undefined });
     if (transition.write !== 'markStopped') return;
-    await this.repository.markStopped(id, stored(progress), savedFile);
+    await this.repository.markStopped(id, stored(progress), saved);
     this.published.delete(id);
     this.publishEach(transition, { [DownloadEvent.Progress]: { id, ...progress }, [DownloadEvent.Stopped]: { id } });
   }
 
-  async interrupted(id: number, progress: LiveProgress | null): Promise<void> {
+  async interrupted(id: number, progress: LiveProgress | null, outputs?: string[]): Promise<void> {
     const transition = this.outcome(await this.repository.findById(id), { kind: 'interrupted' });
     if (transition.write !== 'requeueAfterShutdown') return;
-    await this.repository.requeueAfterShutdown(id, progress ? stored(progress) : null);
+    await this.repository.requeueAfterShutdown(id, progress ? stored(progress) : null, outputs);
     this.published.delete(id);
   }
 
@@ -337,6 +341,11 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
   private publishEach(transition: Applied, payloads: Partial<{ [K in DownloadEventName]: DownloadEventMap[K] }>): void {
     for (const name of transition.events) this.events.emit(name, payloads[name]);
   }
+}
+
+/** Every file a task has on record: its outputs and its main file. */
+function filesOf(task: DownloadEntity): string[] {
+  return [...new Set([...task.outputs, ...(task.file ? [task.file] : [])])];
 }
 
 function stored(progress: LiveProgress): StoredProgress {

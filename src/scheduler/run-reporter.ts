@@ -12,6 +12,8 @@ export interface RunFailure {
 
 export interface SucceededRunReport {
   file: string;
+  /** Every file the task has now: the file, its subtitles, the parts earlier runs of a live recording saved. */
+  outputs: string[];
   name: string;
   nameIsDerived: boolean;
   /** The figures the run ended on. */
@@ -28,9 +30,9 @@ export interface RunReporter {
   /** `publish`: the figures changed since the last report; `persist`: they are due to be written down. */
   progress(id: number, progress: LiveProgress, due: { publish: boolean; persist: boolean }): Promise<void>;
   succeeded(id: number, report: SucceededRunReport): Promise<void>;
-  /** Aborted by a client's stop or its task's delete; `savedFile`: a live recording's part, saved as the task's file. */
-  stopped(id: number, cause: 'client' | 'delete', progress: LiveProgress, savedFile?: string): Promise<void>;
-  /** Cut short by a shutdown: it runs again at the next boot. Null progress: a recording, whose part is saved apart. */
-  interrupted(id: number, progress: LiveProgress | null): Promise<void>;
+  /** Aborted by a client's stop or its task's delete; `saved`: a live recording's part, saved as the task's file, and all its files. */
+  stopped(id: number, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void>;
+  /** Cut short by a shutdown: it runs again at the next boot. Null progress: a recording, whose part is saved apart (`outputs`: all the task's files). */
+  interrupted(id: number, progress: LiveProgress | null, outputs?: string[]): Promise<void>;
   failed(id: number, failure: RunFailure, progress: LiveProgress): Promise<void>;
 }

@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { mkdir } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { dataDirFloor, freeBytes, formatBytes } from '../common/disk-space.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
 import { localPathProblem } from '../common/local-path.js';
 import { sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { parseQuality, storedLanguages } from '../config/media-choice.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { settleAfterAbort } from '../engine/abort.js';
@@ -60,8 +62,8 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   private ticks = 0;
   private closing = false;
   private startChain: Promise<unknown> = Promise.resolve();
-  /** The file a re-download of a finished task may replace (its own earlier file), by task id. */
-  private readonly replaceable = new Map<number, string>();
+  /** The files a re-download of a finished task may replace (its own earlier files), by task id. */
+  private readonly replaceable = new Map<number, string[]>();
   /** SPEED_LIMIT: shared by every running task; a settings change applies to the next chunk of each. */
   private readonly globalSpeedLimit: RateLimiter;
   /** While set, free space is below MIN_FREE_SPACE where the next task saves: queued tasks stay queued. */
@@ -132,11 +134,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /**
    * Adds a task (already written down as queued) to the back of the queue; a no-op if it is queued or running.
-   * `replace` is the task's own earlier file, which a successful run may overwrite.
+   * `replace` are the task's own earlier files, which a successful run may overwrite.
    */
-  enqueue(id: number, replace: string | null = null): void {
+  enqueue(id: number, replace: string[] | null = null): void {
     if (this.runs.has(id) || this.queue.includes(id)) return;
-    if (replace) this.replaceable.set(id, replace);
+    if (replace && replace.length > 0) this.replaceable.set(id, replace);
     this.queue.push(id);
     this.pump();
   }
@@ -214,14 +216,14 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       this.toldAboutSpace.delete(id);
       this.warnedAboutSpace = false;
       await this.reserve.ensure();
-      const previousFile = this.replaceable.get(id) ?? null;
+      const previousFiles = this.replaceable.get(id) ?? null;
       this.replaceable.delete(id);
       // the lifecycle marks it started, or says it no longer runs (stopped or deleted while it waited)
       const task = await this.lifecycle.started(id);
-      return task ? { task, previousFile } : null;
+      return task ? { task, previousFiles } : null;
     });
     if (!begun) return;
-    const { task, previousFile } = begun;
+    const { task, previousFiles } = begun;
     run.report = { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent };
     this.logs.append(id, `run started: ${task.type} ${redactUrl(task.url)}`);
     let job: DownloadJob | null = null;
@@ -229,7 +231,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       const downloader = this.registry.find(task.type);
       if (!downloader) throw new Error(`the "${task.type}" type is not available in this version of the service`);
       const workspace = await this.prepareWorkspace(task);
-      if (previousFile) await workspace.clear();
+      if (previousFiles) await workspace.clear();
       job = this.jobFor(task, workspace);
       const outputDir = workspace.outputDir;
       const context: DownloadContext = {
@@ -246,7 +248,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         STOP_GRACE_MS,
       );
       run.ending = true;
-      await this.finish(task, workspace, run, output, previousFile);
+      await this.finish(task, workspace, run, output, previousFiles ?? []);
     } catch (error) {
       run.ending = true;
       await this.reportFailure(task, job, run, error);
@@ -325,29 +327,40 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       workDir: workspace.path,
       deleteSegments: task.deleteSegments,
       speedLimit: effectiveSpeedLimit(task.speedLimit, this.config.speedLimit),
+      ...effectiveChoice(task, this.config),
     };
   }
 
-  private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
+  private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFiles: string[]): Promise<void> {
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
-    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFile);
+    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFiles);
+    // subtitles take the name the file got: "Show (1).mp4" gets "Show (1).en.vtt"
+    const stem = basename(file, extname(file));
+    const subtitles: string[] = [];
+    for (const subtitle of output.subtitles ?? []) {
+      const placed = await placeOutput(workspace.outputDir, `${stem}.${subtitle.language}`, 'vtt', subtitle.path, previousFiles);
+      subtitles.push(placed);
+      this.logs.append(task.id, `saved subtitles (${subtitle.language}) as ${placed}`);
+    }
+    // the parts of a live recording saved by earlier runs stay the task's files; a re-download started them over
+    const outputs = [...new Set([...task.outputs, file, ...subtitles])];
     if (task.deleteSegments) await workspace.remove();
     // a stop only changes the outcome of a recording it cut short; media that ended is a success
     if (run.reason === 'shutdown' && output.partial === true) {
       // the part recorded so far is saved under its own name; the next boot records on into a new file
       this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
-      await this.lifecycle.interrupted(task.id, null);
+      await this.lifecycle.interrupted(task.id, null, outputs);
       return;
     }
     const progress = this.derive(run);
     const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
     this.logs.append(task.id, `saved ${file}`);
     if (run.reason === 'client' && output.partial === true) {
-      await this.lifecycle.stopped(task.id, 'client', { ...progress, totalBytes, speed: 0, eta: null }, file);
+      await this.lifecycle.stopped(task.id, 'client', { ...progress, totalBytes, speed: 0, eta: null }, { file, outputs });
       return;
     }
     const nameIsDerived = task.nameIsDerived && name === task.name;
-    await this.lifecycle.succeeded(task.id, { file, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
+    await this.lifecycle.succeeded(task.id, { file, outputs, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
   }
 
   private async reportFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
@@ -396,6 +409,18 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       }
     }
   }
+}
+
+/** The task's own media choice where it has one, else the installation's default, as a run gets it. */
+export function effectiveChoice(
+  task: Pick<DownloadEntity, 'quality' | 'audioLanguage' | 'subtitleLanguages'>,
+  defaults: Pick<AppConfig, 'defaultQuality' | 'defaultAudioLanguage' | 'defaultSubtitleLanguages'>,
+): Pick<DownloadJob, 'quality' | 'audioLanguages' | 'subtitleLanguages'> {
+  return {
+    quality: (task.quality !== null ? parseQuality(task.quality) : null) ?? defaults.defaultQuality,
+    audioLanguages: storedLanguages(task.audioLanguage) ?? defaults.defaultAudioLanguage,
+    subtitleLanguages: storedLanguages(task.subtitleLanguages) ?? defaults.defaultSubtitleLanguages,
+  };
 }
 
 /** The tighter of a task's own limit and the global one, for tools that take one number (yt-dlp); null: none. */

@@ -12,6 +12,7 @@ import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
 import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
+import { AddMediaChoice1765238400000 } from '../database/migrations/1765238400000-add-media-choice.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -64,7 +65,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         ['idx_download_tasks_created_date', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000', 'AddSpeedLimit1765152000000']);
+      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000', 'AddSpeedLimit1765152000000', 'AddMediaChoice1765238400000']);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
 
@@ -78,7 +79,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 4);
+      assert.equal(migrations.length, 5);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -291,13 +292,28 @@ describe('DownloadRepository (real SQLite file)', () => {
 
       await repository.markQueued(task.id, { localPath: null, deleteSegments: true, restart: false });
       await repository.markStarted(task.id, 1);
-      await repository.markSucceeded(task.id, { file: '/srv/a.mp4', name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 });
+      await repository.markSucceeded(task.id, { file: '/srv/a.mp4', outputs: ['/srv/a.mp4', '/srv/a.en.vtt'], name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 });
       stored = (await repository.findById(task.id))!;
       assert.deepEqual([stored.status, stored.file, stored.percent, stored.error, stored.queuedAt, stored.interruptedRuns, stored.speedLimit], [DownloadStatus.Success, '/srv/a.mp4', 100, null, null, 0, 1000]);
+      assert.deepEqual(stored.outputs, ['/srv/a.mp4', '/srv/a.en.vtt']);
 
-      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, speedLimit: null, restart: true });
+      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, speedLimit: null, choice: { quality: '720', subtitleLanguages: 'zh,en' }, restart: true });
       stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.file, stored.downloadedBytes, stored.totalBytes, stored.percent, stored.speedLimit], [null, 0, null, null, null]);
+      assert.deepEqual([stored.file, stored.downloadedBytes, stored.totalBytes, stored.percent, stored.speedLimit, stored.outputs], [null, 0, null, null, null, []]);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], ['720', null, 'zh,en']);
+    });
+
+    it('keeps the media choice as given, null for "the default", and every saved file of a stopped or interrupted recording', async () => {
+      const [task] = await insert({ name: 'choice', quality: 'audio', audioLanguage: 'ja', subtitleLanguages: '' });
+      let stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages, stored.outputs], ['audio', 'ja', '', []]);
+      await repository.editDescription(task.id, { quality: null, audioLanguage: 'zh,en' });
+      await repository.markStopped(task.id, null, { file: '/srv/part.ts', outputs: ['/srv/part.ts'] });
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages, stored.file, stored.outputs], [null, 'zh,en', '', '/srv/part.ts', ['/srv/part.ts']]);
+      await repository.requeueAfterShutdown(task.id, null, ['/srv/part.ts', '/srv/part (1).ts']);
+      stored = (await repository.findById(task.id))!;
+      assert.deepEqual([stored.file, stored.outputs], [null, ['/srv/part.ts', '/srv/part (1).ts']]);
     });
 
     it('a shutdown requeues a run, keeping its figures and its place in the queue', async () => {
@@ -364,7 +380,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
     assert.equal(ormDataSource.options.migrationsRun, false);
     assert.equal(ormDataSource.options.type, 'sqlite');
     assert.deepEqual(ormDataSource.options.entities, [DownloadEntity, SettingEntity]);
-    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000]);
+    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddMediaChoice1765238400000]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
   });

@@ -7,9 +7,16 @@ import { DownloadStatus } from './download-status.enum.js';
 
 export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
 /** A new task as it is stored before its first start: what describes it, plus the idle state. */
-export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive' | 'speedLimit'>, queuedAt: string | null): NewDownload {
+export function newDownload(
+  description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive' | 'speedLimit'> & Partial<MediaChoiceColumns>,
+  queuedAt: string | null,
+): NewDownload {
   return {
+    quality: null,
+    audioLanguage: null,
+    subtitleLanguages: null,
     ...description,
+    outputs: [],
     status: DownloadStatus.Waiting,
     file: null,
     localPath: null,
@@ -23,6 +30,9 @@ export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'nam
   };
 }
 
+/** A task's own media choice as stored (null: the installation's default). */
+export type MediaChoiceColumns = Pick<DownloadEntity, 'quality' | 'audioLanguage' | 'subtitleLanguages'>;
+
 /** Figures a run writes down as it goes and when it ends. */
 export type StoredProgress = Pick<DownloadEntity, 'downloadedBytes' | 'totalBytes' | 'percent'>;
 
@@ -31,13 +41,19 @@ export interface QueuedRun {
   localPath: string | null;
   deleteSegments: boolean;
   speedLimit?: number | null;
-  /** A finished task downloaded again: its file and figures start over. */
+  /** Its own media choice; a field left undefined is unchanged. */
+  choice?: Partial<MediaChoiceColumns>;
+  /** A finished task downloaded again: its files and figures start over. */
   restart: boolean;
 }
 
-export type SucceededRun = Pick<DownloadEntity, 'file' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes'>;
+/** `outputs`: every file the task has now (the main file included). */
+export type SucceededRun = Pick<DownloadEntity, 'file' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes' | 'outputs'>;
 
-export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder'>>;
+/** A live recording cut short: the part saved as the task's file, and every file the task has now. */
+export type SavedPart = Pick<DownloadEntity, 'file' | 'outputs'>;
+
+export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder' | 'quality' | 'audioLanguage' | 'subtitleLanguages'>>;
 
 export interface PageQuery {
   current: number;
@@ -166,7 +182,8 @@ export class DownloadRepository {
       localPath: run.localPath,
       deleteSegments: run.deleteSegments,
       ...(run.speedLimit !== undefined ? { speedLimit: run.speedLimit } : {}),
-      ...(run.restart ? { file: null, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+      ...definedOnly(run.choice ?? {}),
+      ...(run.restart ? { file: null, outputs: [], downloadedBytes: 0, totalBytes: null, percent: null } : {}),
     });
   }
 
@@ -185,8 +202,8 @@ export class DownloadRepository {
   }
 
   /** Stopped while queued (no figures to keep) or after its run (figures kept for a resume; a recording's part as its file). */
-  async markStopped(id: number, progress: StoredProgress | null = null, file?: string): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), ...(file !== undefined ? { file } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
+  async markStopped(id: number, progress: StoredProgress | null = null, saved?: SavedPart): Promise<void> {
+    await this.write(id, { ...(progress ?? {}), ...(saved ?? {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
   }
 
   async markFailed(id: number, error: string, progress: StoredProgress | null = null): Promise<void> {
@@ -200,8 +217,9 @@ export class DownloadRepository {
   }
 
   /** A shutdown cut the run short: still queued, it resumes at the next boot; a clean end never counts as a crash. */
-  async requeueAfterShutdown(id: number, progress: StoredProgress | null): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
+  /** `outputs`: a live recording's part was saved on the way down, and the task's files now include it. */
+  async requeueAfterShutdown(id: number, progress: StoredProgress | null, outputs?: string[]): Promise<void> {
+    await this.write(id, { ...(progress ?? {}), ...(outputs ? { outputs } : {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
   }
 
   async requeueAtBoot(id: number): Promise<void> {
@@ -234,4 +252,8 @@ export class DownloadRepository {
   async delete(id: number): Promise<void> {
     await this.orm.delete({ id });
   }
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }

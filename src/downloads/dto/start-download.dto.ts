@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { IsAbsoluteDirectory } from './validators.js';
 import { SpeedLimitProperty } from './speed-limit.property.js';
+import { LanguagesProperty, QualityProperty } from './media-choice.property.js';
 
 export class StartDownloadDto {
   @ApiPropertyOptional({ example: '/home/me/Videos', description: 'Absolute directory for this task (default DOWNLOAD_DIR)' })
@@ -16,4 +17,13 @@ export class StartDownloadDto {
 
   @SpeedLimitProperty()
   speedLimit?: number | null;
+
+  @QualityProperty()
+  quality?: string | number | null;
+
+  @LanguagesProperty('audio')
+  audioLanguage?: string | string[] | null;
+
+  @LanguagesProperty('subtitles')
+  subtitleLanguages?: string | string[] | null;
 }
