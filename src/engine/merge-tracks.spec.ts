@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence, mergeTracks } from './merge-tracks.js';
-import { mergeWebVtt } from './hls/webvtt.js';
+import { mergeWebVtt } from './webvtt.js';
 
 describe('groupByDiscontinuity', () => {
   it('splits at discontinuities and ignores one on the first segment', () => {

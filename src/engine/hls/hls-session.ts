@@ -17,7 +17,7 @@ import { LiveTrackRecorder } from './live-recorder.js';
 import { type MediaPlaylistInfo, type MediaSegment, type PlaylistInfo, parsePlaylist, titleFromUrl } from './playlist.js';
 import { KeyStore, assertSupportedEncryption } from './segment-crypto.js';
 import { selectStreams } from './variant-selection.js';
-import { mergeWebVtt } from './webvtt.js';
+import { mergeWebVtt } from '../webvtt.js';
 
 export interface HlsDependencies {
   http: HttpClient;
