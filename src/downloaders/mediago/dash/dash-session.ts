@@ -120,7 +120,10 @@ export class DashSession {
       const offered = period.representations.length;
       const chosen = [video, audio, ...text.map((entry) => entry.representation)].filter((choice): choice is DashRepresentation => choice !== null).map(describeRepresentation).join(' + ');
       this.ctx.log(`${selections.length > 1 ? `period ${period.index + 1}: ` : ''}${offered} representations; chose ${chosen}${this.job.quality === 'audio' ? ' (the sound alone)' : ''}`);
-      for (const note of notes) if (!noted.has(note)) noted.add(note) && this.ctx.log(`quality/language: ${note}`);
+      for (const note of notes.filter((each) => !noted.has(each))) {
+        noted.add(note);
+        this.ctx.log(`quality/language: ${note}`);
+      }
     }
   }
 
