@@ -15,6 +15,17 @@ export const DownloadEvent = {
 
 export type DownloadEventName = (typeof DownloadEvent)[keyof typeof DownloadEvent];
 
+/**
+ * An event another node published (several nodes on one PostgreSQL database). Only event streams listen to it:
+ * webhooks and metrics count what their own node runs.
+ */
+export const REMOTE_DOWNLOAD_EVENT = 'download.remote';
+
+export interface RemoteDownloadEvent<K extends DownloadEventName = DownloadEventName> {
+  name: K;
+  payload: DownloadEventMap[K];
+}
+
 export interface DownloadProgressPayload {
   id: number;
   percent: number | null;

@@ -2,7 +2,7 @@ import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { Observable, Subject, defer, finalize, interval, map, merge, startWith, takeUntil } from 'rxjs';
-import { DownloadEvent, type DownloadEventMap, type DownloadEventName, type SseMessage, toSseMessage } from './download-events.js';
+import { DownloadEvent, type DownloadEventMap, type DownloadEventName, REMOTE_DOWNLOAD_EVENT, type RemoteDownloadEvent, SSE_EVENT_NAMES, type SseMessage, toSseMessage } from './download-events.js';
 
 export interface SseFrame {
   type?: string;
@@ -24,6 +24,10 @@ export class EventStreamService implements OnModuleDestroy {
     for (const name of Object.values(DownloadEvent)) {
       emitter.on(name, (payload: DownloadEventMap[typeof name]) => this.publish(name, payload));
     }
+    // what the other nodes sharing the database run reaches this node's clients too
+    emitter.on(REMOTE_DOWNLOAD_EVENT, (event: RemoteDownloadEvent) => {
+      if (event.name in SSE_EVENT_NAMES) this.publish(event.name, event.payload);
+    });
   }
 
   /** A client's view: a comment at once (so the head goes out on connect), the events, and a ping every SSE_PING_INTERVAL_MS (15 s). */

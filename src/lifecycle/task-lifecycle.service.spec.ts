@@ -20,6 +20,7 @@ import { DOWNLOADERS, type Downloader } from '../downloaders/downloader.interfac
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { abortError } from '../engine/abort.js';
 import type { DownloadContext, DownloadJob, DownloadOutput } from '../engine/download-job.js';
+import { ClusterBus } from '../cluster/cluster-bus.service.js';
 import { SchedulerService } from '../scheduler/scheduler.service.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
@@ -123,7 +124,24 @@ class LifecycleTierModule {
     return {
       module: LifecycleTierModule,
       imports: [ConfigModule.forRoot(config), TypeOrmModule.forRoot(dataSourceOptions(config.dataDir)), EventEmitterModule.forRoot(), TasksModule],
-      providers: [{ provide: DOWNLOADERS, useValue: [downloader] }, DownloaderRegistry, TaskLogService, SchedulerService, TaskLifecycleService],
+      providers: [
+        { provide: DOWNLOADERS, useValue: [downloader] },
+        DownloaderRegistry,
+        TaskLogService,
+        SchedulerService,
+        ClusterBus,
+        TaskLifecycleService,
+        // listening from the start: what the boot itself publishes is recorded too
+        {
+          provide: EVENT_LOG,
+          inject: [EventEmitter2],
+          useFactory: (emitter: EventEmitter2) => {
+            const log: Recorded[] = [];
+            emitter.onAny((name, payload: Record<string, unknown>) => log.push({ name: String(name), id: payload.id as number | undefined, payload }));
+            return log;
+          },
+        },
+      ],
     };
   }
 }
@@ -135,8 +153,10 @@ interface Recorded {
 }
 
 /** One boot of the lifecycle tier: its services, and every event it publishes, in order. */
+const EVENT_LOG = Symbol('EVENT_LOG');
+
 class Tier {
-  readonly events: Recorded[] = [];
+  readonly events: Recorded[];
   readonly lifecycle: TaskLifecycleService;
   readonly repository: DownloadRepository;
   readonly scheduler: SchedulerService;
@@ -148,18 +168,14 @@ class Tier {
     this.lifecycle = context.get(TaskLifecycleService);
     this.repository = context.get(DownloadRepository);
     this.scheduler = context.get(SchedulerService);
-    context.get(EventEmitter2).onAny((name, payload: Record<string, unknown>) => {
-      this.events.push({ name: String(name), id: payload.id as number | undefined, payload });
-    });
+    this.events = context.get(EVENT_LOG);
   }
 
   static async boot(config: AppConfig, script: (job: DownloadJob, run: number) => Behaviour): Promise<Tier> {
     const downloader = new ScriptedDownloader(script);
     const context = await NestFactory.createApplicationContext(LifecycleTierModule.register(config, downloader), { logger: false });
-    const tier = new Tier(context, downloader);
-    // boot recovery runs in init; events it publishes are caught because the listener is added first
     await context.init();
-    return tier;
+    return new Tier(context, downloader);
   }
 
   async create(count: number, start: boolean, name = 'clip'): Promise<DownloadEntity[]> {
@@ -198,10 +214,10 @@ async function readRows(config: AppConfig): Promise<DownloadEntity[]> {
 }
 
 /** Polls until the condition holds; fails after a bounded wait. */
-async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+async function waitFor(what: string, condition: () => boolean | Promise<boolean>, timeoutMs = 10_000, describe?: () => Promise<string>): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await condition())) {
-    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}`);
+    if (Date.now() > deadline) assert.fail(`timed out waiting until ${what}${describe ? `: ${await describe()}` : ''}`);
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
 }
@@ -264,7 +280,7 @@ describe('the task lifecycle and the scheduler on a real SQLite file (medium tie
     const stopped = await tier.row(queued.id);
     assert.deepEqual([stopped.status, stopped.queuedAt], [DownloadStatus.Stopped, null]);
     assert.deepEqual(tier.eventsOf(queued.id), ['updated', 'stopped']);
-    assert.equal(tier.scheduler.isQueued(queued.id), false);
+    assert.equal(tier.scheduler.isRunning(queued.id), false);
 
     await tier.lifecycle.stop(running.id);
     const ended = await tier.row(running.id);
@@ -408,7 +424,7 @@ describe('the task lifecycle and the scheduler on a real SQLite file (medium tie
       if (result.status === 'rejected') assert.ok(result.reason instanceof ApiError && result.reason.errorCode === ErrorCode.TaskRunning, `only "task_running" may be refused: ${String(result.reason)}`);
     }
     assert.ok(results.some((result) => result.status === 'fulfilled'));
-    await waitFor('the task is idle', () => !tier.scheduler.isRunning(task.id) && !tier.scheduler.isQueued(task.id));
+    await waitFor('the task is idle', async () => !tier.scheduler.isRunning(task.id) && (await tier.row(task.id)).queuedAt === null, 20_000, async () => JSON.stringify({ row: await tier.row(task.id), events: tier.eventsOf(task.id).slice(-8) }));
     await tier.lifecycle.stop(task.id);
 
     assert.ok(tier.downloader.runs.length > 1, `the commands ran the task more than once (${tier.downloader.runs.length} runs)`);
@@ -417,7 +433,7 @@ describe('the task lifecycle and the scheduler on a real SQLite file (medium tie
     let open = false;
     for (const name of tier.eventsOf(task.id)) {
       if (name === 'started') {
-        assert.equal(open, false, 'a run started while another was open');
+        assert.equal(open, false, `a run started while another was open: ${tier.eventsOf(task.id).join(' ')}`);
         open = true;
       } else if (['succeeded', 'failed', 'stopped'].includes(name) && open) open = false;
     }

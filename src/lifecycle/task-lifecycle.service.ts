@@ -1,13 +1,14 @@
-import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
+import { type BeforeApplicationShutdown, Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
 import { rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { assertUsableLocalPath } from '../common/local-path.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { ClusterBus } from '../cluster/cluster-bus.service.js';
 import { describeError } from '../engine/http-error.js';
 import { TaskWorkspace } from '../engine/task-workspace.js';
-import { DownloadEvent, type DownloadEventMap, type DownloadEventName } from '../events/download-events.js';
+import { DownloadEvent, type DownloadEventMap, type DownloadEventName, REMOTE_DOWNLOAD_EVENT, type RemoteDownloadEvent } from '../events/download-events.js';
 import { diskFullKind } from '../scheduler/failure-message.js';
 import type { RunFailure, RunReporter, SucceededRunReport } from '../scheduler/run-reporter.js';
 import { SchedulerService } from '../scheduler/scheduler.service.js';
@@ -15,11 +16,15 @@ import type { LiveProgress } from '../scheduler/speed-meter.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
 import type { DownloadEntity } from '../tasks/download.entity.js';
-import { DownloadRepository, type MediaChoiceColumns, type NewDownload, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
+import { DownloadRepository, type MediaChoiceColumns, type NewDownload, type RunLease, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
 import { CRASH_LOOP_LIMIT, type Applied, type LifecycleCommand, type RunOutcome, type Transition, commandTransition, outcomeTransition, taskState } from './task-transitions.js';
 
 /** How long a shutdown waits for running tasks to write down where they are. */
 const SHUTDOWN_GRACE_MS = 10_000;
+/** A command decides again when the task changed under it; this many times before it gives up. */
+const COMMAND_ATTEMPTS = 8;
+/** How long a command waits for another node to end a run it asked it to end, before ending it itself. */
+const REMOTE_ABORT_WAIT_MS = 5_000;
 
 export interface StartOptions {
   /** Another directory to save into; undefined or null: the one it has. */
@@ -37,19 +42,23 @@ export type EditOf = (task: DownloadEntity) => TaskDescriptionEdit;
 /**
  * The one owner of every task's state. Clients' commands (through the API) and the scheduler's reports of
  * runs go through the pure transitions of task-transitions.ts; this service writes what they decide through
- * the repository's intent methods, carries out their effects and publishes their events.
+ * the repository's intent methods, carries out their effects and publishes their events. A command writes
+ * only if the task is still as it decided on (else it decides again); a run's writes name its lease, so a
+ * node whose lease was taken over writes nothing.
  */
 @Injectable()
-export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap, BeforeApplicationShutdown {
+export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(TaskLifecycleService.name);
-  /** Commands on one task run one after another; a run's reports are not held up by them (a stop waits for its run). */
+  /** Commands on one task run one after another on this node; a run's reports are not held up by them. */
   private readonly turns = new Map<number, Promise<unknown>>();
-  /** The figures last published for each running task: what a task view shows between writes. */
+  /** The figures last published for each running task (this node's runs and, on PostgreSQL, the others'). */
   private readonly published = new Map<number, LiveProgress>();
+  private takeoverTimer: NodeJS.Timeout | null = null;
 
   constructor(
     private readonly repository: DownloadRepository,
     private readonly scheduler: SchedulerService,
+    private readonly cluster: ClusterBus,
     private readonly logs: TaskLogService,
     private readonly events: EventEmitter2,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -57,13 +66,23 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
     scheduler.attach(this);
   }
 
-  /** Live figures of a running task, as last published. */
-  liveProgress(id: number): LiveProgress | null {
-    return this.scheduler.isRunning(id) ? (this.published.get(id) ?? null) : null;
+  onModuleInit(): void {
+    this.cluster.onWake(() => this.scheduler.wake());
+    this.cluster.onAbortRequest(async ({ id, reason }) => {
+      await this.scheduler.abort(id, reason);
+    });
+    // the figures of runs on other nodes, for this node's task views
+    this.events.on(REMOTE_DOWNLOAD_EVENT, ({ name, payload }: RemoteDownloadEvent) => {
+      const id = (payload as { id?: number }).id;
+      if (id === undefined) return;
+      if (name === DownloadEvent.Progress) this.published.set(id, payload as LiveProgress);
+      else if (name !== DownloadEvent.Updated) this.published.delete(id);
+    });
   }
 
-  isRunning(id: number): boolean {
-    return this.scheduler.isRunning(id);
+  /** Live figures of a running task, as last published. */
+  liveProgress(id: number): LiveProgress | null {
+    return this.published.get(id) ?? null;
   }
 
   // ---- commands ----
@@ -72,223 +91,336 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
     const transition = this.mustApply(commandTransition(null, { kind: 'create', start }), 0);
     const saved = await this.repository.insertMany(rows);
     this.publish(transition, () => ({ ids: saved.map((task) => task.id), count: saved.length }));
-    if (transition.effects.includes('enqueue')) for (const task of saved) this.scheduler.enqueue(task.id);
+    if (transition.effects.includes('enqueue')) this.wake();
     return saved;
   }
 
   /** Queues a task for a run; a no-op if it is queued or running already. */
   start(id: number, options: StartOptions): Promise<void> {
-    return this.inTurn(id, async () => {
-      const task = await this.mustFind(id);
-      const transition = this.mustApply(this.decide(task, { kind: 'start' }), id);
-      if (!transition.write) return;
+    return this.command(id, { kind: 'start' }, async (task, transition) => {
+      if (!transition.write) return true;
       const localPath = options.localPath !== undefined && options.localPath !== null ? resolve(options.localPath) : task.localPath;
       if (localPath !== task.localPath) await assertUsableLocalPath(localPath!);
-      await this.moveWorkspace(task, localPath, task.folder);
-      const restart = task.status === DownloadStatus.Success;
-      await this.repository.markQueued(id, {
+      const queued = await this.repository.markQueued(task, {
         localPath,
         deleteSegments: options.deleteSegments ?? true,
         speedLimit: options.speedLimit !== undefined ? options.speedLimit || null : undefined,
         choice: options.choice,
-        restart,
+        replacesFile: task.status === DownloadStatus.Success ? task.file : null,
       });
+      if (!queued) return false;
+      // partial data follows the task to its new directory (it is queued, not running: nothing writes there)
+      await this.moveWorkspace(task, localPath, task.folder);
       this.logs.append(id, 'queued by a client');
       this.publish(transition, () => ({ id }));
-      this.scheduler.enqueue(id, restart ? filesOf(task) : null);
+      this.wake();
+      return true;
     });
   }
 
-  /** Stops a queued or running task and returns once it has stopped; a no-op for any other. */
+  /** Stops a queued or running task (on whichever node runs it) and returns once it has stopped; a no-op for any other. */
   stop(id: number): Promise<void> {
-    return this.inTurn(id, async () => {
-      const task = await this.mustFind(id);
-      const transition = this.mustApply(this.decide(task, { kind: 'stop' }), id);
-      if (transition.effects.includes('abortRun')) {
-        await this.scheduler.abort(id, 'client');
-        return;
-      }
-      if (!transition.write) return;
-      this.scheduler.dequeue(id);
-      await this.repository.markStopped(id);
+    return this.command(id, { kind: 'stop' }, async (task, transition) => {
+      if (transition.effects.includes('abortRun')) return this.endRun(task, 'client');
+      if (!transition.write) return true;
+      if (!(await this.repository.markStoppedWhileQueued(task))) return false;
       this.logs.append(id, 'stopped by a client while queued');
       this.publish(transition, () => ({ id }));
+      return true;
     });
   }
 
-  /** Deletes a task (its run stopped first), with its file and partial data when asked; returns the file it had. */
+  /** Deletes a task (its run stopped first), with its files and partial data when asked; returns the file it had. */
   delete(id: number, deleteFile: boolean): Promise<string | null> {
-    return this.inTurn(id, async () => {
-      const before = await this.mustFind(id);
-      const transition = this.mustApply(this.decide(before, { kind: 'delete' }), id);
-      if (transition.effects.includes('abortRun')) await this.scheduler.abort(id, 'delete');
-      if (transition.effects.includes('dequeue')) this.scheduler.dequeue(id);
+    let file: string | null = null;
+    return this.command(id, { kind: 'delete' }, async (before, transition) => {
+      if (transition.effects.includes('abortRun') && !(await this.endRun(before, 'delete'))) return false;
       // read after the stop: a run that finished meanwhile has placed its file
-      const task = (await this.repository.findById(id)) ?? before;
+      const task = await this.repository.findById(id);
+      if (!task) return true;
+      if (task.leaseToken) return false; // claimed again meanwhile: decide again
       // files first: on a full disk, removing them is what makes room for the database write
       if (deleteFile) {
         // the file, its subtitles and the parts of a live recording
-        for (const file of filesOf(task)) await rm(file, { force: true });
+        for (const path of filesOf(task)) await rm(path, { force: true });
         const workspace = await this.workspaceOf(task.id, task.localPath, task.folder);
         await workspace?.remove();
       }
-      await this.repository.delete(id);
+      if (!(await this.repository.delete(task))) return false;
+      file = task.file;
       this.published.delete(id);
       this.publish(transition, () => ({ id }));
       await this.logs.remove(id);
-      return task.file;
-    });
+      return true;
+    }).then(() => file);
   }
 
   /** A client sets the outcome of several tasks at once; none may be running, and nothing changes if one is. */
-  async mark(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
-    const tasks = await this.repository.findByIds(ids);
-    const transitions = new Map<number, Applied>();
-    const running: number[] = [];
-    for (const id of ids) {
-      const task = tasks.find((candidate) => candidate.id === id) ?? null;
-      const transition = this.decide(task, { kind: 'mark', status });
-      if (transition.kind === 'reject' && transition.errorCode === ErrorCode.TaskRunning) running.push(id);
-      else transitions.set(id, this.mustApply(transition, id));
+  mark(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
+    return this.inTurns([...new Set(ids)].sort((a, b) => a - b), () => this.markInTurn(ids, status));
+  }
+
+  private async markInTurn(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
+    for (let attempt = 0; attempt < COMMAND_ATTEMPTS; attempt++) {
+      const tasks = await this.repository.findByIds(ids);
+      const transitions = new Map<number, Applied>();
+      const running: number[] = [];
+      for (const id of ids) {
+        const task = tasks.find((candidate) => candidate.id === id) ?? null;
+        const transition = this.decide(task, { kind: 'mark', status });
+        if (transition.kind === 'reject' && transition.errorCode === ErrorCode.TaskRunning) running.push(id);
+        else transitions.set(id, this.mustApply(transition, id));
+      }
+      if (running.length > 0) throw new ApiError(409, ErrorCode.TaskRunning, `Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
+      if (!(await this.repository.markByClient(tasks, status))) continue;
+      for (const [id, transition] of transitions) this.publish(transition, () => ({ id }));
+      return;
     }
-    if (running.length > 0) throw new ApiError(409, ErrorCode.TaskRunning, `Task ${running.join(', ')} is downloading; stop it first. Nothing was changed`);
-    for (const [id, transition] of transitions) if (transition.effects.includes('dequeue')) this.scheduler.dequeue(id);
-    await this.repository.markByClient(ids, status);
-    for (const [id, transition] of transitions) this.publish(transition, () => ({ id }));
+    throw this.changedTooOften(ids.join(', '), 'mark');
   }
 
   /** Changes what an idle task downloads or where; a running one must be stopped first. */
   edit(id: number, editOf: EditOf): Promise<void> {
-    return this.inTurn(id, async () => {
-      const task = await this.mustFind(id);
-      const transition = this.mustApply(this.decide(task, { kind: 'edit' }), id);
+    return this.command(id, { kind: 'edit' }, async (task, transition) => {
       const edit = editOf(task);
-      if (Object.keys(edit).length === 0) return;
+      if (Object.keys(edit).length === 0) return true;
+      if (!(await this.repository.editDescription(task, edit))) return false;
       if (edit.folder !== undefined) await this.moveWorkspace(task, task.localPath, edit.folder);
-      await this.repository.editDescription(id, edit);
       this.publish(transition, () => ({ id }));
+      return true;
     });
   }
 
   setLive(id: number, isLive: boolean): Promise<void> {
-    return this.inTurn(id, async () => {
-      const transition = this.mustApply(this.decide(await this.mustFind(id), { kind: 'setLive' }), id);
+    return this.command(id, { kind: 'setLive' }, async (_task, transition) => {
       await this.repository.setLive(id, isLive);
       this.publish(transition, () => ({ id }));
+      return true;
     });
   }
 
-  /** Tasks queued or running when the service last stopped are queued again, in their order; a crash loop fails. */
+  /**
+   * Runs this node held when it last stopped are queued again in their place (a crash loop fails); on PostgreSQL,
+   * runs of other nodes whose lease expired are taken over the same way, now and every third of a lease.
+   */
   async onApplicationBootstrap(): Promise<void> {
-    for (const task of await this.repository.findQueued()) {
-      const transition = this.decide(task, { kind: 'boot' });
-      if (transition.kind !== 'apply') continue;
-      if (transition.write === 'failCrashLoop') {
-        const message = `the service stopped unexpectedly ${task.interruptedRuns} times in a row while this task was downloading, so it is not started again on its own; see the service log for the cause, then start it again by hand`;
-        await this.repository.markFailed(task.id, message);
-        this.logs.append(task.id, `failed: ${message}`);
-        this.logger.error(`task ${task.id} failed: ${message}`);
-        this.publish(transition, () => ({ id: task.id, error: message, errorCode: ErrorCode.CrashLoop }));
-        continue;
-      }
-      if (!transition.effects.includes('enqueue')) continue;
-      if (transition.write === 'requeueAtBoot') await this.repository.requeueAtBoot(task.id);
-      const crashed = task.status === DownloadStatus.Downloading && task.interruptedRuns > 0;
-      this.logs.append(
-        task.id,
-        crashed
-          ? `queued again: the service stopped unexpectedly during this task's run (${task.interruptedRuns} of ${CRASH_LOOP_LIMIT} such runs in a row before it fails)`
-          : 'queued again: the service restarted while this task was queued or running',
-      );
-      this.publish(transition, () => ({ id: task.id }));
-      this.scheduler.enqueue(task.id);
-    }
+    for (const task of await this.repository.findLeftoverRuns(this.config.nodeId)) await this.recover(task, 'boot');
+    // with one node too: a run whose heartbeat stopped (its event loop stalled past the lease) is not left hanging
+    await this.takeOverExpired();
+    this.takeoverTimer = setInterval(() => void this.takeOverExpired(), Math.max(500, Math.floor(this.config.leaseMs / 3)));
+    this.takeoverTimer.unref();
+    this.scheduler.wake();
   }
 
-  /** Running tasks write down where they are and stay queued for the next boot; a clean shutdown never counts as a crash. */
+  /** Running tasks write down where they are and stay queued (for any node); a clean shutdown never counts as a crash. */
   async beforeApplicationShutdown(): Promise<void> {
+    if (this.takeoverTimer) clearInterval(this.takeoverTimer);
     this.scheduler.close();
-    const running = await this.repository.findByIds(this.scheduler.runningIds()).catch(() => []);
-    const ending = running.filter((task) => this.mustApply(this.decide(task, { kind: 'shutdown' }), task.id).write === 'clearRunCounter');
-    await this.repository.clearRunCounters(ending.map((task) => task.id)).catch((error: unknown) => this.logger.warn(`run counters not cleared: ${describeError(error)}`));
-    // every run is aborted, even one whose row could not be read: each reports "interrupted" and stays queued
+    const leases = this.scheduler.runningLeases();
+    await this.repository.clearRunCounters(leases.map((lease) => lease.token)).catch((error: unknown) => this.logger.warn(`run counters not cleared: ${describeError(error)}`));
+    // every run is aborted: each reports "interrupted" and is queued again
     await this.scheduler.abortAll('shutdown', SHUTDOWN_GRACE_MS);
   }
 
-  // ---- the scheduler's reports ----
+  // ---- the scheduler's claims and reports ----
 
-  async started(id: number): Promise<DownloadEntity | null> {
-    const task = await this.repository.findById(id);
-    const transition = this.outcome(task, { kind: 'started' });
-    if (!task || transition.write !== 'markStarted') return null;
-    const interruptedRuns = task.interruptedRuns + 1;
-    await this.repository.markStarted(id, interruptedRuns);
-    this.published.delete(id);
-    this.publish(transition, () => ({ id }));
-    return { ...task, status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns };
+  async claim(): Promise<DownloadEntity | null> {
+    const task = await this.repository.claimNext(this.config.nodeId, this.config.leaseMs);
+    if (!task) return null;
+    // the claim's statement takes exactly the tasks "started" applies to: queued, waiting
+    const transition = outcomeTransition({ status: DownloadStatus.Waiting, queued: true, running: true, interruptedRuns: task.interruptedRuns - 1 }, { kind: 'started' });
+    this.published.delete(task.id);
+    this.publish(transition, () => ({ id: task.id }));
+    return task;
   }
 
-  async progress(id: number, progress: LiveProgress, due: { publish: boolean; persist: boolean }): Promise<void> {
-    // a report comes from a run holding a slot, whose row says "downloading": no read is needed to know it
-    const transition = outcomeTransition({ status: DownloadStatus.Downloading, queued: true, running: this.scheduler.isRunning(id), interruptedRuns: 0 }, { kind: 'progress', persist: due.persist });
-    if (transition.write === 'saveProgress') await this.repository.saveProgress(id, stored(progress));
-    if (due.publish && transition.events.length > 0) {
-      this.published.set(id, progress);
-      this.publish(transition, () => ({ id, ...progress }));
+  async heartbeat(leases: RunLease[]): Promise<string[]> {
+    const held = new Set(await this.repository.renewLeases(this.config.nodeId, leases.map((lease) => lease.token), this.config.leaseMs));
+    return leases.filter((lease) => !held.has(lease.token)).map((lease) => lease.token);
+  }
+
+  async progress(lease: RunLease, progress: LiveProgress, due: { publish: boolean; persist: boolean }): Promise<void> {
+    // a report comes from a run holding its lease, whose row says "downloading": no read is needed to know it
+    const transition = outcomeTransition({ status: DownloadStatus.Downloading, queued: true, running: true, interruptedRuns: 1 }, { kind: 'progress', persist: due.persist });
+    if (transition.write === 'saveProgress') await this.repository.saveProgress(lease, stored(progress));
+    if (due.publish) {
+      this.published.set(lease.id, progress);
+      this.publish(transition, () => ({ id: lease.id, ...progress }));
     }
   }
 
-  async succeeded(id: number, report: SucceededRunReport): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(id), { kind: 'succeeded' });
+  async succeeded(lease: RunLease, report: SucceededRunReport): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'succeeded' });
     if (transition.write !== 'markSucceeded') return;
     const { progress } = report;
-    await this.repository.markSucceeded(id, { file: report.file, outputs: report.outputs, name: report.name, nameIsDerived: report.nameIsDerived, downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes });
-    this.published.delete(id);
+    const written = await this.repository.markSucceeded(lease, {
+      file: report.file,
+      outputs: report.outputs,
+      fileNode: this.config.nodeId,
+      name: report.name,
+      nameIsDerived: report.nameIsDerived,
+      downloadedBytes: progress.downloadedBytes,
+      totalBytes: progress.totalBytes,
+    });
+    if (!this.fenced(lease, written)) return;
+    this.published.delete(lease.id);
     // a last progress event, so that even a run shorter than one interval reports where it ended
-    this.publishEach(transition, { [DownloadEvent.Progress]: { id, ...progress }, [DownloadEvent.Succeeded]: { id } });
+    this.publishEach(transition, { [DownloadEvent.Progress]: { id: lease.id, ...progress }, [DownloadEvent.Succeeded]: { id: lease.id } });
   }
 
-  async stopped(id: number, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(id), { kind: 'stopped', cause, saved: saved !== undefined });
+  async stopped(lease: RunLease, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'stopped', cause, saved: saved !== undefined });
+    if (transition.write === 'releaseLease') {
+      await this.repository.releaseLease(lease);
+      return;
+    }
     if (transition.write !== 'markStopped') return;
-    await this.repository.markStopped(id, stored(progress), saved);
-    this.published.delete(id);
-    this.publishEach(transition, { [DownloadEvent.Progress]: { id, ...progress }, [DownloadEvent.Stopped]: { id } });
+    const written = await this.repository.markRunStopped(lease, stored(progress), saved ? { path: saved.file, node: this.config.nodeId, outputs: saved.outputs } : undefined);
+    if (!this.fenced(lease, written)) return;
+    this.published.delete(lease.id);
+    this.publishEach(transition, { [DownloadEvent.Progress]: { id: lease.id, ...progress }, [DownloadEvent.Stopped]: { id: lease.id } });
   }
 
-  async interrupted(id: number, progress: LiveProgress | null, outputs?: string[]): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(id), { kind: 'interrupted' });
+  async interrupted(lease: RunLease, progress: LiveProgress | null, outputs?: string[]): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'interrupted' });
     if (transition.write !== 'requeueAfterShutdown') return;
-    await this.repository.requeueAfterShutdown(id, progress ? stored(progress) : null, outputs);
-    this.published.delete(id);
+    this.fenced(lease, await this.repository.requeueAfterShutdown(lease, progress ? stored(progress) : null, outputs));
+    this.published.delete(lease.id);
   }
 
-  async failed(id: number, failure: RunFailure, progress: LiveProgress): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(id).catch(() => null), { kind: 'failed' });
+  async failed(lease: RunLease, failure: RunFailure, progress: LiveProgress): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(lease.id).catch(() => null), { kind: 'failed' });
     if (transition.write !== 'markFailed') return;
-    const write = () => this.repository.markFailed(id, failure.message, stored(progress));
-    await write().catch(async (writeError: unknown) => {
+    const write = () => this.repository.markRunFailed(lease, failure.message, stored(progress));
+    const written = await write().catch(async (writeError: unknown) => {
       // the disk that filled up holds the database too: the reserve makes room for this one write
       if (diskFullKind(writeError) && (await this.scheduler.releaseSpaceReserve())) {
-        this.logger.warn(`the disk of DATA_DIR is full: its space reserve was freed to record that task ${id} failed`);
-        await write().catch((again: unknown) => this.logger.error(`task ${id} failed (${failure.message}), but its row could not be updated: ${describeError(again)}`));
-      } else {
-        this.logger.error(`task ${id} failed (${failure.message}), but its row could not be updated: ${describeError(writeError)}`);
+        this.logger.warn(`the disk of DATA_DIR is full: its space reserve was freed to record that task ${lease.id} failed`);
+        return write().catch((again: unknown) => {
+          this.logger.error(`task ${lease.id} failed (${failure.message}), but its row could not be updated: ${describeError(again)}`);
+          return true;
+        });
       }
+      this.logger.error(`task ${lease.id} failed (${failure.message}), but its row could not be updated: ${describeError(writeError)}`);
+      return true;
     });
-    this.published.delete(id);
-    this.publish(transition, () => ({ id, error: failure.message, errorCode: failure.errorCode, ...(failure.dependency ? { dependency: failure.dependency } : {}) }));
+    if (!this.fenced(lease, written)) return;
+    this.published.delete(lease.id);
+    this.publish(transition, () => ({ id: lease.id, error: failure.message, errorCode: failure.errorCode, ...(failure.dependency ? { dependency: failure.dependency } : {}) }));
   }
 
   // ---- helpers ----
 
+  /** A run left without its node (this one before a restart, or another whose lease expired): queued again, or failed in a crash loop. */
+  private async recover(task: DownloadEntity, why: 'boot' | 'takeover'): Promise<void> {
+    const transition = commandTransition(taskState(task), { kind: 'boot' });
+    if (transition.kind !== 'apply' || !transition.write) return;
+    const lease = { id: task.id, token: task.leaseToken ?? '' };
+    const byLease = task.leaseToken !== null;
+    const who = why === 'boot' ? 'the service stopped unexpectedly' : `node ${task.ownerNode} stopped renewing its lease`;
+    if (transition.write === 'failCrashLoop') {
+      const message = `${why === 'boot' ? 'the service' : 'the node running it'} stopped unexpectedly ${task.interruptedRuns} times in a row while this task was downloading, so it is not started again on its own; see the service log for the cause, then start it again by hand`;
+      const written = byLease ? await this.repository.markRunFailed(lease, message) : await this.repository.markFailedWithoutLease(task, message);
+      if (!written) return;
+      this.logs.append(task.id, `failed: ${message}`);
+      this.logger.error(`task ${task.id} failed: ${message}`);
+      this.publish(transition, () => ({ id: task.id, error: message, errorCode: ErrorCode.CrashLoop }));
+      return;
+    }
+    if (transition.write !== 'requeueAtBoot') return;
+    const written = byLease ? await this.repository.requeueLeftover(lease) : await this.repository.requeueWithoutLease(task);
+    if (!written) return;
+    this.logs.append(
+      task.id,
+      task.interruptedRuns > 0
+        ? `queued again: ${who} during this task's run (${task.interruptedRuns} of ${CRASH_LOOP_LIMIT} such runs in a row before it fails)`
+        : 'queued again: the service restarted while this task was running',
+    );
+    this.published.delete(task.id);
+    this.publish(transition, () => ({ id: task.id }));
+  }
+
+  private async takeOverExpired(): Promise<void> {
+    try {
+      const expired = await this.repository.findExpiredLeases();
+      for (const task of expired) if (!this.scheduler.isRunning(task.id)) await this.recover(task, 'takeover');
+      if (expired.length > 0) this.wake();
+    } catch (error) {
+      this.logger.warn(`expired leases not looked at: ${describeError(error)}`);
+    }
+  }
+
+  /**
+   * Ends a task's run wherever it runs and waits until it has: here through the scheduler; on another node by
+   * asking it, and when it does not answer in time (it died), by ending the run's lease here. False if the
+   * task changed otherwise meanwhile.
+   */
+  private async endRun(task: DownloadEntity, reason: 'client' | 'delete'): Promise<boolean> {
+    if (task.ownerNode === this.config.nodeId || !this.cluster.enabled) {
+      if (await this.scheduler.abort(task.id, reason)) return true;
+      // the run ended by itself meanwhile, or this node holds no such run (a lease left from before a restart)
+      const now = await this.repository.findById(task.id);
+      if (!now || now.leaseToken !== task.leaseToken) return true;
+      return this.forceEnd(task, reason);
+    }
+    this.cluster.requestAbort(task.ownerNode!, { id: task.id, reason });
+    const deadline = Date.now() + REMOTE_ABORT_WAIT_MS;
+    while (Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+      const now = await this.repository.findById(task.id);
+      if (!now || now.leaseToken !== task.leaseToken) return true;
+    }
+    this.logger.warn(`node ${task.ownerNode} did not end the run of task ${task.id} within ${REMOTE_ABORT_WAIT_MS} ms: its lease is ended here`);
+    return this.forceEnd(task, reason);
+  }
+
+  /** Ends a run whose node does not answer: its lease ends here, and that node can write nothing more about it. */
+  private async forceEnd(task: DownloadEntity, reason: 'client' | 'delete'): Promise<boolean> {
+    if (!task.leaseToken) return false;
+    const lease = { id: task.id, token: task.leaseToken };
+    const progress = { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent };
+    const written = reason === 'client' ? await this.repository.markRunStopped(lease, progress) : await this.repository.releaseLease(lease);
+    if (written && reason === 'client') {
+      this.logs.append(task.id, 'stopped by a client; the partial data is kept for a resume');
+      this.published.delete(task.id);
+      this.events.emit(DownloadEvent.Stopped, { id: task.id });
+    }
+    return written;
+  }
+
+  /** Decides on a fresh read of the task and carries the decision out; again (a few times) when the task changed meanwhile. */
+  private command(id: number, command: LifecycleCommand, carryOut: (task: DownloadEntity, transition: Applied) => Promise<boolean>): Promise<void> {
+    return this.inTurn(id, async () => {
+      for (let attempt = 0; attempt < COMMAND_ATTEMPTS; attempt++) {
+        const task = await this.mustFind(id);
+        const transition = this.mustApply(this.decide(task, command), id);
+        if (await carryOut(task, transition)) return;
+      }
+      throw this.changedTooOften(String(id), command.kind);
+    });
+  }
+
+  private changedTooOften(ids: string, command: string): ApiError {
+    return new ApiError(409, ErrorCode.InvalidTransition, `Task ${ids} kept changing while the ${command} command was carried out; nothing was changed, try again`);
+  }
+
+  /** False (and a line in the service log) when the run's lease was taken over: another node runs the task now. */
+  private fenced(lease: RunLease, written: boolean): boolean {
+    if (!written) this.logger.warn({ taskId: lease.id, msg: 'the run ended, but its lease had been taken over by another node: its end is not written' });
+    return written;
+  }
+
+  private wake(): void {
+    this.scheduler.wake();
+    this.cluster.wakeOthers();
+  }
+
   private decide(task: DownloadEntity | null, command: LifecycleCommand): Transition {
-    return commandTransition(taskState(task, task ? this.scheduler.isRunning(task.id) : false), command);
+    return commandTransition(taskState(task), command);
   }
 
   private outcome(task: DownloadEntity | null, outcome: RunOutcome): Applied {
-    // reports come from a run, which holds its slot until its report is written
-    return outcomeTransition(taskState(task, true), outcome);
+    return outcomeTransition(taskState(task), outcome);
   }
 
   /** The one place an illegal transition becomes the client's error. */
@@ -301,6 +433,12 @@ export class TaskLifecycleService implements RunReporter, OnApplicationBootstrap
     const task = await this.repository.findById(id);
     if (!task) throw new ApiError(404, ErrorCode.DownloadNotFound, `No task with id ${id}`);
     return task;
+  }
+
+  /** In turn on several tasks at once, taken in id order so that two such commands never wait on each other. */
+  private inTurns<T>(ids: number[], step: () => Promise<T>): Promise<T> {
+    if (ids.length === 0) return step();
+    return this.inTurn(ids[0], () => this.inTurns(ids.slice(1), step));
   }
 
   private inTurn<T>(id: number, step: () => Promise<T>): Promise<T> {

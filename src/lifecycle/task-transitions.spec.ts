@@ -206,10 +206,10 @@ describe('task transitions: what the scheduler reports', () => {
     expectTable('failed', outcome({ kind: 'failed' }), sameForAll('markFailed [failed] {}'));
   });
 
-  it("a client's stop writes the task stopped (a recording's saved part with its last figures); a delete's stop writes nothing", () => {
+  it("a client's stop writes the task stopped (a recording's saved part with its last figures); a delete's stop only gives the lease back", () => {
     expectTable('stopped', outcome({ kind: 'stopped', cause: 'client', saved: false }), sameForAll('markStopped [stopped] {}'));
     expectTable('stopped with a part saved', outcome({ kind: 'stopped', cause: 'client', saved: true }), sameForAll('markStopped [progress,stopped] {}'));
-    expectTable('stopped for a delete', outcome({ kind: 'stopped', cause: 'delete', saved: false }), sameForAll('-'));
+    expectTable('stopped for a delete', outcome({ kind: 'stopped', cause: 'delete', saved: false }), sameForAll('releaseLease [] {}'));
   });
 
   it('interrupted (a shutdown) requeues quietly: clients learn of it at the next boot', () => {
@@ -218,14 +218,14 @@ describe('task transitions: what the scheduler reports', () => {
 });
 
 describe('taskState', () => {
-  it('reads queued from queuedAt and takes running from the scheduler', () => {
-    assert.equal(taskState(null, false), null);
-    assert.deepEqual(taskState({ status: DownloadStatus.Waiting, queuedAt: '2026-01-01T00:00:00.000Z', interruptedRuns: 0 }, true), {
-      status: DownloadStatus.Waiting,
+  it('reads queued from queuedAt, and running from the lease a node holds', () => {
+    assert.equal(taskState(null), null);
+    assert.deepEqual(taskState({ status: DownloadStatus.Downloading, queuedAt: '2026-01-01T00:00:00.000Z', interruptedRuns: 1, leaseToken: 'a-token' }), {
+      status: DownloadStatus.Downloading,
       queued: true,
       running: true,
-      interruptedRuns: 0,
+      interruptedRuns: 1,
     });
-    assert.equal(taskState({ status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 }, false)?.queued, false);
+    assert.deepEqual(taskState({ status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0, leaseToken: null }), { status: DownloadStatus.Stopped, queued: false, running: false, interruptedRuns: 0 });
   });
 });

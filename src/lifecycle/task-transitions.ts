@@ -10,7 +10,7 @@ export interface TaskState {
   status: DownloadStatus;
   /** queuedAt is set: the task waits for a slot or holds one (what boot queues again). */
   queued: boolean;
-  /** A run holds a slot for the task in this process. */
+  /** A run holds the task's lease, on this node or another one sharing the database. */
   running: boolean;
   /** Runs begun and never written to an end: left over at boot, the process died during them. */
   interruptedRuns: number;
@@ -26,6 +26,7 @@ export type LifecycleCommand =
   | { kind: 'edit' }
   | { kind: 'setLive' }
   | { kind: 'shutdown' }
+  /** at boot for this node's own runs left without an end, and for another node's runs whose lease expired */
   | { kind: 'boot' };
 
 /** What the scheduler reports of a run. */
@@ -51,6 +52,7 @@ export type TaskWrite =
   | 'requeueAfterShutdown'
   | 'requeueAtBoot'
   | 'failCrashLoop'
+  | 'releaseLease'
   | 'editDescription'
   | 'setLive'
   | 'clearRunCounter'
@@ -135,14 +137,15 @@ export function outcomeTransition(state: TaskState | null, outcome: RunOutcome):
     case 'failed':
       return apply('markFailed', [DownloadEvent.Failed]);
     case 'stopped':
-      if (outcome.cause === 'delete') return nothing();
+      // the delete that stopped it writes the rest: the run only gives its lease back
+      if (outcome.cause === 'delete') return apply('releaseLease');
       return apply('markStopped', outcome.saved ? [DownloadEvent.Progress, DownloadEvent.Stopped] : [DownloadEvent.Stopped]);
     case 'interrupted':
       return apply('requeueAfterShutdown');
   }
 }
 
-/** The state of a stored task; `running` comes from the scheduler, which alone knows. */
-export function taskState(task: { status: DownloadStatus; queuedAt: string | null; interruptedRuns: number } | null, running: boolean): TaskState | null {
-  return task ? { status: task.status, queued: task.queuedAt !== null, running, interruptedRuns: task.interruptedRuns } : null;
+/** The state of a stored task: it runs while a node holds its lease. */
+export function taskState(task: { status: DownloadStatus; queuedAt: string | null; interruptedRuns: number; leaseToken: string | null } | null): TaskState | null {
+  return task ? { status: task.status, queued: task.queuedAt !== null, running: task.leaseToken !== null, interruptedRuns: task.interruptedRuns } : null;
 }

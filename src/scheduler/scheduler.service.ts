@@ -18,7 +18,7 @@ import { RateLimiter, withSpeedLimits } from '../engine/rate-limiter.js';
 import { CodedTaskError } from '../engine/task-errors.js';
 import { TaskWorkspace } from '../engine/task-workspace.js';
 import type { DownloadEntity } from '../tasks/download.entity.js';
-import { DownloadRepository } from '../tasks/download.repository.js';
+import { DownloadRepository, type RunLease } from '../tasks/download.repository.js';
 import { describeFailure } from './failure-message.js';
 import { placeOutput } from './output-placement.js';
 import type { RunReporter } from './run-reporter.js';
@@ -26,11 +26,12 @@ import { SpaceReserve } from './space-reserve.js';
 import { type LiveProgress, SpeedMeter, deriveProgress } from './speed-meter.js';
 import { TaskLogService } from './task-log.service.js';
 
-/** Why a run was aborted: a client's stop, a delete of its task, or the service shutting down. */
-export type StopReason = 'client' | 'shutdown' | 'delete';
+/** Why a run was aborted: a client's stop, a delete of its task, the service shutting down, or its lease lost to another node. */
+export type StopReason = 'client' | 'shutdown' | 'delete' | 'lease-lost';
 
 /** One task holding a slot. */
 interface Run {
+  lease: RunLease;
   controller: AbortController;
   reason: StopReason | null;
   done: Promise<void>;
@@ -47,29 +48,32 @@ const STOP_GRACE_MS = 5_000;
 const PERSIST_EVERY_TICKS = 4;
 /** How often queued tasks held back by low disk space look again. */
 const SPACE_RECHECK_MS = 2_000;
+/** How often the queue is looked at without a wake-up (tasks queued by a node whose wake-up was missed). */
+const POLL_MS = 2_000;
 
 /**
- * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once, the rest in FIFO order, and reports what becomes of
- * each run to the lifecycle (the RunReporter attached to it). It reads tasks but never writes them.
+ * Runs at most MAX_CONCURRENT_DOWNLOADS tasks at once. The queue is the tasks table: with a free slot it asks the
+ * lifecycle to claim the oldest queued task (FIFO by queuedAt, across every node sharing the database), keeps the
+ * leases of its runs alive, and reports what becomes of each run. It reads tasks but never writes them.
  */
 @Injectable()
 export class SchedulerService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SchedulerService.name);
-  private readonly queue: number[] = [];
   private readonly runs = new Map<number, Run>();
+  /** A claim under way: a stop that comes meanwhile waits for it, so that it finds the run. */
+  private claiming: Promise<unknown> | null = null;
+  private pumping = false;
+  private pumpAgain = false;
+  private poller: NodeJS.Timeout | null = null;
+  private heartbeat: NodeJS.Timeout | null = null;
   private reporter: RunReporter | null = null;
   private ticker: NodeJS.Timeout | null = null;
   private ticks = 0;
   private closing = false;
-  private startChain: Promise<unknown> = Promise.resolve();
-  /** The files a re-download of a finished task may replace (its own earlier files), by task id. */
-  private readonly replaceable = new Map<number, string[]>();
   /** SPEED_LIMIT: shared by every running task; a settings change applies to the next chunk of each. */
   private readonly globalSpeedLimit: RateLimiter;
   /** While set, free space is below MIN_FREE_SPACE where the next task saves: queued tasks stay queued. */
   private spaceGate: NodeJS.Timeout | null = null;
-  /** Tasks put back at the head of the queue since the gate closed, so that they keep their order. */
-  private heldInRow = 0;
   /** Tasks whose log already says why they wait for space (one line per wait, not one per check). */
   private readonly toldAboutSpace = new Set<number>();
   /** The service log says once that tasks wait for space, until one starts again. */
@@ -100,12 +104,18 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.reserve.ensure();
     this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
     this.ticker.unref();
+    this.poller = setInterval(() => this.wake(), POLL_MS);
+    this.poller.unref();
+    // a lease is renewed three times in its life: one late heartbeat does not lose it
+    this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(500, Math.floor(this.config.leaseMs / 3)));
+    this.heartbeat.unref();
+    this.wake();
   }
 
   /** No run starts from now on; running ones are the lifecycle's to end. */
   close(): void {
     this.closing = true;
-    if (this.ticker) clearInterval(this.ticker);
+    for (const timer of [this.ticker, this.poller, this.heartbeat]) if (timer) clearInterval(timer);
     if (this.spaceGate) clearTimeout(this.spaceGate);
   }
 
@@ -120,40 +130,24 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (keys.includes('maxConcurrentDownloads')) this.pump();
   }
 
-  isQueued(id: number): boolean {
-    return this.queue.includes(id);
-  }
-
+  /** True while this node runs the task. */
   isRunning(id: number): boolean {
     return this.runs.has(id);
   }
 
-  runningIds(): number[] {
-    return [...this.runs.keys()];
+  /** The leases of this node's runs. */
+  runningLeases(): RunLease[] {
+    return [...this.runs.values()].map((run) => run.lease);
   }
 
-  /**
-   * Adds a task (already written down as queued) to the back of the queue; a no-op if it is queued or running.
-   * `replace` are the task's own earlier files, which a successful run may overwrite.
-   */
-  enqueue(id: number, replace: string[] | null = null): void {
-    if (this.runs.has(id) || this.queue.includes(id)) return;
-    if (replace && replace.length > 0) this.replaceable.set(id, replace);
-    this.queue.push(id);
-    this.pump();
+  /** Tasks were queued (here or on another node): free slots claim them. */
+  wake(): void {
+    void this.pump();
   }
 
-  /** Takes a task out of the queue before it runs; false when it was not waiting there. */
-  dequeue(id: number): boolean {
-    const index = this.queue.indexOf(id);
-    if (index < 0) return false;
-    this.queue.splice(index, 1);
-    this.replaceable.delete(id);
-    return true;
-  }
-
-  /** Aborts a task's run and waits until it has ended and its outcome is reported; false when it was not running. */
+  /** Aborts a task's run and waits until it has ended and its outcome is reported; false when this node does not run it. */
   async abort(id: number, reason: StopReason): Promise<boolean> {
+    if (!this.runs.has(id) && this.claiming) await this.claiming.catch(() => undefined);
     const run = this.runs.get(id);
     if (!run) return false;
     run.reason ??= reason;
@@ -178,60 +172,89 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     return this.reserve.release();
   }
 
-  private pump(): void {
-    while (!this.closing && !this.spaceGate && this.runs.size < this.config.maxConcurrentDownloads && this.queue.length > 0) {
-      const id = this.queue.shift()!;
-      const run: Run = {
-        controller: new AbortController(),
-        reason: null,
-        done: Promise.resolve(),
-        meter: new SpeedMeter(),
-        report: { downloadedBytes: 0, totalBytes: null },
-        changed: false,
-        lastPublished: null,
-        ending: false,
-      };
-      this.runs.set(id, run);
-      run.done = this.execute(id, run)
-        .catch((error) => this.logger.error({ taskId: id, msg: `the run ended with an error of its own: ${describeError(error)}` }))
-        .finally(() => {
-          this.runs.delete(id);
-          this.pump();
-        });
+  /** Claims queued tasks while slots are free; one claim at a time, again when woken meanwhile. */
+  private async pump(): Promise<void> {
+    if (this.pumping) {
+      this.pumpAgain = true;
+      return;
+    }
+    this.pumping = true;
+    try {
+      do {
+        this.pumpAgain = false;
+        while (!this.closing && !this.spaceGate && this.runs.size < this.config.maxConcurrentDownloads) {
+          const claim = this.claimOne();
+          this.claiming = claim;
+          const claimed = await claim.finally(() => (this.claiming = null));
+          if (!claimed) break;
+        }
+      } while (this.pumpAgain && !this.closing);
+    } catch (error) {
+      this.logger.warn(`the queue could not be read: ${describeError(error)}; trying again in a moment`);
+    } finally {
+      this.pumping = false;
     }
   }
 
-  /** Runs the steps in the order they were asked for: tasks are marked started in queue order. */
-  private inStartOrder<T>(step: () => Promise<T>): Promise<T> {
-    const next = this.startChain.then(step);
-    this.startChain = next.catch(() => undefined);
-    return next;
+  /** Claims the next queued task if its disk has room, and starts its run; false when nothing was started. */
+  private async claimOne(): Promise<boolean> {
+    const next = await this.repository.peekNextQueued();
+    if (!next) return false;
+    if (await this.holdForSpace(next)) return false;
+    this.toldAboutSpace.delete(next.id);
+    this.warnedAboutSpace = false;
+    await this.reserve.ensure();
+    const task = await this.lifecycle.claim();
+    if (!task) return false;
+    const run: Run = {
+      lease: { id: task.id, token: task.leaseToken! },
+      controller: new AbortController(),
+      reason: null,
+      done: Promise.resolve(),
+      meter: new SpeedMeter(),
+      report: { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent },
+      changed: false,
+      lastPublished: null,
+      ending: false,
+    };
+    this.runs.set(task.id, run);
+    run.done = this.execute(task, run)
+      .catch((error) => this.logger.error({ taskId: task.id, msg: `the run ended with an error of its own: ${describeError(error)}` }))
+      .finally(() => {
+        this.runs.delete(task.id);
+        this.wake();
+      });
+    return true;
   }
 
-  private async execute(id: number, run: Run): Promise<void> {
-    const begun = await this.inStartOrder(async () => {
-      const stored = await this.repository.findById(id);
-      if (!stored) return null;
-      if (await this.holdForSpace(stored, run)) return null;
-      this.toldAboutSpace.delete(id);
-      this.warnedAboutSpace = false;
-      await this.reserve.ensure();
-      const previousFiles = this.replaceable.get(id) ?? null;
-      this.replaceable.delete(id);
-      // the lifecycle marks it started, or says it no longer runs (stopped or deleted while it waited)
-      const task = await this.lifecycle.started(id);
-      return task ? { task, previousFiles } : null;
-    });
-    if (!begun) return;
-    const { task, previousFiles } = begun;
-    run.report = { downloadedBytes: task.downloadedBytes, totalBytes: task.totalBytes, percent: task.percent };
+  /** Keeps this node's leases alive; a run whose lease another node took is aborted without a word written. */
+  private async renewLeases(): Promise<void> {
+    if (this.runs.size === 0) return;
+    const lost = new Set(
+      await this.lifecycle.heartbeat(this.runningLeases()).catch((error: unknown) => {
+        this.logger.warn(`leases not renewed: ${describeError(error)}`);
+        return [] as string[];
+      }),
+    );
+    for (const [id, run] of this.runs) {
+      // a run that is writing its end has given its lease back itself
+      if (!lost.has(run.lease.token) || run.ending) continue;
+      this.logs.append(id, 'this node lost its lease on the task (another node took it over): the run here stops and writes nothing more');
+      run.reason ??= 'lease-lost';
+      run.controller.abort();
+    }
+  }
+
+  private async execute(task: DownloadEntity, run: Run): Promise<void> {
+    const id = task.id;
+    const previousFile = task.replacesFile;
     this.logs.append(id, `run started: ${task.type} ${redactUrl(task.url)}`);
     let job: DownloadJob | null = null;
     try {
       const downloader = this.registry.find(task.type);
       if (!downloader) throw new Error(`the "${task.type}" type is not available in this version of the service`);
       const workspace = await this.prepareWorkspace(task);
-      if (previousFiles) await workspace.clear();
+      if (previousFile) await workspace.clear();
       job = this.jobFor(task, workspace);
       const outputDir = workspace.outputDir;
       const context: DownloadContext = {
@@ -248,7 +271,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         STOP_GRACE_MS,
       );
       run.ending = true;
-      await this.finish(task, workspace, run, output, previousFiles ?? []);
+      await this.finish(task, workspace, run, output, previousFile);
     } catch (error) {
       run.ending = true;
       await this.reportFailure(task, job, run, error);
@@ -256,12 +279,12 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   /**
-   * Leaves the task at the head of the queue, unstarted, while free space where it saves (or in DATA_DIR)
-   * is below MIN_FREE_SPACE; looks again every few seconds. True when it was held.
+   * Leaves the next task queued, unclaimed, while free space where it saves (or in DATA_DIR) is below
+   * MIN_FREE_SPACE; looks again every few seconds. True when it was held.
    */
-  private async holdForSpace(task: DownloadEntity, run: Run): Promise<boolean> {
+  private async holdForSpace(task: DownloadEntity): Promise<boolean> {
     const floor = this.config.minFreeSpaceBytes;
-    if (floor <= 0 || run.controller.signal.aborted) return false;
+    if (floor <= 0) return false;
     const places: Array<[string, string, number]> = [
       [task.localPath ?? this.config.downloadDir, 'where it saves', floor],
       [this.config.dataDir, 'in DATA_DIR', dataDirFloor(floor)],
@@ -269,9 +292,6 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     for (const [path, label, needed] of places) {
       const free = await freeBytes(path).catch(() => null);
       if (free === null || free >= needed) continue;
-      // a stop that came meanwhile is honoured by the start, which ends at once
-      if (run.controller.signal.aborted) return false;
-      this.queue.splice(this.heldInRow++, 0, task.id);
       this.spaceGate ??= setTimeout(() => this.openSpaceGate(), SPACE_RECHECK_MS);
       if (!this.warnedAboutSpace) {
         this.warnedAboutSpace = true;
@@ -288,8 +308,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   private openSpaceGate(): void {
     this.spaceGate = null;
-    this.heldInRow = 0;
-    this.pump();
+    this.wake();
   }
 
   /** A strategy's question before a download of known size: fails the task at once when it cannot fit. */
@@ -331,54 +350,58 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     };
   }
 
-  private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFiles: string[]): Promise<void> {
+  private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
-    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFiles);
+    // a re-download may replace the task's own earlier files (its file and subtitles), never another task's
+    const ownFiles = previousFile ? [previousFile, ...task.outputs] : [];
+    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, ownFiles);
     // subtitles take the name the file got: "Show (1).mp4" gets "Show (1).en.vtt"
     const stem = basename(file, extname(file));
     const subtitles: string[] = [];
     for (const subtitle of output.subtitles ?? []) {
-      const placed = await placeOutput(workspace.outputDir, `${stem}.${subtitle.language}`, 'vtt', subtitle.path, previousFiles);
+      const placed = await placeOutput(workspace.outputDir, `${stem}.${subtitle.language}`, 'vtt', subtitle.path, ownFiles);
       subtitles.push(placed);
       this.logs.append(task.id, `saved subtitles (${subtitle.language}) as ${placed}`);
     }
-    // the parts of a live recording saved by earlier runs stay the task's files; a re-download started them over
-    const outputs = [...new Set([...task.outputs, file, ...subtitles])];
+    // the parts of a live recording saved by earlier runs stay the task's files; a re-download's files replace the earlier ones
+    const outputs = [...new Set([...(previousFile ? [] : task.outputs), file, ...subtitles])];
     if (task.deleteSegments) await workspace.remove();
     // a stop only changes the outcome of a recording it cut short; media that ended is a success
     if (run.reason === 'shutdown' && output.partial === true) {
       // the part recorded so far is saved under its own name; the next boot records on into a new file
       this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
-      await this.lifecycle.interrupted(task.id, null, outputs);
+      await this.lifecycle.interrupted(run.lease, null, outputs);
       return;
     }
     const progress = this.derive(run);
     const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
     this.logs.append(task.id, `saved ${file}`);
     if (run.reason === 'client' && output.partial === true) {
-      await this.lifecycle.stopped(task.id, 'client', { ...progress, totalBytes, speed: 0, eta: null }, { file, outputs });
+      await this.lifecycle.stopped(run.lease, 'client', { ...progress, totalBytes, speed: 0, eta: null }, { file, outputs });
       return;
     }
     const nameIsDerived = task.nameIsDerived && name === task.name;
-    await this.lifecycle.succeeded(task.id, { file, outputs, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
+    await this.lifecycle.succeeded(run.lease, { file, outputs, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
   }
 
   private async reportFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
     const progress = this.derive(run);
     if (run.controller.signal.aborted && run.reason !== null) {
+      // another node runs the task now: nothing about this run may be written
+      if (run.reason === 'lease-lost') return;
       if (run.reason === 'shutdown') {
         this.logs.append(task.id, 'interrupted by a shutdown; it resumes at the next start');
-        await this.lifecycle.interrupted(task.id, progress);
+        await this.lifecycle.interrupted(run.lease, progress);
       } else {
         if (run.reason === 'client') this.logs.append(task.id, 'stopped by a client; the partial data is kept for a resume');
-        await this.lifecycle.stopped(task.id, run.reason, progress);
+        await this.lifecycle.stopped(run.lease, run.reason, progress);
       }
       return;
     }
     const { message, internal, ...code } = describeFailure(error, { type: task.type, outputDir: job?.outputDir }, { workDir: job?.workDir, dataDir: this.config.dataDir });
     if (internal) this.logger.error(`task ${task.id} (${task.type}) failed because of an internal error: ${internal}`);
     this.logs.append(task.id, `failed: ${message}${job ? '' : ' (before the download began)'}`);
-    await this.lifecycle.failed(task.id, { message, ...code }, progress);
+    await this.lifecycle.failed(run.lease, { message, ...code }, progress);
   }
 
   private onProgress(run: Run, report: ProgressReport): void {
@@ -405,7 +428,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
         run.lastPublished = progress;
       }
       if (publish || persist) {
-        await this.lifecycle.progress(id, progress, { publish, persist }).catch((error: unknown) => this.logger.warn({ taskId: id, msg: `progress not saved: ${describeError(error)}` }));
+        await this.lifecycle.progress(run.lease, progress, { publish, persist }).catch((error: unknown) => this.logger.warn({ taskId: id, msg: `progress not saved: ${describeError(error)}` }));
       }
     }
   }

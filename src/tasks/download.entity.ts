@@ -4,6 +4,10 @@ import { DownloadStatus } from './download-status.enum.js';
 
 /** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
 @Entity({ name: 'download_tasks' })
+// a page's ids are skipped through these, not through the rows (see the repository's page())
+@Index('idx_download_tasks_id_status', ['id', 'status'])
+@Index('idx_download_tasks_unfinished', ['id'], { where: `"status" != 'success'` })
+@Index('idx_download_tasks_success', ['id'], { where: `"status" = 'success'` })
 export class DownloadEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;
@@ -70,6 +74,32 @@ export class DownloadEntity {
   /** This task's own limit in bytes per second (the global SPEED_LIMIT applies as well); null: none. */
   @Column({ type: 'integer', nullable: true, default: null })
   speedLimit: number | null;
+
+  /** The node holding this task's lease while it runs (several nodes on one database). */
+  @Index('idx_download_tasks_owner_node')
+  @Column({ type: 'varchar', length: 64, nullable: true, default: null })
+  ownerNode: string | null;
+
+  /** The running lease's token: every write about the run names it, so a node whose lease was taken writes nothing. */
+  @Column({ type: 'varchar', length: 36, nullable: true, default: null })
+  leaseToken: string | null;
+
+  /** When the lease ends unless its node renews it (ISO time of the database's clock). */
+  @Index('idx_download_tasks_lease_expires_at')
+  @Column({ type: 'varchar', length: 32, nullable: true, default: null })
+  leaseExpiresAt: string | null;
+
+  /** The node that saved `file` (it is only on that node's disk unless DOWNLOAD_DIR is shared). */
+  @Column({ type: 'varchar', length: 64, nullable: true, default: null })
+  fileNode: string | null;
+
+  /** A finished task downloaded again: its earlier file, which the new run's file replaces. */
+  @Column({ type: 'text', nullable: true, default: null })
+  replacesFile: string | null;
+
+  /** Bumped by every change but progress: a command writes only if the task is still as it was read. */
+  @Column({ type: 'integer', default: 0 })
+  version: number;
 
   /** "best", "audio" or a maximum picture height ("1080"); null: the installation's default. */
   @Column({ type: 'varchar', length: 16, nullable: true, default: null })

@@ -4,15 +4,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, beforeEach, describe, it } from 'node:test';
-import { DataSource } from 'typeorm';
+import { DataSource, type DataSourceOptions, In } from 'typeorm';
 import ormDataSource from '../../ormconfig.js';
-import { dataSourceOptions } from '../database/data-source-options.js';
+import { dataSourceOptions, openDataSource } from '../database/data-source-options.js';
 import { DownloadEntity } from './download.entity.js';
 import { CreateDownloadTasks1764201600000 } from '../database/migrations/1764201600000-create-download-tasks.js';
 import { AddInterruptedRuns1764979200000 } from '../database/migrations/1764979200000-add-interrupted-runs.js';
 import { CreateSettings1765065600000 } from '../database/migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
-import { AddMediaChoice1765238400000 } from '../database/migrations/1765238400000-add-media-choice.js';
+import { AddTaskListIndexes1765238400000 } from '../database/migrations/1765238400000-add-task-list-indexes.js';
+import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000-add-task-leases.js';
+import { AddMediaChoice1765500000000 } from '../database/migrations/1765500000000-add-media-choice.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -34,8 +36,7 @@ describe('DownloadRepository (real SQLite file)', () => {
   let repository: DownloadRepository;
 
   const connect = async () => {
-    dataSource = new DataSource(dataSourceOptions(dir));
-    await dataSource.initialize();
+    dataSource = await openDataSource(dataSourceOptions(dir));
     repository = new DownloadRepository(dataSource.getRepository(DownloadEntity));
   };
   /** Inserts tasks named by their position, in that order. */
@@ -62,11 +63,33 @@ describe('DownloadRepository (real SQLite file)', () => {
       const indexes = (await dataSource.query(`SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'download_tasks' ORDER BY name`)) as Array<{ name: string }>;
       assert.deepEqual(
         indexes.map((index) => index.name).filter((name) => name.startsWith('idx_')),
-        ['idx_download_tasks_created_date', 'idx_download_tasks_queued_at', 'idx_download_tasks_status'],
+        [
+          'idx_download_tasks_created_date',
+          'idx_download_tasks_id_status',
+          'idx_download_tasks_lease_expires_at',
+          'idx_download_tasks_owner_node',
+          'idx_download_tasks_queued_at',
+          'idx_download_tasks_status',
+          'idx_download_tasks_success',
+          'idx_download_tasks_unfinished',
+        ],
       );
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as Array<{ name: string }>;
-      assert.deepEqual(migrations.map((migration) => migration.name), ['CreateDownloadTasks1764201600000', 'AddInterruptedRuns1764979200000', 'CreateSettings1765065600000', 'AddSpeedLimit1765152000000', 'AddMediaChoice1765238400000']);
+      assert.deepEqual(migrations.map((migration) => migration.name), [
+        'CreateDownloadTasks1764201600000',
+        'AddInterruptedRuns1764979200000',
+        'CreateSettings1765065600000',
+        'AddSpeedLimit1765152000000',
+        'AddTaskListIndexes1765238400000',
+        'AddTaskLeases1765400000000',
+        'AddMediaChoice1765500000000',
+      ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
+    });
+
+    it('is opened in WAL mode with synchronous = NORMAL', async () => {
+      assert.deepEqual(await dataSource.query('PRAGMA journal_mode'), [{ journal_mode: 'wal' }]);
+      assert.deepEqual(await dataSource.query('PRAGMA synchronous'), [{ synchronous: 1 }]);
     });
 
     it('matches the entity: no pending schema change', async () => {
@@ -79,7 +102,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 5);
+      assert.equal(migrations.length, 7);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -125,6 +148,23 @@ describe('DownloadRepository (real SQLite file)', () => {
       const [saved] = await repository.insertMany([given]);
       const stored = await repository.findById(saved.id);
       assert.deepEqual({ ...stored, id: undefined, createdDate: undefined, updatedDate: undefined }, { ...given, id: undefined, createdDate: undefined, updatedDate: undefined });
+    });
+
+    it('gives back only the rows it wrote, beside a task stamped ahead of the clock by an earlier process', async () => {
+      // stamps advance by at least 1 ms a row, so a process that wrote a large batch leaves stamps in the future
+      const [ahead] = await insert({ name: 'written before a restart' });
+      await dataSource.query('UPDATE download_tasks SET createdDate = ? WHERE id = ?', [new Date(Date.now() + 100).toISOString(), ahead.id]);
+      const saved = await repository.insertMany(Array.from({ length: 300 }, (_, index) => aTask({ name: `new ${index}` })));
+      assert.equal(saved.length, 300);
+      assert.deepEqual(namesOf(saved), Array.from({ length: 300 }, (_, index) => `new ${index}`));
+    });
+
+    it('returns each row as stored, across several INSERT chunks', async () => {
+      const saved = await repository.insertMany(Array.from({ length: 1234 }, (_, index) => aTask({ name: `n${index}`, isLive: index % 2 === 0, percent: index / 10 })));
+      assert.deepEqual(namesOf(saved), Array.from({ length: 1234 }, (_, index) => `n${index}`));
+      for (let index = 1; index < saved.length; index++) assert.ok(saved[index].id > saved[index - 1].id);
+      const stored = await repository.findByIds([saved[0].id, saved[777].id, saved[1233].id]);
+      for (const task of stored) assert.deepEqual(task, saved.find((candidate) => candidate.id === task.id));
     });
 
     it('writes nothing when one row of the batch fails', async () => {
@@ -238,6 +278,81 @@ describe('DownloadRepository (real SQLite file)', () => {
     });
   });
 
+  describe('page over many tasks, with gaps and status changes', () => {
+    const STATUS_CYCLE = [DownloadStatus.Success, DownloadStatus.Failed, DownloadStatus.Success, DownloadStatus.Waiting, DownloadStatus.Stopped, DownloadStatus.Downloading];
+    /** What a page must be: every task read back, filtered and sliced here. */
+    const expected = async (query: PageQuery) => {
+      const all = (await dataSource.getRepository(DownloadEntity).find({ order: { id: 'DESC' } })).filter(
+        (task) => (!query.statuses || query.statuses.includes(task.status)) && (!query.excludeStatus || task.status !== query.excludeStatus),
+      );
+      const offset = (query.current - 1) * query.pageSize;
+      return { total: all.length, ids: all.slice(offset, offset + query.pageSize).map((task) => task.id) };
+    };
+
+    beforeEach(async () => {
+      const saved = await repository.insertMany(Array.from({ length: 61 }, (_, index) => aTask({ name: `t${index}`, status: STATUS_CYCLE[index % STATUS_CYCLE.length] })));
+      // holes in the ids, and tasks that changed status after they were written
+      for (const task of saved.filter((_, index) => index % 9 === 4)) await repository.delete(task);
+      const rows = dataSource.getRepository(DownloadEntity);
+      await rows.update({ id: In(saved.filter((_, index) => index % 7 === 2).map((task) => task.id)) }, { status: DownloadStatus.Failed });
+      await rows.update({ id: saved[60].id }, { status: DownloadStatus.Success });
+    });
+
+    it('gives every page, front, middle and back, as a plain newest-first slice would, with the same total', async () => {
+      const filters: Array<Partial<PageQuery>> = [
+        {},
+        { statuses: [DownloadStatus.Success] },
+        { statuses: [DownloadStatus.Failed, DownloadStatus.Waiting] },
+        { excludeStatus: DownloadStatus.Success },
+        { statuses: [DownloadStatus.Downloading], excludeStatus: DownloadStatus.Success },
+        { statuses: [] },
+      ];
+      for (const filter of filters) {
+        for (const pageSize of [1, 4, 7, 100]) {
+          const { total } = await expected(aPage({ ...filter, pageSize }));
+          for (let current = 1; current <= Math.ceil(total / pageSize) + 1; current++) {
+            const query = aPage({ ...filter, pageSize, current });
+            const page = await repository.page(query);
+            const want = await expected(query);
+            assert.deepEqual({ total: page.total, ids: page.list.map((task) => task.id) }, want, JSON.stringify(query));
+          }
+        }
+      }
+    });
+
+    it('gives whole tasks, every column, on a page read from the back', async () => {
+      const { total } = await expected(aPage());
+      const page = await repository.page(aPage({ pageSize: 3, current: Math.ceil(total / 3) }));
+      for (const task of page.list) assert.deepEqual(task, await repository.findById(task.id));
+    });
+
+    it('keeps the counts per status right through inserts, updates, deletes and a clear', async () => {
+      const counted = async () => {
+        const rows = (await dataSource.query('SELECT status, COUNT(*) AS count FROM download_tasks GROUP BY status')) as Array<{ status: DownloadStatus; count: number }>;
+        return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
+      };
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      const [task] = await insert({ status: DownloadStatus.Stopped });
+      const rows = dataSource.getRepository(DownloadEntity);
+      await rows.update({ id: task.id }, { name: 'renamed' }); // no status in the change
+      await rows.update({ id: task.id }, { status: DownloadStatus.Stopped }); // the same status again
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      await rows.update({ id: In([task.id]) }, { status: DownloadStatus.Downloading });
+      await rows.delete({ id: task.id });
+      assert.deepEqual(await repository.countByStatus(), await counted());
+      await dataSource.getRepository(DownloadEntity).clear();
+      assert.deepEqual(await repository.countByStatus(), {});
+      assert.equal((await repository.page(aPage())).total, 0);
+    });
+
+    it('narrowed by a search, counts the matching rows themselves', async () => {
+      const page = await repository.page(aPage({ search: 't1', pageSize: 2, current: 2, excludeStatus: DownloadStatus.Success }));
+      const all = (await dataSource.getRepository(DownloadEntity).find({ order: { id: 'DESC' } })).filter((task) => task.name.includes('t1') && task.status !== DownloadStatus.Success);
+      assert.equal(page.total, all.length);
+      assert.deepEqual(page.list.map((task) => task.id), all.slice(2, 4).map((task) => task.id));
+    });
+  });
+
   describe('folders', () => {
     it('gives the distinct non-empty folders, sorted', async () => {
       await insert({ folder: 'b' }, { folder: '' }, { folder: 'a/c' }, { folder: 'b' }, { folder: 'a' }, { folder: 'B' });
@@ -272,104 +387,180 @@ describe('DownloadRepository (real SQLite file)', () => {
   });
 
   describe('changes', () => {
-    it('each intent writes its state and moves updatedDate on, keeping createdDate', async () => {
+    const reread = async (id: number) => (await repository.findById(id))!;
+
+    it('a command writes only the version it decided on, and moves version and updatedDate on, keeping createdDate', async () => {
       const [task] = await insert({ name: 'before' });
-      await repository.markQueued(task.id, { localPath: '/srv/media', deleteSegments: false, speedLimit: 1000, restart: false });
-      let stored = (await repository.findById(task.id))!;
+      assert.equal(await repository.markQueued(task, { localPath: '/srv/media', deleteSegments: false, speedLimit: 1000, replacesFile: null }), true);
+      const stored = await reread(task.id);
       assert.equal(stored.status, DownloadStatus.Waiting);
       assert.match(stored.queuedAt ?? '', ISO_DATE);
-      assert.deepEqual([stored.localPath, stored.deleteSegments, stored.speedLimit], ['/srv/media', false, 1000]);
+      assert.deepEqual([stored.localPath, stored.deleteSegments, stored.speedLimit, stored.version], ['/srv/media', false, 1000, task.version + 1]);
       assert.equal(stored.createdDate, task.createdDate);
       assert.ok(stored.updatedDate > task.updatedDate, `${stored.updatedDate} after ${task.updatedDate}`);
-
-      await repository.markStarted(task.id, 1);
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.status, stored.interruptedRuns, stored.file], [DownloadStatus.Downloading, 1, null]);
-
-      await repository.markFailed(task.id, 'the origin answered 404', { downloadedBytes: 10, totalBytes: 100, percent: 10 });
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.status, stored.error, stored.queuedAt, stored.interruptedRuns, stored.downloadedBytes], [DownloadStatus.Failed, 'the origin answered 404', null, 0, 10]);
-
-      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, restart: false });
-      await repository.markStarted(task.id, 1);
-      await repository.markSucceeded(task.id, { file: '/srv/a.mp4', outputs: ['/srv/a.mp4', '/srv/a.en.vtt'], name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 });
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.status, stored.file, stored.percent, stored.error, stored.queuedAt, stored.interruptedRuns, stored.speedLimit], [DownloadStatus.Success, '/srv/a.mp4', 100, null, null, 0, 1000]);
-      assert.deepEqual(stored.outputs, ['/srv/a.mp4', '/srv/a.en.vtt']);
-
-      await repository.markQueued(task.id, { localPath: null, deleteSegments: true, speedLimit: null, choice: { quality: '720', subtitleLanguages: 'zh,en' }, restart: true });
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.file, stored.downloadedBytes, stored.totalBytes, stored.percent, stored.speedLimit, stored.outputs], [null, 0, null, null, null, []]);
-      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], ['720', null, 'zh,en']);
+      // the version read before that write is stale now: nothing is written
+      assert.equal(await repository.markStoppedWhileQueued(task), false);
+      assert.equal((await reread(task.id)).status, DownloadStatus.Waiting);
+      assert.equal(await repository.markStoppedWhileQueued(stored), true);
+      assert.deepEqual([(await reread(task.id)).status, (await reread(task.id)).queuedAt], [DownloadStatus.Stopped, null]);
     });
 
-    it('keeps the media choice as given, null for "the default", and every saved file of a stopped or interrupted recording', async () => {
+    it('claims the oldest queued task under a new lease, once; writes about the run need its lease', async () => {
+      const [first, second, idle] = await insert(
+        { name: 'first', queuedAt: '2026-01-01T00:00:01.000Z' },
+        { name: 'second', queuedAt: '2026-01-01T00:00:02.000Z' },
+        { name: 'idle', queuedAt: null },
+      );
+      const claimed = (await repository.claimNext('node-a', 30_000))!;
+      assert.equal(claimed.id, first.id);
+      assert.deepEqual([claimed.status, claimed.ownerNode, claimed.interruptedRuns], [DownloadStatus.Downloading, 'node-a', 1]);
+      assert.match(claimed.leaseToken ?? '', /^[0-9a-f-]{36}$/);
+      assert.ok(claimed.leaseExpiresAt! > new Date().toISOString(), `the lease runs into the future: ${claimed.leaseExpiresAt}`);
+      assert.equal((await repository.claimNext('node-b', 30_000))!.id, second.id);
+      assert.equal(await repository.claimNext('node-b', 30_000), null, 'nothing else is queued');
+      assert.equal((await reread(idle.id)).status, DownloadStatus.Waiting);
+
+      const lease = { id: claimed.id, token: claimed.leaseToken! };
+      const stolen = { id: claimed.id, token: '00000000-0000-0000-0000-000000000000' };
+      assert.equal(await repository.saveProgress(stolen, { downloadedBytes: 1, totalBytes: 2, percent: 50 }), false);
+      assert.equal(await repository.saveProgress(lease, { downloadedBytes: 10, totalBytes: 100, percent: 10 }), true);
+      assert.equal(await repository.markSucceeded(stolen, { file: '/x', outputs: ['/x'], fileNode: 'node-c', name: 'x', nameIsDerived: false, downloadedBytes: 1, totalBytes: 1 }), false);
+      assert.equal(await repository.markSucceeded(lease, { file: '/srv/a.mp4', outputs: ['/srv/a.mp4', '/srv/a.en.vtt'], fileNode: 'node-a', name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 }), true);
+      const done = await reread(first.id);
+      assert.deepEqual(done.outputs, ['/srv/a.mp4', '/srv/a.en.vtt']);
+      assert.deepEqual(
+        [done.status, done.file, done.fileNode, done.percent, done.queuedAt, done.interruptedRuns, done.ownerNode, done.leaseToken, done.leaseExpiresAt],
+        [DownloadStatus.Success, '/srv/a.mp4', 'node-a', 100, null, 0, null, null, null],
+      );
+      // the lease is spent: a late write of the same run changes nothing
+      assert.equal(await repository.markRunFailed(lease, 'too late'), false);
+      assert.equal((await reread(first.id)).status, DownloadStatus.Success);
+    });
+
+    it('renews only the leases a node holds, and finds the ones that ran out', async () => {
+      await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z' }, { name: 'b', queuedAt: '2026-01-01T00:00:02.000Z' });
+      const short = (await repository.claimNext('node-a', 1))!;
+      const long = (await repository.claimNext('node-b', 60_000))!;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      assert.deepEqual((await repository.findExpiredLeases()).map((task) => task.id), [short.id]);
+      assert.deepEqual(await repository.renewLeases('node-a', [short.leaseToken!, long.leaseToken!], 60_000), [short.leaseToken]);
+      assert.deepEqual(await repository.findExpiredLeases(), []);
+      assert.deepEqual((await repository.findLeftoverRuns('node-b')).map((task) => task.id), [long.id]);
+      assert.equal(await repository.requeueLeftover({ id: long.id, token: long.leaseToken! }), true);
+      const requeued = await reread(long.id);
+      assert.deepEqual([requeued.status, requeued.ownerNode, requeued.leaseToken, requeued.interruptedRuns, requeued.queuedAt], [DownloadStatus.Waiting, null, null, 1, '2026-01-01T00:00:02.000Z']);
+    });
+
+    it('a run stopped, failed or cut by a shutdown keeps its figures and gives its lease back', async () => {
+      await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z' }, { name: 'b', queuedAt: '2026-01-01T00:00:02.000Z' }, { name: 'c', queuedAt: '2026-01-01T00:00:03.000Z' });
+      const [a, b, c] = [(await repository.claimNext('n', 30_000))!, (await repository.claimNext('n', 30_000))!, (await repository.claimNext('n', 30_000))!];
+      await repository.clearRunCounters([c.leaseToken!]);
+      await repository.markRunStopped({ id: a.id, token: a.leaseToken! }, { downloadedBytes: 7, totalBytes: 70, percent: 10 }, { path: '/srv/part.ts', node: 'n', outputs: ['/srv/part.ts'] });
+      await repository.markRunFailed({ id: b.id, token: b.leaseToken! }, 'the origin answered 404', { downloadedBytes: 3, totalBytes: null, percent: null });
+      await repository.requeueAfterShutdown({ id: c.id, token: c.leaseToken! }, { downloadedBytes: 5, totalBytes: 50, percent: 10 }, ['/srv/live.ts']);
+      const [stopped, failed, requeued] = [await reread(a.id), await reread(b.id), await reread(c.id)];
+      assert.deepEqual([stopped.status, stopped.file, stopped.downloadedBytes, stopped.queuedAt, stopped.leaseToken], [DownloadStatus.Stopped, '/srv/part.ts', 7, null, null]);
+      assert.deepEqual([failed.status, failed.error, failed.downloadedBytes, failed.interruptedRuns, failed.leaseToken], [DownloadStatus.Failed, 'the origin answered 404', 3, 0, null]);
+      assert.deepEqual([requeued.status, requeued.queuedAt, requeued.interruptedRuns, requeued.downloadedBytes, requeued.leaseToken], [DownloadStatus.Waiting, '2026-01-01T00:00:03.000Z', 0, 5, null]);
+      assert.deepEqual([stopped.outputs, failed.outputs, requeued.outputs], [['/srv/part.ts'], [], ['/srv/live.ts']], 'every saved part is a file of the task');
+    });
+
+    it('keeps the media choice as given, null for "the default", and edits and start choices write it', async () => {
       const [task] = await insert({ name: 'choice', quality: 'audio', audioLanguage: 'ja', subtitleLanguages: '' });
-      let stored = (await repository.findById(task.id))!;
+      let stored = await reread(task.id);
       assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages, stored.outputs], ['audio', 'ja', '', []]);
-      await repository.editDescription(task.id, { quality: null, audioLanguage: 'zh,en' });
-      await repository.markStopped(task.id, null, { file: '/srv/part.ts', outputs: ['/srv/part.ts'] });
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages, stored.file, stored.outputs], [null, 'zh,en', '', '/srv/part.ts', ['/srv/part.ts']]);
-      await repository.requeueAfterShutdown(task.id, null, ['/srv/part.ts', '/srv/part (1).ts']);
-      stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.file, stored.outputs], [null, ['/srv/part.ts', '/srv/part (1).ts']]);
+      await repository.editDescription(stored, { quality: null, audioLanguage: 'zh,en' });
+      stored = await reread(task.id);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], [null, 'zh,en', '']);
+      await repository.markQueued(stored, { localPath: null, deleteSegments: true, choice: { quality: '720', subtitleLanguages: null }, replacesFile: null });
+      stored = await reread(task.id);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], ['720', 'zh,en', null]);
     });
 
-    it('a shutdown requeues a run, keeping its figures and its place in the queue', async () => {
-      const [task] = await insert({ name: 'running', status: DownloadStatus.Downloading, queuedAt: '2026-01-01T00:00:01.000Z', interruptedRuns: 1 });
-      await repository.requeueAfterShutdown(task.id, { downloadedBytes: 7, totalBytes: 70, percent: 10 });
-      const stored = (await repository.findById(task.id))!;
-      assert.deepEqual([stored.status, stored.queuedAt, stored.interruptedRuns, stored.downloadedBytes], [DownloadStatus.Waiting, '2026-01-01T00:00:01.000Z', 0, 7]);
+    it('a re-download keeps the file it replaces and starts its figures over', async () => {
+      const [task] = await insert({ name: 'done', status: DownloadStatus.Success, file: '/srv/done.mp4', downloadedBytes: 9, totalBytes: 9, percent: 100 });
+      await repository.markQueued(task, { localPath: null, deleteSegments: true, speedLimit: null, replacesFile: '/srv/done.mp4' });
+      const stored = await reread(task.id);
+      assert.deepEqual([stored.file, stored.replacesFile, stored.downloadedBytes, stored.totalBytes, stored.percent], [null, '/srv/done.mp4', 0, null, null]);
     });
 
-    it('markByClient and clearRunCounters change only the given tasks, and accept none', async () => {
-      const [a, b, c] = await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z', interruptedRuns: 1 }, { name: 'b', interruptedRuns: 1 }, { name: 'c' });
-      await repository.markByClient([a.id, c.id], DownloadStatus.Failed);
-      await repository.markByClient([], DownloadStatus.Success);
-      await repository.clearRunCounters([a.id]);
-      await repository.clearRunCounters([]);
+    it('markByClient changes all the given tasks or, when one changed meanwhile, none', async () => {
+      const [a, b, c] = await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z' }, { name: 'b' }, { name: 'c' });
+      assert.equal(await repository.markByClient([a, c], DownloadStatus.Failed), true);
+      assert.equal(await repository.markByClient([], DownloadStatus.Success), true);
       const byName = new Map((await repository.findByIds([a.id, b.id, c.id])).map((task) => [task.name, task]));
-      assert.deepEqual([byName.get('a')?.status, byName.get('a')?.queuedAt, byName.get('a')?.error, byName.get('a')?.interruptedRuns], [DownloadStatus.Failed, null, 'marked failed by a client', 0]);
+      assert.deepEqual([byName.get('a')?.status, byName.get('a')?.queuedAt, byName.get('a')?.error], [DownloadStatus.Failed, null, 'marked failed by a client']);
       assert.equal(byName.get('b')?.status, DownloadStatus.Waiting);
-      assert.equal(byName.get('b')?.interruptedRuns, 1);
-      assert.equal(byName.get('c')?.status, DownloadStatus.Failed);
       assert.equal(byName.get('b')?.updatedDate, b.updatedDate);
-      assert.ok(byName.get('a')!.updatedDate > a.updatedDate);
+      // a's version moved on: b is not written either
+      assert.equal(await repository.markByClient([b, a], DownloadStatus.Success), false);
+      assert.equal((await reread(b.id)).status, DownloadStatus.Waiting);
     });
 
     it('editDescription writes only what is given, and nothing when nothing is', async () => {
       const [task] = await insert({ name: 'before', folder: 'x' });
-      await repository.editDescription(task.id, {});
-      assert.equal((await repository.findById(task.id))!.updatedDate, task.updatedDate);
-      await repository.editDescription(task.id, { name: 'after', folder: 'y' });
+      await repository.editDescription(task, {});
+      assert.equal((await reread(task.id)).updatedDate, task.updatedDate);
+      await repository.editDescription(task, { name: 'after', folder: 'y' });
       await repository.setLive(task.id, true);
-      const stored = (await repository.findById(task.id))!;
+      const stored = await reread(task.id);
       assert.deepEqual([stored.name, stored.folder, stored.isLive, stored.url], ['after', 'y', true, task.url]);
     });
 
-    it('saveProgress stores progress but leaves updatedDate as it was', async () => {
-      const [task] = await insert({ name: 'running', status: DownloadStatus.Downloading });
-      await repository.saveProgress(task.id, { downloadedBytes: 5_000_000, totalBytes: 10_000_000, percent: 50 });
-      const stored = (await repository.findById(task.id))!;
-      assert.equal(stored.downloadedBytes, 5_000_000);
-      assert.equal(stored.totalBytes, 10_000_000);
-      assert.equal(stored.percent, 50);
-      assert.equal(stored.updatedDate, task.updatedDate);
+    it('saveProgress stores progress but leaves updatedDate and version as they were', async () => {
+      await insert({ name: 'running', queuedAt: '2026-01-01T00:00:01.000Z' });
+      const task = (await repository.claimNext('n', 30_000))!;
+      await repository.saveProgress({ id: task.id, token: task.leaseToken! }, { downloadedBytes: 5_000_000, totalBytes: 10_000_000, percent: 50 });
+      const stored = await reread(task.id);
+      assert.deepEqual([stored.downloadedBytes, stored.totalBytes, stored.percent], [5_000_000, 10_000_000, 50]);
+      assert.deepEqual([stored.updatedDate, stored.version], [task.updatedDate, task.version]);
     });
 
-    it('delete removes only that task', async () => {
+    it('delete removes only that task, as it was read', async () => {
       const [gone, kept] = await insert({ name: 'gone' }, { name: 'kept' });
-      await repository.delete(gone.id);
+      await repository.setLive(kept.id, true);
+      assert.equal(await repository.delete(kept), false, 'kept changed since it was read');
+      assert.equal(await repository.delete(gone), true);
       assert.equal(await repository.findById(gone.id), null);
       assert.equal((await repository.findById(kept.id))?.name, 'kept');
-      await repository.delete(gone.id); // deleting again is harmless
+      assert.equal(await repository.delete(gone), true, 'deleting again is harmless');
     });
 
     it('findById and findByIds give nothing for unknown ids', async () => {
       assert.equal(await repository.findById(999_999), null);
       assert.deepEqual(await repository.findByIds([999_999]), []);
     });
+  });
+});
+
+describe('AddTaskListIndexes on a database written before it', () => {
+  it('counts the tasks already stored, and keeps counting after', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-repository-upgrade-'));
+    const options = dataSourceOptions(dir);
+    const before = new DataSource({ ...options, migrations: (options.migrations as unknown[]).filter((migration) => migration !== AddTaskListIndexes1765238400000) as DataSourceOptions['migrations'] });
+    try {
+      await before.initialize();
+      await new DownloadRepository(before.getRepository(DownloadEntity)).insertMany([
+        aTask({ status: DownloadStatus.Success }),
+        aTask({ status: DownloadStatus.Success }),
+        aTask({ status: DownloadStatus.Failed }),
+      ]);
+      await before.destroy();
+      const after = new DataSource(options);
+      await after.initialize();
+      try {
+        const repository = new DownloadRepository(after.getRepository(DownloadEntity));
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1 });
+        await repository.insertMany([aTask({ status: DownloadStatus.Waiting })]);
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1, [DownloadStatus.Waiting]: 1 });
+        assert.equal((await repository.page(aPage({ excludeStatus: DownloadStatus.Success }))).total, 2);
+      } finally {
+        await after.destroy();
+      }
+    } finally {
+      if (before.isInitialized) await before.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
@@ -380,7 +571,15 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
     assert.equal(ormDataSource.options.migrationsRun, false);
     assert.equal(ormDataSource.options.type, 'sqlite');
     assert.deepEqual(ormDataSource.options.entities, [DownloadEntity, SettingEntity]);
-    assert.deepEqual(ormDataSource.options.migrations, [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddMediaChoice1765238400000]);
+    assert.deepEqual(ormDataSource.options.migrations, [
+      CreateDownloadTasks1764201600000,
+      AddInterruptedRuns1764979200000,
+      CreateSettings1765065600000,
+      AddSpeedLimit1765152000000,
+      AddTaskListIndexes1765238400000,
+      AddTaskLeases1765400000000,
+      AddMediaChoice1765500000000,
+    ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
   });

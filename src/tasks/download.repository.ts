@@ -1,6 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Between, In, IsNull, Not, type Repository } from 'typeorm';
+import { randomUUID } from 'node:crypto';
+import { type EntityManager, In, IsNull, LessThan, MoreThan, Not, type ObjectLiteral, type Repository, type SelectQueryBuilder } from 'typeorm';
+import type { StoreKind } from '../common/store-kind.js';
 import { DownloadEntity } from './download.entity.js';
 import { nowIso } from '../common/iso-time.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -27,6 +29,12 @@ export function newDownload(
     error: null,
     queuedAt,
     interruptedRuns: 0,
+    ownerNode: null,
+    leaseToken: null,
+    leaseExpiresAt: null,
+    fileNode: null,
+    replacesFile: null,
+    version: 0,
   };
 }
 
@@ -43,15 +51,21 @@ export interface QueuedRun {
   speedLimit?: number | null;
   /** Its own media choice; a field left undefined is unchanged. */
   choice?: Partial<MediaChoiceColumns>;
-  /** A finished task downloaded again: its files and figures start over. */
-  restart: boolean;
+  /** A finished task downloaded again: its earlier file, which the new run replaces (its figures start over; its files stay listed until the run succeeds); null otherwise. */
+  replacesFile: string | null;
 }
 
 /** `outputs`: every file the task has now (the main file included). */
-export type SucceededRun = Pick<DownloadEntity, 'file' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes' | 'outputs'>;
+export type SucceededRun = Pick<DownloadEntity, 'file' | 'fileNode' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes' | 'outputs'>;
 
-/** A live recording cut short: the part saved as the task's file, and every file the task has now. */
-export type SavedPart = Pick<DownloadEntity, 'file' | 'outputs'>;
+/** A task as read, for a write that must find it unchanged. */
+export type Versioned = Pick<DownloadEntity, 'id' | 'version'>;
+
+/** One run of a task, as every write about it names it. */
+export interface RunLease {
+  id: number;
+  token: string;
+}
 
 export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder' | 'quality' | 'audioLanguage' | 'subtitleLanguages'>>;
 
@@ -64,6 +78,25 @@ export interface PageQuery {
   under?: { directory: string; defaultDirectory: string };
   /** Tasks whose name or URL contains this text. */
   search?: string;
+}
+
+/** The conditions of the partial indexes of the download_tasks entity, as SQL. */
+const UNFINISHED = `"status" != '${DownloadStatus.Success}'`;
+const SUCCEEDED = `"status" = '${DownloadStatus.Success}'`;
+
+/** The number of tasks in each status, kept by triggers on download_tasks (migration AddTaskListIndexes). */
+const STATUS_COUNTS = 'download_status_counts';
+
+/**
+ * The index a page's ids are skipped through, for the lists the dashboard shows (everything, done, everything
+ * but done): its entries are those of the list, so skipping one costs no test. Other filters: the planner's choice.
+ */
+function pageIndex(query: PageQuery): { index: string; where: string | null } | null {
+  if (query.under || query.search) return null;
+  if (!query.statuses && !query.excludeStatus) return { index: 'idx_download_tasks_id_status', where: null };
+  if (!query.statuses && query.excludeStatus === DownloadStatus.Success) return { index: 'idx_download_tasks_unfinished', where: UNFINISHED };
+  if (!query.excludeStatus && query.statuses?.length === 1 && query.statuses[0] === DownloadStatus.Success) return { index: 'idx_download_tasks_success', where: SUCCEEDED };
+  return null;
 }
 
 /** Rows per INSERT: about 22 columns each stays far below SQLite's 32,766 bound variables. */
@@ -83,7 +116,11 @@ export class DownloadRepository {
     return next;
   }
 
-  /** One INSERT per chunk, then one range read per chunk: no per-row statement or reload. */
+  /**
+   * One INSERT per chunk, then one read of the ids above the largest before it: ids only grow (AUTOINCREMENT)
+   * and inserts run one transaction at a time, so those rows are this chunk. (Stamps would not do: they run
+   * ahead of the clock by a millisecond a row, and a restarted process stamps from the clock again.)
+   */
   private insertInTransaction(rows: NewDownload[]): Promise<DownloadEntity[]> {
     return this.orm.manager.transaction(async (manager) => {
       const saved: DownloadEntity[] = [];
@@ -92,14 +129,37 @@ export class DownloadRepository {
           const stamp = nowIso();
           return { ...row, createdDate: stamp, updatedDate: stamp };
         });
-        await manager.createQueryBuilder().insert().into(DownloadEntity).values(chunk).updateEntity(false).execute();
-        // stamps are unique and increase with every row, and inserts run one transaction at a time: the range is this chunk
-        const first = chunk[0].createdDate;
-        const last = chunk[chunk.length - 1].createdDate;
-        saved.push(...(await manager.find(DownloadEntity, { where: { createdDate: Between(first, last) }, order: { id: 'ASC' } })));
+        let written: DownloadEntity[];
+        if (this.kind === 'postgres') {
+          // other nodes insert at the same time there: the statement itself says which ids it took
+          const [sql, values] = this.insertStatement(chunk);
+          const ids = ((await manager.query(`${sql} RETURNING "id"`, values)) as Array<{ id: number }>).map((row) => row.id);
+          written = await manager.find(DownloadEntity, { where: { id: In(ids) }, order: { id: 'ASC' } });
+        } else {
+          const [{ last }] = (await manager.query('SELECT COALESCE(MAX(id), 0) AS last FROM download_tasks')) as Array<{ last: number }>;
+          await manager.query(...this.insertStatement(chunk));
+          written = await manager.find(DownloadEntity, { where: { id: MoreThan(last) }, order: { id: 'ASC' } });
+        }
+        if (written.length !== chunk.length) throw new Error(`wrote ${chunk.length} tasks but read back ${written.length}`);
+        saved.push(...written);
       }
       return saved;
     });
+  }
+
+  /**
+   * A multi-row INSERT with bound values, built from the entity's columns: the query builder takes about as long
+   * to build one for 500 rows as SQLite takes to run it. Values are converted as the ORM converts them (booleans).
+   */
+  private insertStatement(rows: Array<Omit<DownloadEntity, 'id'>>): [string, unknown[]] {
+    const { connection } = this.orm.manager;
+    const columns = this.orm.metadata.columns.filter((column) => !column.isGenerated);
+    const names = columns.map((column) => connection.driver.escape(column.databaseName)).join(', ');
+    const values = rows.flatMap((entity) => columns.map((column) => connection.driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column)));
+    let bound = 0;
+    const placeholder = this.kind === 'postgres' ? () => `$${++bound}` : () => '?';
+    const tuples = rows.map(() => `(${columns.map(() => placeholder()).join(', ')})`);
+    return [`INSERT INTO ${connection.driver.escape(this.orm.metadata.tableName)} (${names}) VALUES ${tuples.join(', ')}`, values];
   }
 
   findById(id: number): Promise<DownloadEntity | null> {
@@ -110,15 +170,57 @@ export class DownloadRepository {
     return this.orm.findBy({ id: In(ids) });
   }
 
+  /**
+   * One page, newest first, and the total of all matches. The page's ids are read from an index (skipping
+   * `offset` entries there, not rows), from whichever end of the matches is nearer, then only its rows are
+   * loaded; the total comes from the per-status counts unless a directory or a search narrows the list.
+   */
   async page(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
-    const builder = this.orm.createQueryBuilder('task');
-    if (query.statuses) builder.andWhere('task.status IN (:...statuses)', { statuses: query.statuses });
-    if (query.excludeStatus) builder.andWhere('task.status != :excluded', { excluded: query.excludeStatus });
+    const total = await this.pageTotal(query);
+    const offset = (query.current - 1) * query.pageSize;
+    const end = Math.min(offset + query.pageSize, total);
+    if (offset >= end) return { total, list: [] };
+    // a deep page is the same rows counted from the oldest match: past the middle that is the shorter skip
+    const fromOldest = offset > total - end;
+    const direction = fromOldest ? 'ASC' : 'DESC';
+    const limit = end - offset;
+    const skip = fromOldest ? total - end : offset;
+    const list = await this.orm
+      .createQueryBuilder('task')
+      .where((outer) => {
+        // INDEXED BY is SQLite's; PostgreSQL's planner finds the partial indexes by itself
+        const indexed = this.kind === 'sqlite' ? pageIndex(query) : null;
+        if (indexed) {
+          // literal SQL: a partial index serves a query only when its condition is written out, not bound
+          return `task.id IN (SELECT id FROM download_tasks INDEXED BY ${indexed.index}${indexed.where ? ` WHERE ${indexed.where}` : ''} ORDER BY id ${direction} LIMIT ${limit} OFFSET ${skip})`;
+        }
+        const ids = this.applyPageFilter(outer.subQuery().select('match.id').from(DownloadEntity, 'match'), 'match', query).orderBy('match.id', direction).limit(limit).offset(skip);
+        return `task.id IN ${ids.getQuery()}`;
+      })
+      .orderBy('task.id', 'DESC')
+      .getMany();
+    return { total, list };
+  }
+
+  /** The number of tasks a page query matches: from the per-status counts when only statuses narrow it. */
+  private async pageTotal(query: PageQuery): Promise<number> {
+    if (query.under || query.search || this.kind === 'postgres') return this.applyPageFilter(this.orm.createQueryBuilder('task'), 'task', query).getCount();
+    const counts = this.orm.manager.createQueryBuilder().select('COALESCE(SUM(counts.count), 0)', 'total').from(STATUS_COUNTS, 'counts');
+    if (query.statuses) counts.andWhere('counts.status IN (:...statuses)', { statuses: query.statuses });
+    if (query.excludeStatus) counts.andWhere('counts.status != :excluded', { excluded: query.excludeStatus });
+    const row = await counts.getRawOne<{ total: number | string }>();
+    return Number(row?.total ?? 0);
+  }
+
+  /** The page query's conditions on the tasks under `alias`. */
+  private applyPageFilter<T extends SelectQueryBuilder<ObjectLiteral>>(builder: T, alias: string, query: PageQuery): T {
+    if (query.statuses) builder.andWhere(`${alias}.status IN (:...statuses)`, { statuses: query.statuses });
+    if (query.excludeStatus) builder.andWhere(`${alias}.status != :excluded`, { excluded: query.excludeStatus });
     if (query.under) {
       // an exact, case-sensitive prefix test on where the files go: LIKE would ignore ASCII case and need escaping
       const directory = query.under.directory.replace(/\/+$/, '') || '/';
       const prefix = directory.endsWith('/') ? directory : `${directory}/`;
-      const saved = `(COALESCE(task.localPath, :defaultDirectory) || CASE WHEN task.folder = '' THEN '' ELSE '/' || task.folder END)`;
+      const saved = `(COALESCE(${alias}.localPath, :defaultDirectory) || CASE WHEN ${alias}.folder = '' THEN '' ELSE '/' || ${alias}.folder END)`;
       builder.andWhere(`(${saved} = :directory OR substr(${saved}, 1, length(:prefix)) = :prefix)`, {
         directory,
         prefix,
@@ -128,32 +230,37 @@ export class DownloadRepository {
     if (query.search) {
       // LIKE with its wildcards escaped: a literal substring, ASCII case ignored on SQLite and PostgreSQL alike
       const pattern = `%${query.search.toLowerCase().replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
-      builder.andWhere("(LOWER(task.name) LIKE :pattern ESCAPE '\\' OR LOWER(task.url) LIKE :pattern ESCAPE '\\')", { pattern });
+      builder.andWhere(`(LOWER(${alias}.name) LIKE :pattern ESCAPE '\\' OR LOWER(${alias}.url) LIKE :pattern ESCAPE '\\')`, { pattern });
     }
-    const [list, total] = await builder
-      .orderBy('task.id', 'DESC')
-      .skip((query.current - 1) * query.pageSize)
-      .take(query.pageSize)
-      .getManyAndCount();
-    return { total, list };
+    return builder;
   }
 
   findActive(): Promise<DownloadEntity[]> {
     return this.orm.find({ where: { status: In([DownloadStatus.Waiting, DownloadStatus.Downloading]) }, order: { id: 'DESC' } });
   }
 
-  /** Tasks that held or waited for a slot when the service last stopped, in queue order. */
+  /**
+   * Tasks that held or waited for a slot when the service last stopped, in queue order. Written as IS NOT NULL
+   * (the ORM's Not(IsNull()) is NOT (… IS NULL)) so that SQLite seeks past the unqueued tasks in the queuedAt
+   * index instead of reading every entry of it.
+   */
   findQueued(): Promise<DownloadEntity[]> {
-    return this.orm.find({ where: { queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+    return this.orm.createQueryBuilder('task').where('task.queuedAt IS NOT NULL').orderBy('task.queuedAt', 'ASC').addOrderBy('task.id', 'ASC').getMany();
   }
 
-  /** How many tasks are in each status (statuses without tasks are absent). */
+  /** How many tasks are in each status (statuses without tasks are absent), from the counts the triggers keep. */
   async countByStatus(): Promise<Partial<Record<DownloadStatus, number>>> {
-    const rows = await this.orm
-      .createQueryBuilder('task')
-      .select('task.status', 'status')
-      .addSelect('COUNT(*)', 'count')
-      .groupBy('task.status')
+    if (this.kind === 'postgres') {
+      // several nodes change tasks at once there: a shared counter row per status would be every write's bottleneck
+      const counted = await this.orm.createQueryBuilder('task').select('task.status', 'status').addSelect('COUNT(*)', 'count').groupBy('task.status').getRawMany<{ status: DownloadStatus; count: string | number }>();
+      return Object.fromEntries(counted.map((row) => [row.status, Number(row.count)]));
+    }
+    const rows = await this.orm.manager
+      .createQueryBuilder()
+      .select('counts.status', 'status')
+      .addSelect('counts.count', 'count')
+      .from(STATUS_COUNTS, 'counts')
+      .where('counts.count > 0')
       .getRawMany<{ status: DownloadStatus; count: string | number }>();
     return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
   }
@@ -173,9 +280,11 @@ export class DownloadRepository {
     return rows.map((row) => row.url);
   }
 
+  // ---- commands: each writes only if the task is still the version it was decided on ----
+
   /** Queued for a run, in queue order from now; a re-download of a finished task starts its figures over. */
-  async markQueued(id: number, run: QueuedRun): Promise<void> {
-    await this.write(id, {
+  async markQueued(task: Versioned, run: QueuedRun): Promise<boolean> {
+    return this.writeIfUnchanged(task, {
       status: DownloadStatus.Waiting,
       queuedAt: nowIso(),
       error: null,
@@ -183,65 +292,180 @@ export class DownloadRepository {
       deleteSegments: run.deleteSegments,
       ...(run.speedLimit !== undefined ? { speedLimit: run.speedLimit } : {}),
       ...definedOnly(run.choice ?? {}),
-      ...(run.restart ? { file: null, outputs: [], downloadedBytes: 0, totalBytes: null, percent: null } : {}),
+      ...(run.replacesFile !== null ? { file: null, replacesFile: run.replacesFile, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
     });
   }
 
-  /** A run holds a slot: counted, so that a run never written to an end shows at the next boot. */
-  async markStarted(id: number, interruptedRuns: number): Promise<void> {
-    await this.write(id, { status: DownloadStatus.Downloading, error: null, file: null, interruptedRuns });
+  async markStoppedWhileQueued(task: Versioned): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
   }
 
-  /** Progress is written at a modest rate and does not count as an edit (updatedDate stays). */
-  async saveProgress(id: number, progress: StoredProgress): Promise<void> {
-    await this.orm.update({ id }, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent });
-  }
-
-  async markSucceeded(id: number, result: SucceededRun): Promise<void> {
-    await this.write(id, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  /** Stopped while queued (no figures to keep) or after its run (figures kept for a resume; a recording's part as its file). */
-  async markStopped(id: number, progress: StoredProgress | null = null, saved?: SavedPart): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), ...(saved ?? {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  async markFailed(id: number, error: string, progress: StoredProgress | null = null): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0 });
-  }
-
-  /** A client set the outcome itself: the tasks leave the queue with it. */
-  async markByClient(ids: number[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<void> {
-    if (ids.length === 0) return;
-    await this.orm.update({ id: In(ids) }, { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso() });
-  }
-
-  /** A shutdown cut the run short: still queued, it resumes at the next boot; a clean end never counts as a crash. */
-  /** `outputs`: a live recording's part was saved on the way down, and the task's files now include it. */
-  async requeueAfterShutdown(id: number, progress: StoredProgress | null, outputs?: string[]): Promise<void> {
-    await this.write(id, { ...(progress ?? {}), ...(outputs ? { outputs } : {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0 });
-  }
-
-  async requeueAtBoot(id: number): Promise<void> {
-    await this.write(id, { status: DownloadStatus.Waiting });
-  }
-
-  /** Runs ended by a clean shutdown, whether or not they notice in time, never count towards a crash loop. */
-  async clearRunCounters(ids: number[]): Promise<void> {
-    if (ids.length > 0) await this.orm.update({ id: In(ids) }, { interruptedRuns: 0 });
+  /** A client set the outcome itself: the tasks leave the queue with it. All of them or none: none may be running. */
+  async markByClient(tasks: Versioned[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<boolean> {
+    if (tasks.length === 0) return true;
+    return this.inTransaction(async (manager) => {
+      const changes = { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso(), version: () => '"version" + 1' };
+      for (const task of tasks) {
+        const result = await manager.update(DownloadEntity, { id: task.id, version: task.version }, changes);
+        if (!result.affected) throw new ChangedMeanwhile();
+      }
+      return true;
+    }).catch((error: unknown) => {
+      if (error instanceof ChangedMeanwhile) return false;
+      throw error;
+    });
   }
 
   /** What a client may change of an idle task: what it downloads, how, and where. */
-  async editDescription(id: number, description: TaskDescriptionEdit): Promise<void> {
-    if (Object.keys(description).length > 0) await this.write(id, description);
+  async editDescription(task: Versioned, description: TaskDescriptionEdit): Promise<boolean> {
+    return Object.keys(description).length === 0 ? true : this.writeIfUnchanged(task, description);
   }
 
   async setLive(id: number, isLive: boolean): Promise<void> {
-    await this.write(id, { isLive });
+    await this.orm.update({ id }, { isLive, updatedDate: nowIso(), version: () => '"version" + 1' });
   }
 
-  private async write(id: number, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>>): Promise<void> {
-    await this.orm.update({ id }, { ...changes, updatedDate: nowIso() });
+  async delete(task: Versioned): Promise<boolean> {
+    const result = await this.orm.delete({ id: task.id, version: task.version });
+    return (result.affected ?? 0) > 0 || (await this.findById(task.id)) === null;
+  }
+
+  // ---- runs: claimed with a lease; every write about a run names its lease token ----
+
+  /**
+   * Claims the oldest queued task for this node in one statement: it is marked started under a new lease. On
+   * PostgreSQL, nodes claiming at the same moment skip each other's rows (FOR UPDATE SKIP LOCKED), so each
+   * task is claimed once. Null when nothing is queued.
+   */
+  async claimNext(nodeId: string, leaseMs: number): Promise<DownloadEntity | null> {
+    const token = randomUUID();
+    const skipLocked = this.kind === 'postgres' ? 'FOR UPDATE SKIP LOCKED' : '';
+    const affected = await this.execute(
+      `UPDATE "download_tasks" SET "status" = 'downloading', "ownerNode" = :nodeId, "leaseToken" = :token, "leaseExpiresAt" = ${this.clock(':leaseMs')},
+        "interruptedRuns" = "interruptedRuns" + 1, "error" = NULL, "file" = NULL, "version" = "version" + 1, "updatedDate" = :now
+       WHERE "id" = (SELECT "id" FROM "download_tasks" WHERE "status" = 'waiting' AND "queuedAt" IS NOT NULL ORDER BY "queuedAt" ASC, "id" ASC LIMIT 1 ${skipLocked})`,
+      { nodeId, token, leaseMs, now: nowIso() },
+    );
+    return affected > 0 ? this.orm.findOneBy({ leaseToken: token }) : null;
+  }
+
+  /** The task the next claim would take, without claiming it (to look at its disk first). */
+  peekNextQueued(): Promise<DownloadEntity | null> {
+    return this.orm.findOne({ where: { status: DownloadStatus.Waiting, queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Extends this node's leases; answers the tokens it still holds (a lease taken over is gone for good). */
+  async renewLeases(nodeId: string, tokens: string[], leaseMs: number): Promise<string[]> {
+    if (tokens.length === 0) return [];
+    await this.execute(`UPDATE "download_tasks" SET "leaseExpiresAt" = ${this.clock(':leaseMs')} WHERE "ownerNode" = :nodeId AND "leaseToken" IN (:...tokens)`, { nodeId, tokens, leaseMs });
+    const held = await this.orm.find({ select: { leaseToken: true }, where: { ownerNode: nodeId, leaseToken: In(tokens) } });
+    return held.map((row) => row.leaseToken!);
+  }
+
+  /** Runs whose node stopped renewing their lease: another node takes them over. */
+  async findExpiredLeases(): Promise<DownloadEntity[]> {
+    const now = (await this.orm.query(`SELECT ${this.clock('0')} AS "now"`)) as Array<{ now: string }>;
+    return this.orm.find({ where: { status: DownloadStatus.Downloading, leaseExpiresAt: LessThan(now[0].now) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Runs this node held when it last stopped (with a lease it never gave back), and runs older versions left without one. */
+  findLeftoverRuns(nodeId: string): Promise<DownloadEntity[]> {
+    return this.orm.find({ where: [
+      { status: DownloadStatus.Downloading, ownerNode: nodeId },
+      { status: DownloadStatus.Downloading, ownerNode: IsNull() },
+    ], order: { queuedAt: 'ASC', id: 'ASC' } });
+  }
+
+  /** Progress is written at a modest rate and does not count as a change (version and updatedDate stay). */
+  async saveProgress(lease: RunLease, progress: StoredProgress): Promise<boolean> {
+    const result = await this.orm.update({ id: lease.id, leaseToken: lease.token }, { downloadedBytes: progress.downloadedBytes, totalBytes: progress.totalBytes, percent: progress.percent });
+    return (result.affected ?? 0) > 0;
+  }
+
+  async markSucceeded(lease: RunLease, result: SucceededRun): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0, replacesFile: null, ...RELEASED });
+  }
+
+  /** A client's stop ended the run: figures kept for a resume; a recording's part as its file, with every file the task has now. */
+  async markRunStopped(lease: RunLease, progress: StoredProgress, file?: { path: string; node: string; outputs: string[] }): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...progress, ...(file ? { file: file.path, fileNode: file.node, outputs: file.outputs } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  async markRunFailed(lease: RunLease, error: string, progress: StoredProgress | null = null): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /**
+   * A shutdown cut the run short: still queued (any node may take it), figures kept; a clean end never counts as a crash.
+   * `outputs`: a live recording's part was saved on the way down, and the task's files now include it.
+   */
+  async requeueAfterShutdown(lease: RunLease, progress: StoredProgress | null, outputs?: string[]): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...(progress ?? {}), ...(outputs ? { outputs } : {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /** A run whose node died (this one before a restart, or another whose lease expired) is queued again, in its place. */
+  async requeueLeftover(lease: RunLease): Promise<boolean> {
+    return this.writeUnderLease(lease, { status: DownloadStatus.Waiting, ...RELEASED });
+  }
+
+  /** A run stopped for its task's delete gives its lease back; the delete writes the rest. */
+  async releaseLease(lease: RunLease): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...RELEASED });
+  }
+
+  /** A run an older version left without a lease is queued again like any other. */
+  async requeueWithoutLease(task: Versioned): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Waiting, ...RELEASED });
+  }
+
+  async markFailedWithoutLease(task: Versioned, error: string): Promise<boolean> {
+    return this.writeIfUnchanged(task, { status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  }
+
+  /** Runs ended by a clean shutdown, whether or not they notice in time, never count towards a crash loop. */
+  async clearRunCounters(tokens: string[]): Promise<void> {
+    if (tokens.length > 0) await this.orm.update({ leaseToken: In(tokens) }, { interruptedRuns: 0 });
+  }
+
+  // ---- helpers ----
+
+  private get kind(): StoreKind {
+    return this.orm.manager.connection.options.type === 'postgres' ? 'postgres' : 'sqlite';
+  }
+
+  /** The database's own clock (every node shares it), `offset` milliseconds on, as an ISO time like the other dates. */
+  private clock(offset: string): string {
+    return this.kind === 'postgres'
+      ? `to_char((now() AT TIME ZONE 'UTC') + (${offset} * interval '1 millisecond'), 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`
+      : `strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+' || (${offset} / 1000.0) || ' seconds')`;
+  }
+
+  /** Runs one statement with named parameters on either store; answers how many rows it changed. */
+  private async execute(sql: string, parameters: Record<string, unknown>): Promise<number> {
+    const [query, values] = this.orm.manager.connection.driver.escapeQueryWithParameters(sql, parameters, {});
+    const runner = this.orm.manager.connection.createQueryRunner();
+    try {
+      const result = await runner.query(query, values, true);
+      return result.affected ?? 0;
+    } finally {
+      await runner.release();
+    }
+  }
+
+  private async writeIfUnchanged(task: Versioned, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate' | 'version'>>): Promise<boolean> {
+    const result = await this.orm.update({ id: task.id, version: task.version }, { ...changes, updatedDate: nowIso(), version: () => '"version" + 1' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  private async writeUnderLease(lease: RunLease, changes: Partial<Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate' | 'version'>>): Promise<boolean> {
+    const result = await this.orm.update({ id: lease.id, leaseToken: lease.token }, { ...changes, updatedDate: nowIso(), version: () => '"version" + 1' });
+    return (result.affected ?? 0) > 0;
+  }
+
+  private inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const next = this.transactions.then(() => this.orm.manager.transaction(work));
+    this.transactions = next.catch(() => undefined);
+    return next;
   }
 
   /** Tasks saving into the default directory get it written down, so that a new default does not move them. */
@@ -249,11 +473,14 @@ export class DownloadRepository {
     await this.orm.update({ localPath: IsNull() }, { localPath: directory });
   }
 
-  async delete(id: number): Promise<void> {
-    await this.orm.delete({ id });
-  }
 }
 
 function definedOnly<T extends object>(values: T): Partial<T> {
   return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
+
+/** A commanded write found the task changed since it was read: the command decides again. */
+class ChangedMeanwhile extends Error {}
+
+/** What a run's end gives back: its lease. */
+const RELEASED = { ownerNode: null, leaseToken: null, leaseExpiresAt: null } as const;

@@ -12,6 +12,7 @@ export const LAYERS: ReadonlyArray<{ name: string; folders: readonly string[] }>
   { name: 'engine', folders: ['engine'] },
   { name: 'strategies', folders: ['downloaders'] },
   { name: 'task store and events', folders: ['tasks', 'events'] },
+  { name: 'cluster', folders: ['cluster'] },
   { name: 'scheduler', folders: ['scheduler'] },
   { name: 'lifecycle', folders: ['lifecycle'] },
   { name: 'API', folders: ['downloads', 'settings', 'metrics', 'webhooks', 'health', 'dashboard'] },

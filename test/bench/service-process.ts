@@ -12,18 +12,20 @@ export class BenchService {
   private child: ChildProcess | null = null;
   baseUrl = '';
 
-  async start(root: string, env: Record<string, string>): Promise<void> {
+  /** Spawns the service and waits for /healthy; returns the milliseconds from spawn to its first healthy answer. */
+  async start(root: string, env: Record<string, string>): Promise<number> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
     const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+    const began = performance.now();
     this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
       stdio: 'ignore',
     });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) return;
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) return performance.now() - began;
+      await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error('the service did not start within 30 s');
   }
@@ -51,6 +53,13 @@ export class BenchService {
   peakRssKb(): number {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child!.pid}/status`, 'utf8'));
     return match ? Number(match[1]) : NaN;
+  }
+
+  /** CPU time the service process has used so far (user + system), in ms: what a busy machine does not inflate. */
+  cpuMs(): number {
+    // /proc/<pid>/stat after the command name: state is field 0, utime 11, stime 12, in USER_HZ (100 on Linux)
+    const fields = readFileSync(`/proc/${this.child!.pid}/stat`, 'utf8').split(') ')[1].split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
   }
 
   async stop(): Promise<void> {

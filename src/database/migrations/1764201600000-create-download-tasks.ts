@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { storeKind } from '../dialect.js';
+import { storeKind } from '../../common/store-kind.js';
 
 export class CreateDownloadTasks1764201600000 implements MigrationInterface {
   name = 'CreateDownloadTasks1764201600000';

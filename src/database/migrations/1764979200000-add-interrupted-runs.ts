@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { storeKind } from '../dialect.js';
+import { storeKind } from '../../common/store-kind.js';
 
 /** Counts runs that began and never reached an end the service wrote down: a task that keeps taking the process down is failed. */
 export class AddInterruptedRuns1764979200000 implements MigrationInterface {

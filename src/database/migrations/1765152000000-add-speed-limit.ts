@@ -1,5 +1,5 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { storeKind } from '../dialect.js';
+import { storeKind } from '../../common/store-kind.js';
 
 /** A task's own speed limit, in bytes per second. */
 export class AddSpeedLimit1765152000000 implements MigrationInterface {

@@ -1,9 +1,9 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
-import { storeKind } from '../dialect.js';
+import { storeKind } from '../../common/store-kind.js';
 
 /** A task's own media choice (null: the installation's default) and every file it saved (JSON array of paths). */
-export class AddMediaChoice1765238400000 implements MigrationInterface {
-  name = 'AddMediaChoice1765238400000';
+export class AddMediaChoice1765500000000 implements MigrationInterface {
+  name = 'AddMediaChoice1765500000000';
 
   async up(queryRunner: QueryRunner): Promise<void> {
     const emptyList = storeKind(queryRunner) === 'postgres' ? `'[]'` : `('[]')`;

@@ -1,0 +1,182 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { Agent, get } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import sqlite3 from 'sqlite3';
+import { DATABASE_FILE } from '../../src/database/data-source-options.js';
+import { BenchService } from './service-process.js';
+import { LOOPBACK_ENV } from './timed-run.js';
+
+const TASKS = 100_000;
+const QUEUED = 3_000;
+const BATCH = 1_000;
+const POSTS = 5;
+const STARTS = 3;
+const WARM_UP = 20;
+const SAMPLES = 300;
+const CREATE_TARGET_MS = 300;
+const LIST_P99_TARGET_MS = 5;
+const START_TARGET_MS = 2_000;
+
+/** Runs SQL on the service's database file while the service is stopped. */
+async function sql(file: string, statements: string): Promise<void> {
+  const database = new sqlite3.Database(file);
+  try {
+    await new Promise<void>((resolve, reject) => database.exec(statements, (error) => (error ? reject(error) : resolve())));
+  } finally {
+    await new Promise<void>((resolve) => database.close(() => resolve()));
+  }
+}
+
+/**
+ * TASKS rows in one statement, as the service would have written them over time: 60 % success (with a file),
+ * 20 % failed, 10 % stopped, 10 % waiting; created one second apart in 2025, long before any task the bench POSTs.
+ */
+function fillStatement(from: number): string {
+  const status = `CASE WHEN i % 10 < 6 THEN 'success' WHEN i % 10 < 8 THEN 'failed' WHEN i % 10 = 8 THEN 'stopped' ELSE 'waiting' END`;
+  const stamp = `strftime('%Y-%m-%dT%H:%M:%fZ', 1735689600 + i, 'unixepoch')`;
+  return `
+    BEGIN;
+    WITH RECURSIVE n(i) AS (SELECT ${from} UNION ALL SELECT i + 1 FROM n WHERE i < ${TASKS})
+    INSERT INTO download_tasks (name, nameIsDerived, type, url, folder, headers, isLive, status, file, localPath, deleteSegments,
+      downloadedBytes, totalBytes, percent, error, queuedAt, interruptedRuns, speedLimit, createdDate, updatedDate)
+    SELECT 'task ' || i, 0, 'direct', 'http://127.0.0.1:9/file-' || i || '.mp4', CASE WHEN i % 7 = 0 THEN 'series' ELSE '' END, '', 0, ${status},
+      CASE WHEN i % 10 < 6 THEN '/nonexistent/downloads/file-' || i || '.mp4' ELSE NULL END, NULL, 1,
+      CASE WHEN i % 10 < 6 THEN 1048576 ELSE 0 END, CASE WHEN i % 10 < 6 THEN 1048576 ELSE NULL END, CASE WHEN i % 10 < 6 THEN 100 ELSE NULL END,
+      CASE WHEN i % 10 IN (6, 7) THEN 'the origin answered 404' ELSE NULL END, NULL, 0, NULL, ${stamp}, ${stamp}
+    FROM n;
+    COMMIT;`;
+}
+
+const percentile = (sorted: number[], fraction: number) => sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+const ms = (value: number) => `${value.toFixed(value < 10 ? 2 : 0)} ms`;
+const verdict = (value: number, target: number) => (value < target ? 'met' : 'NOT MET');
+
+async function createBatch(service: BenchService, offset: number): Promise<number> {
+  const tasks = Array.from({ length: BATCH }, (_, index) => ({ type: 'direct', url: `http://127.0.0.1:9/bench-${offset + index}.mp4`, name: `bench ${offset + index}` }));
+  const body = JSON.stringify({ tasks, startDownload: false });
+  const began = performance.now();
+  const response = await fetch(`${service.baseUrl}/api/downloads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+  const answer = (await response.json()) as { data?: unknown[] };
+  const elapsed = performance.now() - began;
+  if (!response.ok || answer.data?.length !== BATCH) throw new Error(`POST /api/downloads answered ${response.status}`);
+  return elapsed;
+}
+
+/** POSTS requests of BATCH tasks each, one after another: the median and the slowest. */
+async function createFigures(service: BenchService, label: string): Promise<string> {
+  const times: number[] = [];
+  for (let post = 0; post < POSTS; post++) times.push(await createBatch(service, post * BATCH));
+  times.sort((a, b) => a - b);
+  const median = percentile(times, 0.5);
+  return `  create ${BATCH} tasks in one POST, ${label}: median ${ms(median)}, slowest ${ms(times.at(-1)!)} of ${POSTS} (target < ${CREATE_TARGET_MS} ms: ${verdict(median, CREATE_TARGET_MS)})`;
+}
+
+/** A GET on one kept-alive connection: the status and the body, timed to its last byte. */
+function timedGet(url: string, agent: Agent): Promise<{ ms: number; status: number; body: Buffer }> {
+  const began = performance.now();
+  return new Promise((resolve, reject) => {
+    get(url, { agent }, (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ ms: performance.now() - began, status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
+      response.on('error', reject);
+    }).on('error', reject);
+  });
+}
+
+/**
+ * One list query asked SAMPLES times in a row (after WARM_UP): p50 and p99 from request to last byte. Plain
+ * node:http on a kept-alive connection, and the JSON parsed after the clock stops: fetch and parsing would add
+ * about a millisecond of this process's own time to a figure about the service.
+ */
+async function listFigures(service: BenchService, query: string): Promise<{ line: string; p99: number }> {
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  const url = `${service.baseUrl}/api/downloads?${query}`;
+  const times: number[] = [];
+  let total = 0;
+  let cpuBefore = 0;
+  try {
+    for (let request = 0; request < WARM_UP + SAMPLES; request++) {
+      const { ms, status, body } = await timedGet(url, agent);
+      if (status !== 200) throw new Error(`GET ${query} answered ${status}`);
+      total = (JSON.parse(body.toString()) as { data: { total: number } }).data.total;
+      if (request + 1 === WARM_UP) cpuBefore = service.cpuMs();
+      if (request >= WARM_UP) times.push(ms);
+    }
+  } finally {
+    agent.destroy();
+  }
+  times.sort((a, b) => a - b);
+  const p99 = percentile(times, 0.99);
+  const cpu = (service.cpuMs() - cpuBefore) / SAMPLES;
+  return {
+    p99,
+    line: `  GET ?${query} (of ${total}): p50 ${ms(percentile(times, 0.5))}, p99 ${ms(p99)} (target < ${LIST_P99_TARGET_MS} ms: ${verdict(p99, LIST_P99_TARGET_MS)}); service CPU ${ms(cpu)} a request`,
+  };
+}
+
+/** STARTS cold starts of the service on the same data: spawn to the first healthy answer. */
+async function startFigures(root: string, label: string, before?: string): Promise<string> {
+  const times: number[] = [];
+  const cpu: number[] = [];
+  for (let start = 0; start < STARTS; start++) {
+    // the previous start may have run (and failed) some queued tasks: each start finds the same queue
+    if (before) await sql(join(root, 'data', DATABASE_FILE), before);
+    const service = new BenchService();
+    try {
+      times.push(await service.start(root, LOOPBACK_ENV as Record<string, string>));
+      cpu.push(service.cpuMs());
+    } finally {
+      await service.stop();
+    }
+  }
+  times.sort((a, b) => a - b);
+  const median = percentile(times, 0.5);
+  cpu.sort((a, b) => a - b);
+  return `  start-up, ${label}: median ${ms(median)}, slowest ${ms(times.at(-1)!)} of ${STARTS} (target < ${START_TARGET_MS} ms: ${verdict(median, START_TARGET_MS)}); service CPU until healthy ${ms(percentile(cpu, 0.5))}`;
+}
+
+/** The task store with many tasks: a bulk create, list pages and filters, and start-up with 100,000 tasks stored. */
+export async function runStoreBench(): Promise<string[]> {
+  const scratch = await mkdtemp(join(tmpdir(), 'store-bench-'));
+  const root = join(scratch, 'service');
+  const database = join(root, 'data', DATABASE_FILE);
+  const env = LOOPBACK_ENV as Record<string, string>;
+  const lines = [`store bench: ${TASKS} tasks in SQLite, ${QUEUED} of them queued for the start-up with a queue`];
+  try {
+    // an empty database: the migrations run, then the bulk create
+    const service = new BenchService();
+    await service.start(root, env);
+    try {
+      lines.push(await createFigures(service, 'empty database'));
+    } finally {
+      await service.stop();
+    }
+    await sql(database, fillStatement(POSTS * BATCH + 1));
+
+    lines.push(await startFigures(root, `${TASKS} tasks, none queued`));
+    const listed = new BenchService();
+    await listed.start(root, env);
+    try {
+      // the first page, one in the middle and the last one of each filter: what a deep skip costs shows
+      for (const filter of ['', '&filter=list', '&filter=done', '&filter=failed']) {
+        const first = await fetch(`${listed.baseUrl}/api/downloads?pageSize=100${filter}`).then((response) => response.json() as Promise<{ data: { total: number } }>);
+        const pages = Math.ceil(first.data.total / 100);
+        for (const current of [1, Math.ceil(pages / 2), pages]) lines.push((await listFigures(listed, `pageSize=100${filter}&current=${current}`)).line);
+      }
+      lines.push(await createFigures(listed, `${TASKS} tasks stored`));
+    } finally {
+      await listed.stop();
+    }
+
+    // the newest waiting tasks were queued when the service stopped; boot recovery queues them again
+    // (row i of the fill has id i: the waiting ones are i % 10 = 9)
+    const queue = `UPDATE download_tasks SET status = 'waiting', error = NULL, interruptedRuns = 0, queuedAt = createdDate
+      WHERE id % 10 = 9 AND id > ${TASKS - QUEUED * 10} AND id <= ${TASKS};`;
+    lines.push(await startFigures(root, `${TASKS} tasks, ${QUEUED} queued`, queue));
+    return lines;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
