@@ -14,8 +14,13 @@ const Given = () => ValidateIf((_object, value) => value !== undefined && value 
 export function QualityProperty(nullMeans = "the installation's default (settings defaultQuality)") {
   return applyDecorators(
     ApiPropertyOptional({
-      oneOf: [{ type: 'string', enum: ['best', 'audio'] }, { type: 'integer', minimum: 1, maximum: MAX_QUALITY_HEIGHT }, { type: 'string', pattern: '^\\d{1,4}p?$' }],
-      nullable: true,
+      // OpenAPI 3.0 wants `nullable` beside a `type`: it goes on a branch of its own
+      oneOf: [
+        { type: 'string', enum: ['best', 'audio'] },
+        { type: 'integer', minimum: 1, maximum: MAX_QUALITY_HEIGHT },
+        { type: 'string', pattern: '^\\d{1,4}p?$' },
+        { type: 'string', nullable: true, enum: [null] },
+      ],
       example: 1080,
       description:
         `"best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: ${nullMeans}`,
@@ -29,8 +34,7 @@ export function QualityProperty(nullMeans = "the installation's default (setting
 export function LanguagesProperty(what: 'audio' | 'subtitles', nullMeans = "the installation's default") {
   return applyDecorators(
     ApiPropertyOptional({
-      oneOf: [{ type: 'array', items: { type: 'string' }, maxItems: 20 }, { type: 'string' }],
-      nullable: true,
+      oneOf: [{ type: 'array', items: { type: 'string' }, maxItems: 20, nullable: true }, { type: 'string' }],
       example: ['zh', 'en'],
       description:
         what === 'audio'
