@@ -36,4 +36,4 @@ HEALTHCHECK --interval=30s --timeout=5s CMD ["node", "-e", "fetch('http://127.0.
 # tini forwards SIGTERM so that `docker stop` flushes running tasks and leaves them queued
 ENTRYPOINT ["/usr/bin/tini", "--"]
 # bound to 0.0.0.0, the service refuses to start without API_KEY (or ALLOW_NO_AUTH=true)
-CMD ["node", "--max-semi-space-size=1", "dist/main.js"]
+CMD ["node", "dist/main.js"]

@@ -7,7 +7,7 @@ import { ensureBuilt, ensureDependencies, ensureWebBuilt, root } from './ensure-
 ensureDependencies();
 ensureBuilt();
 ensureWebBuilt();
-// a small young generation: the service is I/O-bound, and this keeps its resident memory down
-const child = spawn(process.execPath, ['--max-semi-space-size=1', join(root, 'dist', 'main.js')], { stdio: 'inherit', cwd: process.cwd() });
+// no Node flags: the service caps its young generation itself (src/young-generation.ts)
+const child = spawn(process.execPath, [join(root, 'dist', 'main.js')], { stdio: 'inherit', cwd: process.cwd() });
 for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
 child.on('exit', (code, signal) => process.exit(code ?? (signal ? 0 : 1)));

@@ -45,7 +45,7 @@ function requireKeyOnUnknownRoutes(app: NestFastifyApplication, apiKey: string):
     });
 }
 
-/** Builds the whole application (used by main.ts and by the tests): Fastify, /api prefix, pipes, CORS, Swagger. */
+/** Builds the whole application (used by serve.ts and by the tests): Fastify, /api prefix, pipes, CORS, Swagger. */
 export async function createApp(config: AppConfig, options: { logger?: boolean } = {}): Promise<NestFastifyApplication> {
   await mkdir(config.dataDir, { recursive: true });
   await mkdir(config.downloadDir, { recursive: true });

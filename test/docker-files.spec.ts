@@ -77,3 +77,29 @@ describe('docker-compose.yml', () => {
     }
   });
 });
+
+describe('docker-compose.cluster.yml', () => {
+  const compose = parse(read('docker-compose.cluster.yml'), { merge: true });
+  const nodes = Object.entries<any>(compose.services ?? {}).filter(([name]) => name.startsWith('node-'));
+
+  it('runs PostgreSQL with a health check, and three nodes that wait for it', () => {
+    assert.ok(compose.services.postgres.image.startsWith('postgres:'));
+    assert.ok(compose.services.postgres.healthcheck.test.join(' ').includes('pg_isready'));
+    assert.equal(nodes.length, 3);
+    for (const [, node] of nodes) assert.equal(node.depends_on.postgres.condition, 'service_healthy');
+  });
+
+  it('gives every node the database, its own NODE_ID and port, the shared downloads volume, and only variables the service reads', () => {
+    const ids = nodes.map(([, node]) => node.environment.NODE_ID);
+    assert.equal(new Set(ids).size, 3, `distinct node ids: ${ids.join(', ')}`);
+    const ports = nodes.map(([, node]) => node.ports[0].split(':')[0]);
+    assert.equal(new Set(ports).size, 3);
+    for (const [name, node] of nodes) {
+      assert.match(node.environment.DATABASE_URL, /^postgres:\/\/mediago:\$\{POSTGRES_PASSWORD\}@postgres:5432\/mediago$/, name);
+      assert.match(node.environment.API_KEY, /^\$\{API_KEY:\?/, name);
+      for (const variable of Object.keys(node.environment)) assert.ok(isServiceVariable(variable), `${variable} is not a variable of the service`);
+      assert.ok(node.volumes.includes('./downloads:/downloads'), `${name} shares the downloads`);
+      assert.ok(existsSync(join(ROOT, node.build.context, node.build.dockerfile)));
+    }
+  });
+});

@@ -52,7 +52,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   return document;
 }
 
-/** Serves Swagger UI at /docs and the document at /docs-json. */
+/**
+ * Serves Swagger UI at /docs and the document at /docs-json. The document is built on the first
+ * request for it, not at start-up: most runs never ask, and it would stay in memory for nothing.
+ */
 export function setupOpenApi(app: INestApplication): void {
-  SwaggerModule.setup('docs', app, buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
+  SwaggerModule.setup('docs', app, () => buildOpenApiDocument(app), { jsonDocumentUrl: 'docs-json' });
 }

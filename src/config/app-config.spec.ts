@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { ConfigError, loadConfig } from './app-config.js';
+import { type AppConfig, ConfigError, NODE_ID_FILE, loadConfig } from './app-config.js';
 
 const CWD = '/srv/mediago';
 const configWith = (env: Record<string, string | undefined> = {}) => loadConfig(env, CWD);
@@ -19,7 +22,9 @@ const refuses = (variable: string, value: string, problem: RegExp) =>
 
 describe('loadConfig', () => {
   it('has a sensible default for everything', () => {
-    assert.deepEqual(configWith(), {
+    const { nodeId, ...config } = configWith();
+    assert.match(nodeId, /^[A-Za-z0-9][A-Za-z0-9._-]*-[0-9a-f]{6}$/, 'the host name and a random suffix');
+    assert.deepEqual(config, {
       port: 39719,
       host: '127.0.0.1',
       dataDir: '/srv/mediago/data',
@@ -57,7 +62,27 @@ describe('loadConfig', () => {
       defaultQuality: 'best',
       defaultAudioLanguage: [],
       defaultSubtitleLanguages: [],
+      databaseUrl: null,
+      nodeIdIsNew: true,
+      leaseMs: 30_000,
     });
+  });
+
+  it('reads the scale-out variables, and keeps a generated node id in DATA_DIR', () => {
+    const config = configWith({ DATABASE_URL: 'postgres://media:secret@db.internal:5432/mediago', NODE_ID: 'node-7', LEASE_SECONDS: '10' });
+    assert.deepEqual([config.databaseUrl, config.nodeId, config.nodeIdIsNew, config.leaseMs], ['postgres://media:secret@db.internal:5432/mediago', 'node-7', false, 10_000]);
+    assert.throws(() => configWith({ DATABASE_URL: 'mysql://db/x' }), /DATABASE_URL must be a postgres:\/\/ URL/);
+    assert.throws(() => configWith({ DATABASE_URL: 'not a url' }), /DATABASE_URL is not a URL/);
+    assert.throws(() => configWith({ NODE_ID: 'no spaces please' }), /NODE_ID must be 1 to 64 letters/);
+    assert.throws(() => configWith({ LEASE_SECONDS: '1' }), /LEASE_SECONDS/);
+    const dataDir = mkdtempSync(join(tmpdir(), 'mediago-node-id-'));
+    try {
+      writeFileSync(join(dataDir, NODE_ID_FILE), 'kept-node-1\n');
+      const kept = loadConfig({ DATA_DIR: dataDir });
+      assert.deepEqual([kept.nodeId, kept.nodeIdIsNew], ['kept-node-1', false]);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('reads the operations variables: logs, metrics, webhooks, the dashboard', () => {
@@ -88,7 +113,8 @@ describe('loadConfig', () => {
   });
 
   it('treats empty and blank variables as unset', () => {
-    assert.deepEqual(configWith({ PORT: '', API_KEY: '   ', DATA_DIR: ' ', DOWNLOAD_PROXY: '' }), configWith());
+    const withoutNodeId = ({ nodeId: _nodeId, ...config }: AppConfig) => config;
+    assert.deepEqual(withoutNodeId(configWith({ PORT: '', API_KEY: '   ', DATA_DIR: ' ', DOWNLOAD_PROXY: '', NODE_ID: ' ', DATABASE_URL: '' })), withoutNodeId(configWith()));
   });
 
   it('reads each variable, trimmed', () => {

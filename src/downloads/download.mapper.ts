@@ -7,6 +7,8 @@ import { storedLanguages } from '../config/media-choice.js';
 /** The contract's view of a task: stored fields, plus live figures while it runs; `fileOnDisk` is whether its file is there now. */
 export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null, fileOnDisk: boolean): DownloadTaskDto {
   const succeeded = task.status === DownloadStatus.Success;
+  // figures published during a run say nothing once it has ended
+  if (task.status !== DownloadStatus.Downloading) live = null;
   return {
     id: task.id,
     name: task.name,
@@ -34,5 +36,6 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     audioLanguage: storedLanguages(task.audioLanguage),
     subtitleLanguages: storedLanguages(task.subtitleLanguages),
     outputs: task.outputs.length > 0 ? task.outputs : task.file ? [task.file] : [],
+    node: task.status === DownloadStatus.Downloading ? task.ownerNode : task.fileNode,
   };
 }

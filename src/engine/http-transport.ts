@@ -1,7 +1,7 @@
 import { Agent as HttpAgent, request as httpRequest } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { Readable } from 'node:stream';
-import { EnvHttpProxyAgent, request as undiciRequest } from 'undici';
+import type { EnvHttpProxyAgent } from 'undici';
 import { isHopByHopHeader } from '../common/header-lines.js';
 import type { AddressGuard } from './address-guard.js';
 import { PermanentError, redactUrl } from './http-error.js';
@@ -126,9 +126,13 @@ export class NodeHttpTransport implements HttpTransport {
   }
 }
 
-/** Requests through an HTTP(S) proxy, with NO_PROXY honoured; undici does the CONNECT tunnelling. */
+/**
+ * Requests through an HTTP(S) proxy, with NO_PROXY honoured; undici does the CONNECT tunnelling.
+ * undici is loaded only here, when a proxy is set: it is some 5 MiB of heap that a service without
+ * a proxy would carry for nothing.
+ */
 export class ProxyHttpTransport implements HttpTransport {
-  private readonly dispatcher: EnvHttpProxyAgent;
+  private readonly undici: Promise<{ dispatcher: EnvHttpProxyAgent; request: typeof import('undici').request }>;
 
   /** guard: names are resolved and checked here before the request goes to the proxy. */
   constructor(
@@ -137,29 +141,33 @@ export class ProxyHttpTransport implements HttpTransport {
     stallTimeoutMs: number,
     private readonly guard: AddressGuard | null = null,
   ) {
-    this.dispatcher = new EnvHttpProxyAgent({
-      httpProxy: proxy,
-      httpsProxy: proxy,
-      noProxy,
-      headersTimeout: stallTimeoutMs,
-      bodyTimeout: stallTimeoutMs,
-      connect: { timeout: stallTimeoutMs },
-    });
+    this.undici = import('undici').then(({ EnvHttpProxyAgent, request }) => ({
+      dispatcher: new EnvHttpProxyAgent({
+        httpProxy: proxy,
+        httpsProxy: proxy,
+        noProxy,
+        headersTimeout: stallTimeoutMs,
+        bodyTimeout: stallTimeoutMs,
+        connect: { timeout: stallTimeoutMs },
+      }),
+      request,
+    }));
   }
 
   async send(url: string, init: SendInit): Promise<RawResponse> {
     await this.guard?.checkUrl(url);
-    const response = await undiciRequest(url, {
+    const { dispatcher, request } = await this.undici;
+    const response = await request(url, {
       method: init.method as 'GET',
       headers: sendable(init.headers),
       signal: init.signal,
-      dispatcher: this.dispatcher,
+      dispatcher,
       ...(init.headTimeoutMs ? { headersTimeout: init.headTimeoutMs } : {}),
     });
     return { status: response.statusCode, headers: response.headers, body: response.body };
   }
 
   async close(): Promise<void> {
-    await this.dispatcher.close();
+    await (await this.undici).dispatcher.close();
   }
 }

@@ -1,5 +1,4 @@
-import { createReadStream } from 'node:fs';
-import { open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { open, rename, rm, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
 import { runFfmpeg } from './ffmpeg.js';
 import { PermanentError } from './http-error.js';
@@ -71,25 +70,34 @@ export function groupFileSequence(group: TrackSegmentFile[]): string[] {
   return files;
 }
 
-/** Appends files byte-wise into one, one open file at a time (thousands of segments never hit the open-file limit). */
+/**
+ * Appends files byte-wise into one, one open file at a time (thousands of segments never hit the
+ * open-file limit), through one reused buffer: a fresh buffer per segment lived through its write,
+ * long enough to leave the small young generation, and the promoted ones piled up (some 60 MB for a
+ * 300-segment stream) until a full collection.
+ */
 export async function joinFiles(files: string[], output: string, signal?: AbortSignal): Promise<void> {
   const target = await open(output, 'w');
+  const buffer = Buffer.allocUnsafeSlow(JOIN_BUFFER_SIZE);
   try {
     for (const file of files) {
       signal?.throwIfAborted();
-      // segments are small: a whole-file read and one write each beat a stream per file; a large one streams
-      if ((await stat(file)).size <= WHOLE_READ_LIMIT) {
-        await target.write(await readFile(file));
-        continue;
+      const source = await open(file, 'r');
+      try {
+        for (let read; (read = (await source.read(buffer, 0, buffer.length, null)).bytesRead) > 0; ) {
+          signal?.throwIfAborted();
+          for (let written = 0; written < read; ) written += (await target.write(buffer, written, read - written)).bytesWritten;
+        }
+      } finally {
+        await source.close();
       }
-      for await (const chunk of createReadStream(file, { highWaterMark: 1024 * 1024, signal })) await target.write(chunk as Buffer);
     }
   } finally {
     await target.close();
   }
 }
 
-const WHOLE_READ_LIMIT = 8 * 1024 * 1024;
+const JOIN_BUFFER_SIZE = 1024 * 1024;
 
 /** The concat demuxer's list: it re-bases each part's timestamps after the previous part, which is what a discontinuity needs. */
 export function concatList(paths: string[]): string {

@@ -98,6 +98,31 @@ const BUFFERED_BODY_LIMIT = 4 * 1024 * 1024;
 /** Received bytes that may wait for the disk at once; past this a piece keeps its slot while it is written. */
 const WRITE_BACKLOG_LIMIT = 32 * 1024 * 1024;
 
+/**
+ * Buffers that small bodies are received into, reused from piece to piece. A body kept as the chunks
+ * it arrived in (then joined by a copy) lives through its request and its write, long enough to be
+ * promoted out of the small young generation the service runs with (young-generation.ts); promoted
+ * buffers are freed only by a full collection, which V8 starts once some 64 MiB of them have piled
+ * up, so an HLS download held that much dead media in memory. Copied into a reused buffer, each
+ * chunk dies young, and the live bytes are those in flight and waiting for the disk.
+ */
+class BodyBuffers {
+  private readonly free: Buffer[] = [];
+
+  /** A buffer of at least `size` bytes, for this piece alone until it is given back. */
+  take(size: number): Buffer {
+    const index = this.free.findIndex((buffer) => buffer.length >= size);
+    if (index >= 0) return this.free.splice(index, 1)[0];
+    // a little room, so that the next piece of about the same size fits
+    return Buffer.allocUnsafeSlow(Math.min(BUFFERED_BODY_LIMIT, Math.ceil((size * 1.25) / 65_536) * 65_536) || 65_536);
+  }
+
+  /** Only once nothing reads it any more (the file is written); a buffer an aborted write may still read is left to the GC. */
+  giveBack(buffer: Buffer): void {
+    this.free.push(buffer);
+  }
+}
+
 /** Per-host concurrency that halves when the host pushes back (429/503) and creeps back up on success. */
 class HostLimit {
   active = 0;
@@ -151,6 +176,7 @@ export class SegmentPool {
   private done = 0;
   private completedBytes = 0;
   private lastProgressAt = 0;
+  private readonly bodies = new BodyBuffers();
 
   constructor(private readonly options: SegmentPoolOptions) {
     this.signal = AbortSignal.any([options.signal, this.controller.signal]);
@@ -336,17 +362,21 @@ export class SegmentPool {
         await rename(temporary, request.path);
         return file.bytesWritten;
       }
-      const chunks: Buffer[] = [];
+      const body = this.bodies.take(announced);
+      let size = 0;
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         watchdog.refresh();
         const wanted = cut ? cut.take(chunk) : chunk;
         if (wanted.length > 0) {
           received(wanted);
-          chunks.push(wanted);
+          // Node's parser stops at Content-Length; this guards the buffer all the same
+          if (size + wanted.length > body.length) throw Object.assign(new Error(`received more than the announced ${announced} bytes`), { code: 'ECONNRESET' });
+          size += wanted.copy(body, size);
         }
         // leaving the loop ends the transfer: the rest of an unranged answer is not wanted
         if (cut?.done) break;
       }
+      const data = body.subarray(0, size);
       clearTimeout(watchdog);
       this.checkLength(entry, expected);
       // the bytes are here: the slot goes to the next request unless too many writes already wait
@@ -360,16 +390,16 @@ export class SegmentPool {
       await this.ensureDir(dirname(request.path));
       let bytes: number;
       if (stages.length === 0) {
-        const data = Buffer.concat(chunks);
         if (request.check) assertMedia(data.subarray(0, 189), request.check, request.label);
         await writeFile(temporary, data, { signal: this.signal });
         bytes = data.length;
       } else {
         const file = createWriteStream(temporary);
-        await pipeline([Readable.from(chunks), ...stages, ...checkStage(request), file], { signal: this.signal });
+        await pipeline([Readable.from([data]), ...stages, ...checkStage(request), file], { signal: this.signal });
         bytes = file.bytesWritten;
       }
       await rename(temporary, request.path);
+      this.bodies.giveBack(body);
       return bytes;
     } catch (error) {
       await rm(temporary, { force: true }).catch(() => undefined);

@@ -1,8 +1,9 @@
-import { Controller, Get } from '@nestjs/common';
+import { Controller, Get, Inject } from '@nestjs/common';
 import { ApiExtraModels, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { ANY_REQUEST, ApiEnvelope, ApiErrors, ApiOpenRoute } from '../common/api-envelope.decorator.js';
 import { ApiError, ErrorCode } from '../common/error-codes.js';
 import { Public } from '../common/public.decorator.js';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { ToolsService, type ToolStatus } from '../engine/tools.service.js';
 import { DatabaseCheck, DiskSpaceCheck, degradedReasons } from './health-checks.js';
@@ -14,6 +15,8 @@ interface Health {
   reasons: string[];
   types: string[];
   tools: Record<string, ToolStatus>;
+  node: string;
+  database: 'sqlite' | 'postgres';
 }
 
 @ApiTags('health')
@@ -24,6 +27,7 @@ export class HealthController {
     private readonly registry: DownloaderRegistry,
     private readonly space: DiskSpaceCheck,
     private readonly database: DatabaseCheck,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   @Get('healthy')
@@ -40,6 +44,13 @@ export class HealthController {
     if (!(await this.database.answers())) throw new ApiError(503, ErrorCode.DatabaseUnavailable, 'The database does not answer: tasks cannot be read or saved');
     const tools = this.tools.status();
     const reasons = degradedReasons(tools, await this.space.free(), this.space.floor);
-    return { status: reasons.length ? 'degraded' : 'ok', reasons, types: this.registry.types(), tools };
+    return {
+      status: reasons.length ? 'degraded' : 'ok',
+      reasons,
+      types: this.registry.types(),
+      tools,
+      node: this.config.nodeId,
+      database: this.config.databaseUrl ? 'postgres' : 'sqlite',
+    };
   }
 }

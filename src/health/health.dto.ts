@@ -17,5 +17,7 @@ export class HealthDto {
     description: 'The optional tools by name (ffmpeg, ffprobe, yt-dlp): found, and their version',
   })
   tools: Record<string, ToolStatusDto>;
+  @ApiProperty({ example: 'media-1-3f9a2c', description: "This node's NODE_ID (several nodes can share one PostgreSQL database)" }) node: string;
+  @ApiProperty({ enum: ['sqlite', 'postgres'], description: 'Where the tasks are kept: the embedded SQLite file, or the PostgreSQL database of DATABASE_URL' }) database: 'sqlite' | 'postgres';
   @ApiProperty({ type: [String], description: 'Why the service is degraded (a missing tool, a disk below MIN_FREE_SPACE); empty when ok' }) reasons: string[];
 }

@@ -204,12 +204,20 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
    * runs of other nodes whose lease expired are taken over the same way, now and every third of a lease.
    */
   async onApplicationBootstrap(): Promise<void> {
-    for (const task of await this.repository.findLeftoverRuns(this.config.nodeId)) await this.recover(task, 'boot');
+    const leftovers = await this.repository.findLeftoverRuns(this.config.nodeId);
+    for (const task of leftovers) await this.recover(task, 'boot');
+    // one node: every task still queued waited on this very process, and its log says that it restarted
+    if (!this.cluster.enabled) {
+      const recovered = new Set(leftovers.map((task) => task.id));
+      for (const task of await this.repository.findQueued()) {
+        if (task.status === DownloadStatus.Waiting && !recovered.has(task.id)) this.logs.append(task.id, 'queued again: the service restarted while this task was queued or running');
+      }
+    }
     // with one node too: a run whose heartbeat stopped (its event loop stalled past the lease) is not left hanging
     await this.takeOverExpired();
     this.takeoverTimer = setInterval(() => void this.takeOverExpired(), Math.max(500, Math.floor(this.config.leaseMs / 3)));
     this.takeoverTimer.unref();
-    this.scheduler.wake();
+    this.scheduler.begin();
   }
 
   /** Running tasks write down where they are and stay queued (for any node); a clean shutdown never counts as a crash. */

@@ -32,6 +32,8 @@ export type StopReason = 'client' | 'shutdown' | 'delete' | 'lease-lost';
 /** One task holding a slot. */
 interface Run {
   lease: RunLease;
+  /** When its lease was last known to be held: a run that cannot renew it for a whole lease stops. */
+  renewedAt: number;
   controller: AbortController;
   reason: StopReason | null;
   done: Promise<void>;
@@ -104,11 +106,16 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     await this.reserve.ensure();
     this.ticker = setInterval(() => void this.tick(), this.config.progressIntervalMs);
     this.ticker.unref();
-    this.poller = setInterval(() => this.wake(), POLL_MS);
-    this.poller.unref();
     // a lease is renewed three times in its life: one late heartbeat does not lose it
     this.heartbeat = setInterval(() => void this.renewLeases(), Math.max(500, Math.floor(this.config.leaseMs / 3)));
     this.heartbeat.unref();
+  }
+
+  /** Claims from now on: the lifecycle says when, once it has recovered what the last run of the service left. */
+  begin(): void {
+    if (this.closing || this.poller) return;
+    this.poller = setInterval(() => this.wake(), POLL_MS);
+    this.poller.unref();
     this.wake();
   }
 
@@ -142,7 +149,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
 
   /** Tasks were queued (here or on another node): free slots claim them. */
   wake(): void {
-    void this.pump();
+    if (this.poller) void this.pump();
   }
 
   /** Aborts a task's run and waits until it has ended and its outcome is reported; false when this node does not run it. */
@@ -208,6 +215,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
     if (!task) return false;
     const run: Run = {
       lease: { id: task.id, token: task.leaseToken! },
+      renewedAt: Date.now(),
       controller: new AbortController(),
       reason: null,
       done: Promise.resolve(),
@@ -230,15 +238,28 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   /** Keeps this node's leases alive; a run whose lease another node took is aborted without a word written. */
   private async renewLeases(): Promise<void> {
     if (this.runs.size === 0) return;
-    const lost = new Set(
-      await this.lifecycle.heartbeat(this.runningLeases()).catch((error: unknown) => {
-        this.logger.warn(`leases not renewed: ${describeError(error)}`);
-        return [] as string[];
-      }),
-    );
+    const asked = Date.now();
+    let lost: Set<string>;
+    try {
+      lost = new Set(await this.lifecycle.heartbeat(this.runningLeases()));
+    } catch (error) {
+      // the database does not answer: once a whole lease has passed, another node may run the task
+      this.logger.warn(`leases not renewed: ${describeError(error)}`);
+      for (const [id, run] of this.runs) {
+        if (run.ending || asked - run.renewedAt <= this.config.leaseMs) continue;
+        this.logs.append(id, 'the database did not answer for a whole lease: the run here stops (its partial data stays) and the task runs again when the database is back');
+        run.reason ??= 'lease-lost';
+        run.controller.abort();
+      }
+      return;
+    }
     for (const [id, run] of this.runs) {
+      if (!lost.has(run.lease.token)) {
+        run.renewedAt = asked;
+        continue;
+      }
       // a run that is writing its end has given its lease back itself
-      if (!lost.has(run.lease.token) || run.ending) continue;
+      if (run.ending) continue;
       this.logs.append(id, 'this node lost its lease on the task (another node took it over): the run here stops and writes nothing more');
       run.reason ??= 'lease-lost';
       run.controller.abort();
@@ -351,6 +372,11 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
   }
 
   private async finish(task: DownloadEntity, workspace: TaskWorkspace, run: Run, output: DownloadOutput, previousFile: string | null): Promise<void> {
+    // a node that was cut off (frozen, partitioned) may finish a run another node took over: it places no file
+    if ((await this.lifecycle.heartbeat([run.lease])).length > 0) {
+      this.logs.append(task.id, 'this node lost its lease on the task (another node took it over): what it downloaded is left unplaced');
+      return;
+    }
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
     // a re-download may replace the task's own earlier files (its file and subtitles), never another task's
     const ownFiles = previousFile ? [previousFile, ...task.outputs] : [];

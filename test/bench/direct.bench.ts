@@ -60,7 +60,7 @@ export async function runDirectBench(): Promise<string[]> {
     const lines = [
       `direct bench: ${SIZE / MiB} MiB, ${PER_CONNECTION / MiB} MiB/s per connection, ${CONNECTIONS} connections`,
       `  physical limit (size ÷ (${CONNECTIONS} × ${PER_CONNECTION / MiB} MiB/s)): ${limitMs.toFixed(0)} ms`,
-      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, ${(serviceMs / limitMs).toFixed(2)}× the limit, sha256 ${serviceCorrect ? 'ok' : 'MISMATCH'}, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MB (whole service: API, SQLite, Swagger)`,
+      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, ${(serviceMs / limitMs).toFixed(2)}× the limit, sha256 ${serviceCorrect ? 'ok' : 'MISMATCH'}, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MB, idle ${(service.idleRssKb / 1024).toFixed(1)} MB (whole service: API, SQLite, Swagger; target < 150 MB)`,
       `  ours, the downloader alone in a fresh process: ${ours.wallMs.toFixed(0)} ms process wall (${report.totalMs.toFixed(0)} ms in the download), sha256 ${oursCorrect ? 'ok' : 'MISMATCH'}, peak RSS ${(report.maxRssKb / 1024).toFixed(1)} MB (target < 150 MB)`,
     ];
     const aria2c = findExecutable('aria2c', null);

@@ -4,13 +4,14 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.js';
-import { SERVICE_NODE_FLAGS } from '../helpers/service-process.js';
-
 
 /** The built service in its own process, for measuring what a user of the running service sees. */
 export class BenchService {
   private child: ChildProcess | null = null;
   baseUrl = '';
+
+  /** Resident memory right after start-up, before any task (KiB). */
+  idleRssKb = NaN;
 
   /** Spawns the service and waits for /healthy; returns the milliseconds from spawn to its first healthy answer. */
   async start(root: string, env: Record<string, string>): Promise<number> {
@@ -18,13 +19,20 @@ export class BenchService {
     this.baseUrl = `http://127.0.0.1:${port}`;
     const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
     const began = performance.now();
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, main], {
+    // as a user runs it, with no Node flags: whatever the service needs, it sets itself
+    this.child = spawn(process.execPath, [main], {
       env: { ...process.env, ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
       stdio: 'ignore',
     });
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
-      if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) return performance.now() - began;
+      if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) {
+        const ready = performance.now() - began;
+        // settled: start-up's garbage collected, nothing running
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        this.idleRssKb = this.statusKb('VmRSS');
+        return ready;
+      }
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error('the service did not start within 30 s');
@@ -51,7 +59,11 @@ export class BenchService {
 
   /** The service process's peak resident memory so far, in KiB. */
   peakRssKb(): number {
-    const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child!.pid}/status`, 'utf8'));
+    return this.statusKb('VmHWM');
+  }
+
+  private statusKb(field: 'VmHWM' | 'VmRSS'): number {
+    const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${this.child!.pid}/status`, 'utf8'));
     return match ? Number(match[1]) : NaN;
   }
 

@@ -5,12 +5,9 @@ import { fileURLToPath } from 'node:url';
 import { callApi, waitFor } from './app-harness.js';
 import { freePort } from './free-port.js';
 
-/** The Node flags the service runs with in production (npm start, npm run start:prod, the Dockerfile). */
-export const SERVICE_NODE_FLAGS = ['--max-semi-space-size=1'];
-
 export const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
-/** The built service as its own process, as a user runs it. */
+/** The built service as its own process, as a user runs it: `node main.js`, no flags (it sets what it needs itself). */
 export class ServiceProcess {
   child: ChildProcess | null = null;
   output = '';
@@ -24,7 +21,7 @@ export class ServiceProcess {
   async start(): Promise<void> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
-    this.child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, SERVICE_MAIN], {
+    this.child = spawn(process.execPath, [SERVICE_MAIN], {
       env: {
         PATH: process.env.PATH,
         HOME: process.env.HOME,
@@ -79,7 +76,7 @@ export class ServiceProcess {
 /** Runs the service with this environment until it exits by itself (a refused boot); its exit code and output. */
 export async function bootAndExit(env: Record<string, string>, timeoutMs = 60_000): Promise<{ code: number | null; output: string; ms: number }> {
   const began = Date.now();
-  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, SERVICE_MAIN], { env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [SERVICE_MAIN], { env: { PATH: process.env.PATH, HOME: process.env.HOME, PORT: String(await freePort()), ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));

@@ -29,6 +29,13 @@ export class DownloadTaskDto {
   @ApiProperty({ type: [String], nullable: true, example: ['zh', 'en'], description: "This task's own audio languages, best first; null: the installation's default" }) audioLanguage: string[] | null;
   @ApiProperty({ type: [String], nullable: true, example: ['zh', 'en'], description: "This task's own subtitle languages ([] none); null: the installation's default" }) subtitleLanguages: string[] | null;
   @ApiProperty({ type: [String], example: ['/home/me/Downloads/My Video.mp4', '/home/me/Downloads/My Video.en.vtt'], description: 'Every file the task saved: the file, its subtitles (<name>.<language>.vtt) and the parts of a live recording; deleteFile=true removes them all' }) outputs: string[];
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'media-1-3f9a2c',
+    description: "Several nodes on one database: the node running the task, else the node that saved its file (on that node's disk unless DOWNLOAD_DIR is shared); null when neither",
+  })
+  node: string | null;
 }
 
 export class DownloadPageDto {

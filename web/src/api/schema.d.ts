@@ -515,6 +515,11 @@ export interface components {
              *     ]
              */
             outputs: string[];
+            /**
+             * @description Several nodes on one database: the node running the task, else the node that saved its file (on that node's disk unless DOWNLOAD_DIR is shared); null when neither
+             * @example media-1-3f9a2c
+             */
+            node: string | null;
         };
         DownloadPageDto: {
             /** @description Tasks matching the query, on all pages */
@@ -702,6 +707,16 @@ export interface components {
             tools: {
                 [key: string]: components["schemas"]["ToolStatusDto"];
             };
+            /**
+             * @description This node's NODE_ID (several nodes can share one PostgreSQL database)
+             * @example media-1-3f9a2c
+             */
+            node: string;
+            /**
+             * @description Where the tasks are kept: the embedded SQLite file, or the PostgreSQL database of DATABASE_URL
+             * @enum {string}
+             */
+            database: "sqlite" | "postgres";
             /** @description Why the service is degraded (a missing tool, a disk below MIN_FREE_SPACE); empty when ok */
             reasons: string[];
         };
