@@ -38,6 +38,13 @@ describe('buildMuxArgs', () => {
     assert.ok(args.endsWith('-f mp4 out.mp4'));
   });
 
+  it('keeps the sound alone for quality "audio": no video mapped, the audio of the second input or the first', () => {
+    const separate = buildMuxArgs({ path: 'v.ts', concat: false, format: 'mpegts' }, { path: 'a.ts', concat: false, format: 'mpegts' }, null, 'o.m4a', true).join(' ');
+    assert.match(separate, /-vn -map 1:a:0 /);
+    assert.ok(!separate.includes('0:v'));
+    assert.match(buildMuxArgs({ path: 'a.ts', concat: false, format: 'mpegts' }, null, null, 'o.m4a', true).join(' '), /-vn -map 0:a\? /);
+  });
+
   it('names each input’s format and lets ffmpeg open local files only', () => {
     const args = buildMuxArgs({ path: 'v.ts', concat: false, format: 'mpegts' }, { path: 'a.aac', concat: false, format: 'aac' }, 's.vtt', 'o.mp4').join(' ');
     assert.match(args, /-protocol_whitelist file -f mpegts -i v\.ts/);
