@@ -201,6 +201,14 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
     assert.equal(playUrlCalls()[0].get('cid'), String(MULTI_PART_VIDEO.pages[1].cid));
     assert.ok(logs.some((line) => line.includes('/b23/xYz123 leads to') && line.includes(`/video/${MULTI_PART_VIDEO.bvid}`)));
     assertPlayable(output.path, { width: 640, height: 360 });
+    assert.equal(fake.seen('/video/').length, 0, 'the video page (412 for non-browsers) is never requested: its URL from the Location header is enough');
+  });
+
+  it('follows a short link through several redirects to the one whose Location names the video', async () => {
+    fake.server.route('/b23/hop', { handler: (_req, res) => void res.writeHead(301, { location: '/b23/xYz123' }).end() });
+    const { output } = await download(await aJob({ url: `${fake.baseUrl}/b23/hop` }));
+    assert.equal(output.title, `${MULTI_PART_VIDEO.title} - ${MULTI_PART_VIDEO.pages[1].part}`);
+    assert.equal(fake.seen('/video/').length, 0);
   });
 
   it('fails clearly when a link leads somewhere that is not a Bilibili video', async () => {
@@ -259,13 +267,26 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
   });
 
   it('uses a backup URL when the main CDN URL answers 404', async () => {
-    fake.cdn.brokenMirrors.add('cos');
+    fake.cdn.brokenMirrors.set('cos', 404);
     const { output, logs } = await download(await aJob());
     assertPlayable(output.path, { width: 640, height: 360 });
     const cdn = fake.seen('/cdn/');
     assert.ok(cdn.some((request) => request.path.startsWith('/cdn/cos/')), 'the main URL was tried');
     assert.ok(cdn.some((request) => request.path.startsWith('/cdn/ali/')), 'the first backup URL was used');
     assert.ok(logs.some((line) => /main URL failed: .*HTTP 404; trying backup URL/.test(line)));
+  });
+
+  it('uses the backup URLs in turn when the main mirror keeps answering 500 and the first backup 403', async () => {
+    fake.cdn.brokenMirrors.set('cos', 500).set('ali', 403);
+    const { output, logs } = await download(await aJob());
+    assertPlayable(output.path, { width: 640, height: 360 });
+    const cdn = fake.seen('/cdn/');
+    assert.ok(cdn.filter((request) => request.path.startsWith('/cdn/cos/')).length >= 2, 'the main mirror was retried (500 is transient)');
+    assert.ok(cdn.some((request) => request.path.startsWith('/cdn/ali/')), 'the first backup was tried');
+    assert.ok(cdn.some((request) => request.path.startsWith('/cdn/hw/')), 'the second backup served it');
+    assert.ok(logs.some((line) => /main URL failed: .*HTTP 500.*; trying backup URL/.test(line)), logs.join('\n'));
+    assert.ok(logs.some((line) => /backup URL 1 failed: .*HTTP 403; trying backup URL/.test(line)));
+    assert.ok(logs.some((line) => /downloaded from backup URL 2/.test(line)));
   });
 
   it('signs again with fresh WBI keys when the cached ones were rotated', async () => {

@@ -306,6 +306,55 @@ describe('stop, resume and the concurrency limit', () => {
     assert.match(body.data.log, /resuming/);
   });
 
+  /** A task whose signed link expires while it is stopped: the old token then answers 403 and the run fails. */
+  async function expiredTask(path: string): Promise<{ id: number; kept: number }> {
+    origin.route(path, { body: content, bytesPerSecond: 512 * 1024 });
+    const id = (await test.api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url(`${path}?token=old-secret`), name: `expiring-${path.slice(1, 6)}` }], startDownload: true })).body.data[0].id;
+    await waitFor(async () => (await downloadedSoFar(id)) > size / 4, 30_000, 'a quarter of the file');
+    await test.api('POST', `/api/downloads/${id}/stop`);
+    origin.route(path, { status: 403 });
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const failed = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(failed.status, 'failed');
+    assert.match(failed.error, /HTTP 403/);
+    assert.ok(!failed.error.includes('old-secret'), 'the token stays out of the error');
+    const workDir = join(test.config.downloadDir, `.mediago-task-${id}`);
+    const kept = (await stat(join(workDir, 'download.part')).catch(() => null)) ? failed.downloadedBytes : 0;
+    assert.ok(kept > 0 && kept < size, `kept ${kept} bytes`);
+    return { id, kept };
+  }
+
+  it('resumes an expired link from its partial data once its URL is replaced by one serving the same file', async () => {
+    const { id, kept } = await expiredTask('/old-a.bin');
+    origin.route('/new-a.bin', { body: content, bytesPerSecond: 4 * MiB });
+    const edited = await test.api('PUT', `/api/downloads/${id}`, { url: origin.url('/new-a.bin?token=fresh') });
+    assert.equal(edited.status, 200, edited.text);
+    assert.ok(existsSync(join(test.config.downloadDir, `.mediago-task-${id}`, 'download.part')), 'the edit keeps the partial data');
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(content));
+    // the first request to the new URL compares the bytes before the seam; the next ones continue from where the data stopped
+    const ranges = rangeRequests(origin, '/new-a.bin').map((range) => Number(/^bytes=(\d+)-/.exec(range)?.[1] ?? -1));
+    assert.ok(!ranges.includes(0), `nothing was fetched from byte 0 again: ${ranges.join(' ')}`);
+    assert.ok(ranges.some((start) => start > 0 && start >= kept - 64 * 1024), `a range from the kept offset: ${ranges.join(' ')}`);
+    assert.ok(origin.sentBytes('/new-a.bin') < size, `the new URL sent ${origin.sentBytes('/new-a.bin')} bytes of ${size}`);
+    const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
+    assert.match(body.data.log, /the URL changed since the last run and the new one serves the same file/);
+  });
+
+  it('starts over, saying why, when the replacing URL serves other content', async () => {
+    const { id } = await expiredTask('/old-b.bin');
+    origin.route('/new-b.bin', { body: changed, bytesPerSecond: 4 * MiB });
+    assert.equal((await test.api('PUT', `/api/downloads/${id}`, { url: origin.url('/new-b.bin?token=fresh') })).status, 200);
+    await test.api('POST', `/api/downloads/${id}/start`);
+    const done = await waitForStatus(test, id, ['success', 'failed']);
+    assert.equal(done.status, 'success', done.error);
+    assert.equal(sha256(await readFile(done.file)), sha256(changed));
+    const { body } = await test.api('GET', `/api/downloads/${id}/logs`);
+    assert.match(body.data.log, /the URL changed since the last run and the new one serves other content \(its bytes before the resume point differ from those on disk\): starting over/);
+  });
+
   it('runs at most MAX_CONCURRENT_DOWNLOADS at once, in FIFO order, and fills freed slots', async () => {
     const tasks = [1, 2, 3, 4].map((n) => ({ type: 'direct', url: origin.url(`/queue-${n}.bin`), name: `queued-${n}` }));
     const ids: number[] = (await test.api('POST', '/api/downloads', { tasks, startDownload: true })).body.data.map((task: { id: number }) => task.id);

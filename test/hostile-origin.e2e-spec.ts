@@ -195,8 +195,8 @@ describe('hostile origins against the running service', () => {
 
   it('expands a manifest and a playlist just under the limit, one after the other, and fails them on their missing segments', async (t) => {
     const near = [
-      ['mediago', origin.url('/near.mpd'), /video (segment \d+|initialization segment) of .*near\.mpd answered HTTP 404 after 2 tries/],
-      ['m3u8', origin.url('/near.m3u8'), /segment \d+ of .*near\.m3u8 answered HTTP 404 after 2 tries/],
+      ['mediago', origin.url('/near.mpd'), /video (segment \d+|initialization segment) of .*near\.mpd \([^)]+\) answered HTTP 404 after 2 tries/],
+      ['m3u8', origin.url('/near.m3u8'), /segment \d+ of .*near\.m3u8 \([^)]+\) answered HTTP 404 after 2 tries/],
     ] as const;
     for (const [type, url, expected] of near) {
       const outcome = await service.settled(await service.create(type, url, `near-${type}`));

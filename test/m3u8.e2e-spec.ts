@@ -43,7 +43,9 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
     assert.ok(tools.ffmpeg && tools.ffprobe, 'ffmpeg and ffprobe are needed for these tests');
     media = buildHlsFixtures(tools.ffmpeg, join(root, 'media'));
     await origin.start();
-    for (const name of ['clear', 'fmp4', 'byterange', 'byterange-fmp4', 'aes-sequence', 'master', 'discontinuity']) serveFixtureDir(origin, media.root, name);
+    for (const name of ['clear', 'fmp4', 'byterange', 'byterange-fmp4', 'aes-sequence', 'aes-fmp4', 'master', 'discontinuity']) serveFixtureDir(origin, media.root, name);
+    serveFixtureDir(origin, media.root, 'clear', {}, 'expired');
+    origin.route('/expired/seg2.ts', { status: 403 });
     serveFixtureDir(origin, media.root, 'aes-explicit', { requireHeader: ['referer', /^https:\/\/player\.example\//] });
     serveFixtureDir(origin, media.root, 'clear', {}, 'flaky');
     origin.route('/flaky/seg3.ts', { file: join(media.root, 'clear', 'seg3.ts'), failTimes: 2, failStatus: 503 });
@@ -177,7 +179,27 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
 
   it('fails with a message naming the segment, the playlist and the status when a segment is always 404', async () => {
     const job = aJob('/broken/index.m3u8');
-    await assert.rejects(run(downloaderWith(), job), /segment 3 of http:\/\/127\.0\.0\.1:\d+\/broken\/index\.m3u8 answered HTTP 404 after 3 tries/);
+    await assert.rejects(run(downloaderWith(), job), /segment 3 of http:\/\/127\.0\.0\.1:\d+\/broken\/index\.m3u8 \(http:\/\/127\.0\.0\.1:\d+\/broken\/[^ ]+\) answered HTTP 404 after 3 tries/);
+  });
+
+  it('decrypts an AES-128 encrypted EXT-X-MAP init section with the key declared before it (fMP4)', async () => {
+    const job = aJob('/aes-fmp4/index.m3u8');
+    assertPlayableMp4((await run(downloaderWith(), job)).output, job);
+    assert.equal(origin.hits('/aes-fmp4/key.bin'), 1, 'the key is fetched once for the init section and the fragments');
+    assert.equal(origin.hits('/aes-fmp4/init.mp4'), 1);
+  });
+
+  it('names the failing segment URL in the error, with its token redacted', async () => {
+    const token = 'secret-token-4711';
+    const playlist = ['#EXTM3U', '#EXT-X-TARGETDURATION:1', '#EXT-X-PLAYLIST-TYPE:VOD'];
+    for (let index = 0; index < 4; index++) playlist.push('#EXTINF:1,', `seg${index}.ts?token=${token}&expires=1700000000`);
+    origin.route('/expired/index.m3u8', { body: [...playlist, '#EXT-X-ENDLIST', ''].join('\n'), contentType: PLAYLIST_TYPE });
+    const job = aJob('/expired/index.m3u8');
+    await assert.rejects(run(downloaderWith(), job), (error: Error) => {
+      assert.match(error.message, /segment 3 of http:\/\/127\.0\.0\.1:\d+\/expired\/index\.m3u8 \(http:\/\/127\.0\.0\.1:\d+\/expired\/seg2\.ts\?token=…&expires=…\) answered HTTP 403 after 1 try/);
+      assert.ok(!error.message.includes(token), 'the token stays out of the message');
+      return true;
+    });
   });
 
   it('refuses SAMPLE-AES/DRM streams with an error naming the method', async () => {

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,11 +11,11 @@ import { MediagoDownloader } from '../src/downloaders/mediago/mediago.downloader
 import { DownloadType } from '../src/common/download-type.enum.js';
 import type { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
-import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, manifestOf, serveDashDir } from './fixtures/dash-media.js';
+import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, liveDashHandler, manifestOf, serveDashDir } from './fixtures/dash-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
 import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
-import { type ProbedMedia, assertPlayableMp4 as assertPlayableMp4In, audioZeroCrossingRate, cueTimes, probe, streamTypes } from './helpers/media-checks.js';
+import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, audioZeroCrossingRate, cueTimes, probe, streamTypes } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -38,6 +39,27 @@ function assertPlayableMp4(output: DownloadOutput, job: DownloadJob, width = 320
   return assertPlayableMp4In(tools, output, job, { seconds: DASH_SECONDS, width });
 }
 
+/** The loudest sample (dBFS) of the audio between `from` and `from + seconds`. */
+function loudness(path: string, from: number, seconds: number): number {
+  const result = spawnSync(tools.ffmpeg!, ['-hide_banner', '-nostats', '-ss', String(from), '-t', String(seconds), '-i', path, '-map', '0:a', '-af', 'volumedetect', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  const match = /max_volume: (-?[\d.]+|-inf) dB/.exec(result.stderr);
+  assert.ok(match, result.stderr);
+  return match[1] === '-inf' ? -Infinity : Number(match[1]);
+}
+
+/** The average luma (16 black … 235 white) of the frame at `at` seconds. */
+function brightness(path: string, at: number): number {
+  const result = spawnSync(tools.ffmpeg!, ['-hide_banner', '-ss', String(at), '-i', path, '-frames:v', '1', '-vf', 'signalstats,metadata=print:key=lavfi.signalstats.YAVG', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  const match = /YAVG=([\d.]+)/.exec(result.stderr);
+  assert.ok(match, result.stderr);
+  return Number(match[1]);
+}
+
+function streamDuration(path: string, stream: 'a' | 'v'): number {
+  const result = spawnSync(tools.ffprobe!, ['-v', 'error', '-select_streams', `${stream}:0`, '-show_entries', 'stream=duration', '-of', 'csv=p=0', path], { encoding: 'utf8', timeout: 60_000 });
+  return Number(result.stdout.trim());
+}
+
 function sha256(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
 }
@@ -51,7 +73,7 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     media = buildDashFixtures(tools.ffmpeg, join(root, 'media'));
     sample = await makeSampleVideo(join(root, 'sample.mp4'), 3);
     await origin.start();
-    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'hls', 'languages']) serveDashDir(origin, media.root, name);
+    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'gap-video', 'hls', 'languages']) serveDashDir(origin, media.root, name);
     serveDashDir(origin, media.root, 'number', { latencyMs: 120 }, 'slow');
     serveDashDir(origin, media.root, 'number', { requireHeader: ['referer', /^https:\/\/player\.example\//] }, 'private');
     origin.route('/go/multi', { handler: (_req, res) => void res.writeHead(302, { location: '/multi/manifest.mpd' }).end() });
@@ -66,7 +88,6 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
       '$1\n<ContentProtection schemeIdUri="urn:mpeg:dash:mp4protection:2011" value="cenc" />\n<ContentProtection schemeIdUri="urn:uuid:edef8ba9-79d6-4ace-a3c8-27dcd51d21ed" />',
     );
     origin.route('/timeline/drm.mpd', { body: protectedMpd, contentType: MPD_TYPE });
-    origin.route('/timeline/live.mpd', { body: manifestOf(media.root, 'timeline').replace('type="static"', 'type="dynamic" availabilityStartTime="2020-01-01T00:00:00Z"'), contentType: MPD_TYPE });
   });
 
   after(async () => {
@@ -120,6 +141,59 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.equal(origin.hits('/multi/media/p0/audio/chunk-stream1-00003.m4s'), 1);
   });
 
+  it('pads a period without audio with silence, so that the audio of the periods after it stays in sync', async () => {
+    const job = aJob('/gap/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    const probed = assertPlayableMp4(output, job);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
+    assert.ok(log.some((line) => /audio: period 2 has none; padded with silence/.test(line)), log.join('\n'));
+    const third = DASH_SECONDS / 3;
+    const audioSeconds = streamDuration(output.path, 'a');
+    assert.ok(Math.abs(audioSeconds - DASH_SECONDS) < 0.3, `the audio lasts ${audioSeconds} s of ${DASH_SECONDS}`);
+    // the tone sounds in the first and third periods and nothing in the second: the third period's tone kept its place
+    assert.ok(loudness(output.path, 0.2, third - 0.4) > -40, 'a tone in period 1');
+    assert.ok(loudness(output.path, third + 0.2, third - 0.4) < -80, 'silence in period 2');
+    assert.ok(loudness(output.path, 2 * third + 0.2, third - 0.4) > -40, 'a tone in period 3');
+  });
+
+  it('pads a period without video with black, so that the picture of the periods after it stays in sync', async () => {
+    const job = aJob('/gap-video/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    const probed = assertPlayableMp4(output, job);
+    assert.deepEqual(streamTypes(probed), ['audio', 'video']);
+    assert.ok(log.some((line) => /video: period 2 has none; padded with black/.test(line)), log.join('\n'));
+    const videoSeconds = streamDuration(output.path, 'v');
+    assert.ok(Math.abs(videoSeconds - DASH_SECONDS) < 0.3, `the video lasts ${videoSeconds} s of ${DASH_SECONDS}`);
+    const third = DASH_SECONDS / 3;
+    // black has luma 16; the test pattern of periods 1 and 3 is far brighter
+    assert.ok(brightness(output.path, third + third / 2) < 20, 'black in period 2');
+    assert.ok(brightness(output.path, 2 * third + third / 2) > 40, 'the picture of period 3 in period 3');
+  });
+
+  it('tries every BaseURL mirror in turn, per segment, when one answers 404 or 500', async () => {
+    serveDashDir(origin, media.root, 'number', { status: 500 }, 'mirror-500');
+    serveDashDir(origin, media.root, 'number', {}, 'mirror-ok');
+    // /mirror-404/ has no routes: every request there is a 404
+    const mirrored = manifestOf(media.root, 'number').replace(/(<Period )/, '<BaseURL>/mirror-404/</BaseURL>\n\t<BaseURL>/mirror-500/</BaseURL>\n\t<BaseURL>/mirror-ok/</BaseURL>\n\t$1');
+    origin.route('/mirrored/manifest.mpd', { body: mirrored, contentType: MPD_TYPE });
+    const job = aJob('/mirrored/manifest.mpd');
+    const { output, log } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    const asked = (mirror: string) => origin.requests.filter((request) => request.path.startsWith(`/${mirror}/`)).map((request) => request.path.replace(`/${mirror}/`, ''));
+    const pieces = asked('mirror-ok');
+    assert.ok(pieces.includes('init-stream0.m4s') && pieces.includes('chunk-stream0-00006.m4s') && pieces.includes('chunk-stream1-00001.m4s'), pieces.join(' '));
+    assert.deepEqual(asked('mirror-404').sort(), pieces.slice().sort(), 'every piece was asked at the first mirror first');
+    assert.deepEqual(asked('mirror-500').sort(), pieces.slice().sort(), 'then once at the second: a failing mirror is left at once while others remain');
+    assert.ok(log.some((line) => /video segment 1 of .*: http:\/\/127\.0\.0\.1:\d+\/mirror-404\/chunk-stream0-00001\.m4s failed \(.*HTTP 404\); trying mirror 2 of 3/.test(line)), log.join('\n'));
+    assert.ok(log.some((line) => /mirror-500\/chunk-stream0-00001\.m4s failed \(.*HTTP 500\); trying mirror 3 of 3/.test(line)));
+  });
+
+  it('fails naming the last mirror when no BaseURL mirror serves a segment', async () => {
+    const broken = manifestOf(media.root, 'number').replace(/(<Period )/, '<BaseURL>/mirror-404/</BaseURL>\n\t<BaseURL>/mirror-500/</BaseURL>\n\t$1');
+    origin.route('/mirrored/broken.mpd', { body: broken, contentType: MPD_TYPE });
+    await assert.rejects(run(downloaderWith(), aJob('/mirrored/broken.mpd')), /\(after 2 mirrors\) \(http:\/\/127\.0\.0\.1:\d+\/mirror-500\/[^)]+\) answered HTTP 500 after 3 tries/);
+  });
+
   it('downloads an HLS playlist through the HLS engine, recognised by its bytes despite a text/plain label', async () => {
     const job = aJob('/hls-plain/index.m3u8');
     const { output, log } = await run(downloaderWith(), job);
@@ -154,8 +228,40 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     assert.equal(origin.hits('/timeline/init-stream0.m4s'), before);
   });
 
-  it('refuses live DASH clearly', async () => {
-    await assert.rejects(run(downloaderWith(), aJob('/timeline/live.mpd')), /live DASH is not supported yet/);
+  it('records a live (dynamic) manifest until it turns static, each segment once and in order', async () => {
+    serveDashDir(origin, media.root, 'number', {}, 'live-dash');
+    // two segments are out already; the others appear one a second
+    origin.route('/live-dash/manifest.mpd', { handler: liveDashHandler(media.root, { availableAt: Date.now() - 2_000 }) });
+    const job = aJob('/live-dash/manifest.mpd');
+    const { output, log, progress } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.equal(output.partial, undefined, 'a stream that ended is complete');
+    for (let number = 1; number <= DASH_SECONDS; number++) assert.equal(origin.hits(`/live-dash/chunk-stream0-${String(number).padStart(5, '0')}.m4s`), 1, `video segment ${number} fetched once`);
+    assert.ok(origin.hits('/live-dash/manifest.mpd') > 2, 'the manifest was reloaded');
+    assert.ok(log.some((line) => /live DASH: recording video and audio until the stream ends or the task is stopped/.test(line)), log.join('\n'));
+    assert.equal(progress.at(-1)?.totalBytes, null);
+  });
+
+  it('keeps what was recorded as the file when a live DASH recording is stopped', async () => {
+    serveDashDir(origin, media.root, 'number', {}, 'live-stop');
+    origin.route('/live-stop/manifest.mpd', { handler: liveDashHandler(media.root, { availableAt: Date.now() - 2_000, endless: true }) });
+    const job = aJob('/live-stop/manifest.mpd', { isLive: true });
+    const controller = new AbortController();
+    let stopScheduled = false;
+    const { output, log } = await run(downloaderWith(), job, {
+      signal: controller.signal,
+      onProgress: (report) => {
+        if (report.downloadedBytes === 0 || stopScheduled) return;
+        stopScheduled = true;
+        setTimeout(() => controller.abort(), 1_200);
+      },
+    });
+    assert.equal(output.partial, true, 'a stopped recording says it was cut short');
+    const result = probe(tools.ffprobe!, output.path);
+    assert.deepEqual(streamTypes(result), ['audio', 'video']);
+    assert.ok(result.duration >= 1, `recorded ${result.duration} s`);
+    assertDecodesCleanly(tools.ffmpeg!, output.path);
+    assert.ok(log.some((line) => /^live: stopped; \d+ video segments recorded/.test(line)), log.join('\n'));
   });
 
   it('sends the task headers with every request', async () => {

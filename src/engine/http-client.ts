@@ -111,6 +111,35 @@ export class HttpClient {
     throw new PermanentError(`${redactUrl(url)} redirected more than ${options.maxRedirects ?? 10} times`);
   }
 
+  /**
+   * Follows redirects one hop at a time without requesting a Location that `arrived` accepts (a page that would
+   * refuse or cost a request), and returns that Location; a URL that stops redirecting is returned as it answered.
+   * An error status on the way is thrown as HttpError. Bodies are never read.
+   */
+  async followRedirectsUntil(url: string, arrived: (location: string) => boolean, options: OpenOptions = {}): Promise<string> {
+    let current = url;
+    const headers = this.buildHeaders(options);
+    const firstOrigin = new URL(url).origin;
+    const limit = options.maxRedirects ?? 10;
+    for (let hop = 0; hop <= limit; hop++) {
+      const response = await this.transport.send(current, {
+        method: 'GET',
+        headers: new URL(current).origin === firstOrigin ? headers : withoutCredentials(headers),
+        signal: options.signal,
+        headTimeoutMs: this.options.headTimeoutMs ?? this.options.stallTimeoutMs,
+      });
+      drain(response.body);
+      if (response.status >= 300 && response.status < 400 && response.headers.location) {
+        current = new URL(String(response.headers.location), current).toString();
+        if (arrived(current)) return current;
+        continue;
+      }
+      if (response.status >= 400) throw new HttpError(response.status, current, parseRetryAfter(response.headers['retry-after']));
+      return current;
+    }
+    throw new PermanentError(`${redactUrl(url)} redirected more than ${limit} times`);
+  }
+
   /** A whole small body (playlist, key, API answer) with retries; refuses bodies over maxBytes. */
   async fetchBuffer(url: string, options: OpenOptions & RetryHooks & { maxBytes?: number } = {}): Promise<{ data: Buffer; url: string; headers: HttpResponse['headers'] }> {
     const maxBytes = options.maxBytes ?? 32 * 1024 * 1024;

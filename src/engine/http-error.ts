@@ -62,6 +62,22 @@ export function redactUrl(url: string): string {
   }
 }
 
+/**
+ * A URL as a request is named to a user: scheme, host, path and the names of its query parameters, their
+ * values (tokens, signatures, expiry stamps) replaced by "…", credentials dropped. Tells which request failed
+ * and that it carried a token, without the token.
+ */
+export function redactUrlKeepingParameterNames(url: string): string {
+  try {
+    const parsed = new URL(url);
+    const names = [...new Set([...parsed.searchParams.keys()])].slice(0, 12);
+    const query = names.length > 0 ? `?${names.map((name) => `${encodeURIComponent(name).slice(0, 40)}=…`).join('&')}` : '';
+    return `${redactUrl(url)}${query}`;
+  } catch {
+    return redactUrl(url);
+  }
+}
+
 /** Every http(s) URL in a text with its query string and credentials dropped (they often carry tokens). */
 export function redactUrlsIn(text: string): string {
   return text.replace(/https?:\/\/[^\s'"<>]+/g, (url) => {

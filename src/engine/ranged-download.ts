@@ -126,7 +126,10 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   // a state without its data file (moved into place, or removed by hand) describes nothing to resume
   const partExists = await pathExists(options.partPath);
   const key = options.resumeKey ?? options.url;
-  const previous = partExists ? await loadState(options.statePath, key) : null;
+  const previous = partExists ? await loadState(options.statePath) : null;
+  // partial data fetched from another URL (an expired link replaced by the user, a re-signed CDN URL):
+  // resumed only when the new URL proves to serve the same file
+  const urlChanged = previous !== null && (previous.key ?? previous.url) !== key;
   throwIfAborted(options.signal);
 
   // on a resume the probe asks for exactly the first missing range, so nothing past it is sent for nothing
@@ -144,18 +147,17 @@ export async function downloadRanged(options: RangedDownloadOptions): Promise<Ra
   const lastModified = headerValue(probe.headers, 'last-modified') ?? null;
 
   let state: RangedState;
-  if (
-    previous &&
-    previous.resumable &&
-    resumable &&
-    sameRemoteFile(previous, total, etag, lastModified) &&
-    // without a strong ETag the size alone cannot tell a changed file: compare bytes already on disk
-    (isStrongEtag(etag) || (await sameBytesOnDisk(options, previous, log)))
-  ) {
+  const verdict = previous ? (urlChanged ? await sameFileElsewhere(options, previous, { resumable, total, etag }, log) : await sameFileAgain(options, previous, { resumable, total, etag, lastModified }, log)) : null;
+  if (previous && verdict === null) {
     state = previous;
+    if (urlChanged) {
+      log(`the URL changed since the last run and the new one serves the same file (same length and ${isStrongEtag(etag) && etag === previous.etag ? 'ETag' : 'bytes at the seam'}): resuming`);
+      state.url = options.url;
+      state.key = key;
+    }
     log(`resuming: ${downloadedBytes(state.ranges)} of ${total ?? 'unknown'} bytes already on disk`);
   } else {
-    if (previous) log('the remote file changed or cannot be resumed: starting over');
+    if (previous) log(urlChanged ? `the URL changed since the last run and the new one serves other content (${verdict}): starting over` : 'the remote file changed or cannot be resumed: starting over');
     const ranges = resumable && total !== null ? splitRanges(total, options.connections, minSplit) : [{ start: 0, end: total === null ? null : total - 1, pos: 0 }];
     state = { version: 1, url: options.url, key, total, etag, lastModified, resumable, ranges };
     await rm(options.partPath, { force: true });
@@ -192,6 +194,34 @@ function lengthOf(response: HttpResponse): number | null {
   const raw = headerValue(response.headers, 'content-length');
   const encoded = headerValue(response.headers, 'content-encoding');
   return raw && /^\d+$/.test(raw) && (!encoded || encoded === 'identity') ? Number(raw) : null;
+}
+
+interface ProbeAnswer {
+  resumable: boolean;
+  total: number | null;
+  etag: string | null;
+  lastModified?: string | null;
+}
+
+/** Null when the partial data of the same URL can be resumed, else why not. */
+async function sameFileAgain(options: RangedDownloadOptions, previous: RangedState, answer: Required<ProbeAnswer>, log: (line: string) => void): Promise<string | null> {
+  if (!previous.resumable || !answer.resumable) return 'no byte ranges';
+  if (!sameRemoteFile(previous, answer.total, answer.etag, answer.lastModified)) return 'changed validators';
+  // without a strong ETag the size alone cannot tell a changed file: compare bytes already on disk
+  if (isStrongEtag(answer.etag) || (await sameBytesOnDisk(options, previous, log))) return null;
+  return 'different bytes';
+}
+
+/**
+ * Null when another URL serves the file the partial data came from: the same length, and the same strong
+ * ETag or (CDNs differ in validators) the same bytes just before where the data stops. Else says why not.
+ */
+async function sameFileElsewhere(options: RangedDownloadOptions, previous: RangedState, answer: ProbeAnswer, log: (line: string) => void): Promise<string | null> {
+  if (!previous.resumable) return 'the earlier download had no byte ranges to resume';
+  if (!answer.resumable) return 'the new URL does not answer byte ranges';
+  if (answer.total !== previous.total) return `its length is ${answer.total ?? 'unknown'} bytes where the partial file's is ${previous.total ?? 'unknown'}`;
+  if (isStrongEtag(answer.etag) && answer.etag === previous.etag) return null;
+  return (await sameBytesOnDisk(options, previous, log)) ? null : 'its bytes before the resume point differ from those on disk';
 }
 
 function sameRemoteFile(state: RangedState, total: number | null, etag: string | null, lastModified: string | null): boolean {
@@ -244,10 +274,10 @@ export async function readAtMost(response: Pick<HttpResponse, 'body'>, limit: nu
   return Buffer.concat(chunks);
 }
 
-async function loadState(path: string, key: string): Promise<RangedState | null> {
+async function loadState(path: string): Promise<RangedState | null> {
   try {
     const state = JSON.parse(await readFile(path, 'utf8')) as RangedState;
-    return state.version === 1 && (state.key ?? state.url) === key && Array.isArray(state.ranges) ? state : null;
+    return state.version === 1 && typeof (state.key ?? state.url) === 'string' && Array.isArray(state.ranges) ? state : null;
   } catch {
     return null;
   }

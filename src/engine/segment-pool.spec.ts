@@ -160,7 +160,7 @@ describe('SegmentPool', () => {
   it('fails with the piece, the status and the tries when a piece never succeeds', async () => {
     const pool = new SegmentPool(options());
     pool.add([{ label: 'segment 5 of https://h/p.m3u8', url: origin.url('/gone'), path: join(dir, 'gone') }]);
-    await assert.rejects(pool.settled(), /^SegmentFailedError: segment 5 of https:\/\/h\/p\.m3u8 answered HTTP 404 after 3 tries$/);
+    await assert.rejects(pool.settled(), /^SegmentFailedError: segment 5 of https:\/\/h\/p\.m3u8 \(http:\/\/127\.0\.0\.1:\d+\/gone\) answered HTTP 404 after 3 tries$/);
     assert.equal(existsSync(join(dir, 'gone')), false);
   });
 

@@ -7,7 +7,7 @@ import { discardBody, headerValue } from './http-client.js';
 import { pipeline } from 'node:stream/promises';
 import { abortError, isAbortError } from './abort.js';
 import type { HeaderPairs, HttpClient } from './http-client.js';
-import { HttpError, PermanentError, describeError, isTransient } from './http-error.js';
+import { HttpError, PermanentError, describeError, isTransient, redactUrl, redactUrlKeepingParameterNames } from './http-error.js';
 import { type MediaCheck, NotMediaError, assertMedia, mediaCheckStage } from './media-sniff.js';
 import { type RetryPolicy, retryDelay } from './retry.js';
 
@@ -16,6 +16,8 @@ export interface SegmentRequest {
   /** How the piece is named in messages, e.g. "segment 17 of https://host/index.m3u8". */
   label: string;
   url: string;
+  /** The same piece at other addresses (DASH BaseURL mirrors): when `url` fails, each is tried in turn. */
+  mirrors?: string[];
   /** Inclusive byte range of the resource; null or absent means the whole resource. */
   range?: { start: number; end?: number } | null;
   /** Final path; the piece is written under a temporary name and renamed here when complete. */
@@ -61,16 +63,21 @@ export interface SegmentResult {
   reused: boolean;
 }
 
-/** A piece that failed for good: names the piece, the HTTP status when there was one, and the tries. */
+/**
+ * A piece that failed for good: names the piece, the URL it was asked at (query values redacted: a user with
+ * an expired token sees which request failed, never the token), the HTTP status when there was one, and the tries.
+ */
 export class SegmentFailedError extends PermanentError {
   constructor(
     readonly label: string,
     readonly status: number | null,
     readonly tries: number,
     cause: unknown,
+    url: string | null = null,
   ) {
     const triesText = `${tries} ${tries === 1 ? 'try' : 'tries'}`;
-    super(status !== null ? `${label} answered HTTP ${status} after ${triesText}` : `${label} failed after ${triesText}: ${describeError(cause)}`);
+    const what = url ? `${label} (${redactUrlKeepingParameterNames(url)})` : label;
+    super(status !== null ? `${what} answered HTTP ${status} after ${triesText}` : `${what} failed after ${triesText}: ${describeError(cause)}`);
     this.name = 'SegmentFailedError';
   }
 }
@@ -86,6 +93,9 @@ class StallError extends Error {
 
 interface Entry {
   request: SegmentRequest;
+  /** Where the piece is asked for now: the request's URL, then its mirrors in turn. */
+  url: string;
+  mirror: number;
   host: string;
   tries: number;
   inFlightBytes: number;
@@ -187,7 +197,7 @@ export class SegmentPool {
   add(requests: SegmentRequest[]): void {
     if (this.failure) return;
     for (const request of requests) {
-      this.queue.push({ request, host: hostOf(request.url), tries: 0, inFlightBytes: 0 });
+      this.queue.push({ request, url: request.url, mirror: 0, host: hostOf(request.url), tries: 0, inFlightBytes: 0 });
       this.total++;
     }
     this.pump();
@@ -272,9 +282,22 @@ export class SegmentPool {
   private retryOrGiveUp(entry: Entry, host: HostLimit, error: unknown): void {
     const { retry, log } = this.options;
     const status = error instanceof HttpError ? error.status : null;
+    const mirrors = entry.request.mirrors ?? [];
+    if (entry.mirror < mirrors.length) {
+      // another address serves the same piece: move on at once rather than wait on the failing one
+      const next = mirrors[entry.mirror];
+      log?.(`${entry.request.label}: ${redactUrl(entry.url)} failed (${describeError(error)}); trying mirror ${entry.mirror + 2} of ${mirrors.length + 1}, ${redactUrl(next)}`);
+      entry.mirror++;
+      entry.url = next;
+      entry.host = hostOf(next);
+      entry.tries = 0;
+      this.queue.unshift(entry);
+      return;
+    }
     if (!this.isRetryable(error) || entry.tries >= retry.attempts) {
       // a piece that is not media says so in its own words, naming the piece
-      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(entry.request.label, status, entry.tries, error);
+      const label = mirrors.length > 0 ? `${entry.request.label} (after ${mirrors.length + 1} mirrors)` : entry.request.label;
+      const failed = error instanceof NotMediaError ? error : new SegmentFailedError(label, status, entry.tries, error, entry.url);
       if (!this.options.tolerateFailures) return this.fail(failed);
       this.done++;
       log?.(`${failed.message}; skipped`);
@@ -322,7 +345,7 @@ export class SegmentPool {
     let backlog = 0;
     try {
       const range = request.range ?? undefined;
-      const response = await this.options.http.open(request.url, { headers: this.options.headers, signal, range });
+      const response = await this.options.http.open(entry.url, { headers: this.options.headers, signal, range });
       watchdog.refresh();
       const expected = range?.end !== undefined ? range.end - range.start + 1 : null;
       // a server that ignores Range answers 200 with the whole resource: cut the range out ourselves

@@ -6,7 +6,7 @@ import { DownloadType } from '../../common/download-type.enum.js';
 import { isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { runFfmpeg } from '../../engine/ffmpeg.js';
 import { type MediaCheck, checkedInput } from '../../engine/media-sniff.js';
-import { type HeaderPairs, HttpClient, discardBody } from '../../engine/http-client.js';
+import { type HeaderPairs, HttpClient } from '../../engine/http-client.js';
 import { PermanentError, describeError, redactUrl } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
 import { type RangedState, downloadRanged } from '../../engine/ranged-download.js';
@@ -109,19 +109,17 @@ export class BilibiliDownloader implements Downloader {
     }
   }
 
-  /** Short links (b23.tv) answer a redirect to the real page: fetch once and read where it landed. */
+  /**
+   * Short links (b23.tv) answer a redirect to the real page. The redirects are followed by hand only until a
+   * Location names a video or episode: that page itself is never loaded (www.bilibili.com answers 412 to
+   * clients that are not browsers), its URL is all that is needed.
+   */
   private async followLink(url: string, scope: RunScope): Promise<BilibiliTarget> {
     const { signal } = scope.ctx;
-    const landed = await withRetry(
-      async () => {
-        const response = await this.http.open(url, { headers: scope.headers, signal });
-        // only where it landed matters
-        discardBody(response);
-        return response.url;
-      },
-      this.http.retryPolicy,
-      { signal },
-    );
+    const landed = await withRetry(() => this.http.followRedirectsUntil(url, (location) => safeParsePath(location) !== null, { headers: scope.headers, signal }), this.http.retryPolicy, {
+      signal,
+      onRetry: (_attempt, error, delay) => scope.ctx.log(`${redactUrl(url)}: ${describeError(error)}; retrying in ${delay} ms`),
+    });
     const target = parseBilibiliPath(new URL(landed));
     if (!target) throw new PermanentError(`${redactUrl(url)} led to ${redactUrl(landed)}, which is not a Bilibili video or episode page`);
     scope.ctx.log(`${redactUrl(url)} leads to ${redactUrl(landed)}`);

@@ -187,7 +187,7 @@ export class HlsSession {
   /** The file of a segment's EXT-X-MAP, queued once per distinct map. */
   private initFile(track: Track, segment: MediaSegment, known: Map<string, string>, requests: SegmentRequest[]): string {
     const init = segment.init!;
-    const identity = `${init.url.split('?')[0]} ${init.range?.offset ?? ''}-${init.range?.length ?? ''}`;
+    const identity = `${init.url.split('?')[0]} ${init.range?.offset ?? ''}-${init.range?.length ?? ''}${init.key ? ` ${init.key.url?.split('?')[0]}` : ''}`;
     let file = known.get(identity);
     if (!file) {
       file = join(this.segmentsDir, track.dir, `init-${createHash('sha1').update(identity).digest('hex').slice(0, 12)}.mp4`);
@@ -197,6 +197,8 @@ export class HlsSession {
         url: init.url,
         range: init.range ? { start: init.range.offset, end: init.range.offset + init.range.length - 1 } : null,
         path: file,
+        // an init section declared after an AES-128 EXT-X-KEY is encrypted with that key, like the segments
+        stages: init.key ? () => this.keys.stagesFor({ key: init.key, sequence: init.sequence }) : undefined,
         check: HLS_FRAGMENT,
       });
     }

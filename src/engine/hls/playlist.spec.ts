@@ -59,7 +59,7 @@ describe('parsePlaylist', () => {
   it('reads byte ranges with and without offsets and an EXT-X-MAP with a range', () => {
     const playlist = media('#EXTM3U\n#EXT-X-VERSION:7\n#EXT-X-TARGETDURATION:1\n#EXT-X-MAP:URI="all.mp4",BYTERANGE="720@0"\n#EXTINF:1,\n#EXT-X-BYTERANGE:1000@720\nall.mp4\n#EXTINF:1,\n#EXT-X-BYTERANGE:900\nall.mp4\n#EXT-X-ENDLIST\n');
     assert.deepEqual(playlist.segments.map((segment) => segment.range), [{ offset: 720, length: 1000 }, { offset: 1720, length: 900 }]);
-    assert.deepEqual(playlist.segments[1].init, { url: 'https://cdn.example/path/to/all.mp4', range: { offset: 0, length: 720 } });
+    assert.deepEqual(playlist.segments[1].init, { url: 'https://cdn.example/path/to/all.mp4', range: { offset: 0, length: 720 }, key: null, sequence: playlist.segments[1].sequence });
   });
 
   it('carries keys with explicit IVs, rotation, and METHOD=NONE as no key', () => {
@@ -123,5 +123,31 @@ describe('playlist size limit', () => {
   it('refuses a playlist of more than 30,000 segments, saying the number', () => {
     const text = `#EXTM3U\n#EXT-X-TARGETDURATION:1\n${'#EXTINF:1,\ns.ts\n'.repeat(30_001)}#EXT-X-ENDLIST\n`;
     assert.throws(() => parsePlaylist(text, 'https://cdn.example/big.m3u8'), /the HLS playlist https:\/\/cdn\.example\/big\.m3u8 lists 30,001 segments; at most 30,000 are accepted/);
+  });
+});
+
+describe('encrypted init sections', () => {
+  it('gives an EXT-X-MAP the key declared before it, and leaves a map declared before any key clear', () => {
+    const encrypted = media(
+      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MEDIA-SEQUENCE:7\n#EXT-X-KEY:METHOD=AES-128,URI="k.bin",IV=0x000102030405060708090a0b0c0d0e0f\n#EXT-X-MAP:URI="init.mp4"\n#EXTINF:1,\nf0.m4s\n#EXTINF:1,\nf1.m4s\n#EXT-X-ENDLIST\n',
+    );
+    const init = encrypted.segments[1].init!;
+    assert.equal(init.key?.method, 'AES-128');
+    assert.equal(init.key?.url, 'https://cdn.example/path/to/k.bin');
+    assert.equal(init.key?.iv?.toString('hex'), '000102030405060708090a0b0c0d0e0f');
+    assert.equal(init.sequence, 8);
+
+    const clearInit = media('#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-MAP:URI="init.mp4"\n#EXT-X-KEY:METHOD=AES-128,URI="k.bin"\n#EXTINF:1,\nf0.m4s\n#EXT-X-ENDLIST\n');
+    assert.equal(clearInit.segments[0].init!.key, null);
+    assert.equal(clearInit.segments[0].key?.method, 'AES-128', 'the key still applies to the segment');
+  });
+
+  it('follows a key change between two maps', () => {
+    const playlist = media(
+      '#EXTM3U\n#EXT-X-TARGETDURATION:1\n#EXT-X-KEY:METHOD=AES-128,URI="a.bin"\n#EXT-X-MAP:URI="i0.mp4"\n#EXTINF:1,\nf0.m4s\n#EXT-X-KEY:METHOD=NONE\n#EXT-X-MAP:URI="i1.mp4"\n#EXTINF:1,\nf1.m4s\n#EXT-X-ENDLIST\n',
+    );
+    assert.equal(playlist.segments[0].init!.key?.url, 'https://cdn.example/path/to/a.bin');
+    assert.equal(playlist.segments[1].init!.url, 'https://cdn.example/path/to/i1.mp4');
+    assert.equal(playlist.segments[1].init!.key, null);
   });
 });

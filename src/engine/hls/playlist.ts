@@ -24,6 +24,13 @@ export interface SegmentKey {
 export interface InitSection {
   url: string;
   range: ByteRange | null;
+  /**
+   * The EXT-X-KEY in effect where the EXT-X-MAP tag stands (RFC 8216 §4.3.2.4: a key applies to the init
+   * sections declared after it as to segments); null when the init section is clear.
+   */
+  key: SegmentKey | null;
+  /** The media sequence number of the first segment it applies to: the IV when the key gives none. */
+  sequence: number;
 }
 
 export interface MediaSegment {
@@ -117,7 +124,7 @@ export function parsePlaylist(text: string, url: string): PlaylistInfo {
   } catch (error) {
     throw new PermanentError(`${redactUrl(url)} is not a valid HLS playlist: ${(error as Error).message}`);
   }
-  return parsed.isMasterPlaylist ? toMaster(parsed as MasterPlaylist, url) : toMedia(parsed as MediaPlaylist, url);
+  return parsed.isMasterPlaylist ? toMaster(parsed as MasterPlaylist, url) : toMedia(parsed as MediaPlaylist, url, text);
 }
 
 /** Resolves a URI from a playlist against the playlist's own URL; query strings (tokens) are kept. */
@@ -157,8 +164,9 @@ function toRendition(rendition: Rendition, type: RenditionInfo['type'], base: st
   };
 }
 
-function toMedia(playlist: MediaPlaylist, url: string): MediaPlaylistInfo {
+function toMedia(playlist: MediaPlaylist, url: string, text: string): MediaPlaylistInfo {
   const mediaSequence = playlist.mediaSequenceBase ?? 0;
+  const mapKeys = initSectionKeys(text, url);
   // sequence numbers and byte offsets count every listed segment, EXT-X-GAP ones included; gaps are skipped after
   const ranges = resolveByteRanges(playlist.segments.map((segment) => ({ uri: segment.uri, byterange: segment.byterange ?? null })));
   const listed = playlist.segments.map((segment, index) => ({ segment, sequence: mediaSequence + index, range: ranges[index], afterGap: index > 0 && Boolean(playlist.segments[index - 1].gap) }));
@@ -172,7 +180,7 @@ function toMedia(playlist: MediaPlaylist, url: string): MediaPlaylistInfo {
     discontinuity: Boolean(segment.discontinuity) || afterGap,
     discontinuitySequence: segment.discontinuitySequence ?? 0,
     key: toKey(segment, url),
-    init: segment.map ? { url: resolveUri(segment.map.uri, url), range: initRange(segment.map.byterange) } : null,
+    init: segment.map ? { url: resolveUri(segment.map.uri, url), range: initRange(segment.map.byterange), key: keyOfInitSection(mapKeys, sequence - mediaSequence), sequence } : null,
   }));
   return {
     kind: 'media',
@@ -201,6 +209,66 @@ export function resolveByteRanges(segments: Array<{ uri: string; byterange: { le
 function initRange(byterange: { length: number; offset?: number } | undefined): ByteRange | null {
   if (!byterange) return null;
   return { offset: byterange.offset !== undefined && byterange.offset >= 0 ? byterange.offset : 0, length: byterange.length };
+}
+
+/** Each EXT-X-MAP tag in playlist order: the index of the first segment after it, and the key in effect at the tag. */
+interface MapKey {
+  firstSegment: number;
+  key: SegmentKey | null;
+}
+
+/**
+ * hls-parser gives each segment its key and its map, but not whether the key tag came before or after the map
+ * tag: that order decides whether the init section is encrypted, so the tags are read in order here.
+ */
+export function initSectionKeys(text: string, base: string): MapKey[] {
+  const maps: MapKey[] = [];
+  let key: SegmentKey | null = null;
+  let segments = 0;
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (line === '') continue;
+    if (!line.startsWith('#')) {
+      segments++;
+      continue;
+    }
+    if (line.startsWith('#EXT-X-KEY:')) key = parseKeyTag(line.slice('#EXT-X-KEY:'.length), base);
+    else if (line.startsWith('#EXT-X-MAP:')) maps.push({ firstSegment: segments, key });
+  }
+  return maps;
+}
+
+/** The key of the map tag in effect for the segment at `index` (counting every listed segment). */
+function keyOfInitSection(maps: MapKey[], index: number): SegmentKey | null {
+  let found: MapKey | null = null;
+  for (const map of maps) {
+    if (map.firstSegment > index) break;
+    found = map;
+  }
+  return found?.key ?? null;
+}
+
+function parseKeyTag(attributes: string, base: string): SegmentKey | null {
+  const values = new Map<string, string>();
+  for (const match of attributes.matchAll(/([A-Z0-9-]+)=("[^"]*"|[^,]*)/g)) values.set(match[1], match[2].replace(/^"|"$/g, ''));
+  const method = values.get('METHOD') ?? 'NONE';
+  if (method === 'NONE') return null;
+  const uri = values.get('URI');
+  const iv = values.get('IV');
+  return {
+    method,
+    url: uri ? safeResolve(uri, base) : null,
+    iv: iv && /^0x[0-9a-f]+$/i.test(iv) ? Buffer.from(iv.slice(2).padStart(32, '0'), 'hex') : null,
+    format: values.get('KEYFORMAT') ?? null,
+  };
+}
+
+function safeResolve(uri: string, base: string): string | null {
+  try {
+    return resolveUri(uri, base);
+  } catch {
+    return null;
+  }
 }
 
 function toKey(segment: Segment, base: string): SegmentKey | null {

@@ -8,8 +8,7 @@ const IDENTITY_FORMATS = new Set(['identity', '']);
 
 /** Fails with a sentence naming the method when a segment uses encryption we cannot undo (SAMPLE-AES, DRM). */
 export function assertSupportedEncryption(segments: MediaSegment[], playlistUrl: string): void {
-  for (const segment of segments) {
-    const key = segment.key;
+  for (const key of segments.flatMap((segment) => [segment.key, segment.init?.key ?? null])) {
     if (!key) continue;
     const format = key.format ?? 'identity';
     if (key.method !== 'AES-128' || !IDENTITY_FORMATS.has(format.toLowerCase())) {
@@ -61,7 +60,7 @@ export class KeyStore {
   }
 
   /** The body stages that decrypt a segment, or none for a clear one. */
-  async stagesFor(segment: Pick<MediaSegment, 'key' | 'sequence'>): Promise<Transform[]> {
+  async stagesFor(segment: { key: SegmentKey | null; sequence: number }): Promise<Transform[]> {
     if (!segment.key?.url) return [];
     return [decryptStage(await this.get(segment.key.url), segmentIv(segment.key, segment.sequence))];
   }

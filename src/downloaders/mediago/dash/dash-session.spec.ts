@@ -3,12 +3,12 @@ import { describe, it } from 'node:test';
 import type { DashManifest } from './mpd-manifest.js';
 import { assertDownloadable, fingerprint, titleFromMpdUrl } from './dash-session.js';
 
-const aManifest = (overrides: Partial<DashManifest>): DashManifest => ({ url: 'https://cdn.example/v/manifest.mpd?token=secret', dynamic: false, title: null, duration: 6, protection: [], periods: [], ...overrides });
+const aManifest = (overrides: Partial<DashManifest>): DashManifest => ({ url: 'https://cdn.example/v/manifest.mpd?token=secret', dynamic: false, title: null, duration: 6, protection: [], periods: [], updatePeriod: null, ...overrides });
 
 describe('assertDownloadable', () => {
-  it('refuses encrypted and live presentations with a message naming why, without the query string', () => {
+  it('refuses encrypted presentations with a message naming why, without the query string; live ones are recorded', () => {
     assert.throws(() => assertDownloadable(aManifest({ protection: ['Widevine'] })), /^PermanentError: the DASH stream https:\/\/cdn\.example\/v\/manifest\.mpd is encrypted \(ContentProtection: Widevine\)/);
-    assert.throws(() => assertDownloadable(aManifest({ dynamic: true })), /live DASH is not supported yet/);
+    assert.doesNotThrow(() => assertDownloadable(aManifest({ dynamic: true })));
     assert.doesNotThrow(() => assertDownloadable(aManifest({})));
   });
 });

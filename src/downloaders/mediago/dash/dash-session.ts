@@ -17,6 +17,8 @@ import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type ByteRange, type DashManifest, type DashRepresentation, type MediaReference, parseMpd } from './mpd-manifest.js';
 import { type PeriodSelection, describeRepresentation, selectRepresentations } from './representation-selection.js';
 import { loadSidxSegments } from './sidx.js';
+import { type GapFiller, fillerProblem, makeFiller } from './gap-filler.js';
+import { DashLiveRecording } from './dash-live.js';
 
 export interface DashDependencies {
   http: HttpClient;
@@ -35,6 +37,8 @@ interface TrackPlan {
   language?: string;
   requests: SegmentRequest[];
   files: TrackFiles['segments'];
+  /** Silence or black made for the periods without this track, so that the tracks stay in sync. */
+  fillers: GapFiller[];
 }
 
 interface DashState {
@@ -53,6 +57,7 @@ const INDEX_SKIP_MAX_BYTES = 64 * 1024 * 1024;
 /**
  * Downloads one static DASH presentation into a single MP4 in job.workDir: the best video and audio
  * representation of each period, fetched by the segment pool, joined per track and muxed by ffmpeg.
+ * A dynamic (live) presentation is recorded until it ends or the task is stopped (dash-live.ts).
  * Not a Nest provider: the mediago strategy drives it after its probe.
  */
 export class DashSession {
@@ -73,6 +78,23 @@ export class DashSession {
     const source = prefetched ?? (await this.fetchManifest());
     const manifest = await inTurn(() => parseMpd(source.text, source.url));
     assertDownloadable(manifest);
+    if (manifest.dynamic) {
+      const recording = new DashLiveRecording({
+        deps: this.deps,
+        job,
+        ctx,
+        segmentsDir: this.segmentsDir,
+        statePath: join(job.workDir, STATE_FILE),
+        reload: async (signal) => {
+          const again = await this.fetchManifest(signal);
+          return inTurn(() => parseMpd(again.text, again.url));
+        },
+        request: (what, reference, path) => this.request(what, reference, path),
+      });
+      const result = await recording.run(manifest);
+      const liveTitle = job.nameIsDerived ? (manifest.title ?? titleFromMpdUrl(job.url)) : undefined;
+      return { ...result, ...(liveTitle ? { title: liveTitle } : {}) };
+    }
     const choice = { quality: job.quality, audioLanguages: job.audioLanguages, subtitleLanguages: job.subtitleLanguages };
     const selections = manifest.periods.map((period) => selectRepresentations(period, choice)).filter((selection) => selection.video || selection.audio);
     if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
@@ -102,10 +124,10 @@ export class DashSession {
     return { ...result, ...(title ? { title } : {}), ...(subtitles.length > 0 ? { subtitles } : {}) };
   }
 
-  private async fetchManifest(): Promise<{ text: string; url: string }> {
+  private async fetchManifest(signal = this.ctx.signal): Promise<{ text: string; url: string }> {
     const { text, url } = await this.deps.http.fetchText(this.job.url, {
       headers: this.job.headers,
-      signal: this.ctx.signal,
+      signal,
       maxBytes: MANIFEST_MAX_BYTES,
       onRetry: (_attempt, error, delay) => this.ctx.log(`manifest ${redactUrl(this.job.url)}: ${(error as Error).message}; retrying in ${delay} ms`),
     });
@@ -133,11 +155,24 @@ export class DashSession {
     await Promise.all(
       indexed.map(async (representation) => {
         const index = representation.index!;
-        const ranges = await loadSidxSegments((range) => this.readRange(index.url, range), index.range);
-        representation.segments = ranges.map((range) => ({ url: index.url, range }));
+        const ranges = await loadSidxSegments((range) => this.readRangeFromMirrors([index.url, ...(index.mirrors ?? [])], range), index.range);
+        representation.segments = ranges.map((range) => ({ url: index.url, range, mirrors: index.mirrors }));
         this.ctx.log(`${representation.kind} "${representation.id}": ${ranges.length} segments from the index of ${redactUrl(index.url)}`);
       }),
     );
+  }
+
+  /** The index from the first BaseURL mirror that serves it. */
+  private async readRangeFromMirrors(urls: string[], range: ByteRange): Promise<Buffer> {
+    for (const [position, url] of urls.entries()) {
+      try {
+        return await this.readRange(url, range);
+      } catch (error) {
+        if (position === urls.length - 1 || this.ctx.signal.aborted) throw error;
+        this.ctx.log(`index of ${redactUrl(url)} failed (${(error as Error).message}); trying mirror ${position + 2} of ${urls.length}, ${redactUrl(urls[position + 1])}`);
+      }
+    }
+    throw new Error('no URL to read the index from');
   }
 
   /** A small byte range (a sidx box), with retries; a server that ignores Range still works. */
@@ -176,20 +211,47 @@ export class DashSession {
     );
   }
 
+  /**
+   * One plan per track kind. A period without the track (an ad break with video only) gets a filler of its
+   * length, silence or black, made after the download: leaving it out would shift the rest of the track
+   * against the other one. Without ffmpeg or a known period length, the period is left out of that track.
+   */
   private planTracks(selections: PeriodSelection[]): TrackPlan[] {
     const plans: TrackPlan[] = [];
     for (const kind of ['video', 'audio'] as const) {
       const chosen = selections.filter((selection) => selection[kind] !== null);
       if (chosen.length === 0) continue;
-      if (chosen.length < selections.length) this.ctx.log(`${kind}: only ${chosen.length} of ${selections.length} periods have it; the others are left out of this track`);
-      const plan: TrackPlan = { kind, dir: kind, requests: [], files: [] };
-      for (const [order, selection] of chosen.entries()) this.planPeriod(plan, selection[kind]!, order);
+      const missing = selections.filter((selection) => selection[kind] === null);
+      const like = chosen[0][kind]!;
+      const problem = missing.length === 0 ? null : !this.deps.ffmpeg ? 'ffmpeg was not found' : (missing.map((selection) => fillerProblem(kind, like.codecs, selection.period.duration)).find(Boolean) ?? null);
+      if (missing.length > 0) {
+        const periods = missing.map((selection) => selection.period.index + 1).join(', ');
+        this.ctx.log(
+          problem
+            ? `${kind}: only ${chosen.length} of ${selections.length} periods have it; period ${periods} cannot be padded (${problem}) and is left out of this track, which shifts it against the other track`
+            : `${kind}: period ${periods} has none; padded with ${kind === 'audio' ? 'silence' : 'black'} for its length so that audio and video stay in sync`,
+        );
+      }
+      const plan: TrackPlan = { kind, dir: kind, requests: [], files: [], fillers: [] };
+      let reference: string[] | null = null;
+      for (const [order, selection] of selections.entries()) {
+        const representation = selection[kind];
+        if (representation) {
+          const first = this.planPeriod(plan, representation, order);
+          reference ??= first;
+        } else if (!problem) {
+          const file = join(this.segmentsDir, plan.dir, `p${order}-filler.mp4`);
+          plan.fillers.push({ kind, path: file, seconds: selection.period.duration!, reference: [] });
+          plan.files.push({ file, init: null, discontinuity: order > 0 });
+        }
+      }
+      for (const filler of plan.fillers) filler.reference = reference!;
       plans.push(plan);
     }
-    // one subtitle track per language, from each period that has it
+    // one subtitle track per language, from each period that has it (cue times as written: no filler, no period offset)
     const languages = [...new Set(selections.flatMap((selection) => selection.text.map((entry) => entry.language)))];
     for (const [index, language] of languages.entries()) {
-      const plan: TrackPlan = { kind: 'text', dir: `text-${index}`, language, requests: [], files: [] };
+      const plan: TrackPlan = { kind: 'text', dir: `text-${index}`, language, requests: [], files: [], fillers: [] };
       const chosen = selections.flatMap((selection) => selection.text.filter((entry) => entry.language === language).map((entry) => entry.representation));
       for (const [order, representation] of chosen.entries()) this.planPeriod(plan, representation, order);
       plans.push(plan);
@@ -197,23 +259,40 @@ export class DashSession {
     return plans;
   }
 
-  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): void {
+  /** Plans one period of a track; returns the files of its first piece (init section and first segment). */
+  private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number): string[] {
     const dir = join(this.segmentsDir, plan.dir);
     const where = `${plan.kind} ${representation.periodIndex > 0 || order > 0 ? `period ${representation.periodIndex + 1} ` : ''}`;
     const init = representation.init ? join(dir, `p${order}-init.mp4`) : null;
     if (init) plan.requests.push(this.request(`${where}initialization segment`, representation.init!, init));
     if (representation.segments.length === 0) throw new PermanentError(`${plan.kind} representation "${representation.id}" of ${redactUrl(this.job.url)} lists no segments`);
-    representation.segments.forEach((segment, index) => {
+    const files = representation.segments.map((segment, index) => {
       const file = join(dir, `p${order}-${String(index).padStart(6, '0')}.${plan.kind === 'text' ? 'vtt' : 'm4s'}`);
       plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file, plan.kind !== 'text'));
       // each period restarts its timestamps and may change encoding: the merge treats it like an HLS discontinuity
       plan.files.push({ file, init, discontinuity: index === 0 && order > 0 });
+      return file;
     });
+    return init ? [init, files[0]] : [files[0]];
+  }
+
+  /** Makes the fillers; a track whose filler cannot be made loses those periods instead, as before padding existed. */
+  private async makeFillers(plans: TrackPlan[]): Promise<void> {
+    for (const plan of plans) {
+      try {
+        for (const filler of plan.fillers) await makeFiller(this.deps.ffmpeg!, filler, { signal: this.ctx.signal, log: (line) => this.ctx.log(line) });
+      } catch (error) {
+        if (this.ctx.signal.aborted) throw error;
+        this.ctx.log(`${plan.kind}: the ${plan.kind === 'audio' ? 'silence' : 'black'} filler could not be made (${(error as Error).message}); the periods without ${plan.kind} are left out of this track`);
+        const fillers = new Set(plan.fillers.map((filler) => filler.path));
+        plan.files = plan.files.filter((file) => !fillers.has(file.file));
+      }
+    }
   }
 
   /** `media`: the piece must look like MP4 before it is kept; subtitles are text, read by the WebVTT merge. */
   private request(what: string, reference: MediaReference, path: string, media = true): SegmentRequest {
-    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, range: reference.range, path, check: media ? MP4_PIECE : undefined };
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, mirrors: reference.mirrors, range: reference.range, path, check: media ? MP4_PIECE : undefined };
   }
 
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */
@@ -232,6 +311,7 @@ export class DashSession {
 
   private async merge(plans: TrackPlan[]): Promise<MergeResult> {
     throwIfAborted(this.ctx.signal);
+    await this.makeFillers(plans);
     const video = plans.find((plan) => plan.kind === 'video');
     const audio = plans.find((plan) => plan.kind === 'audio') ?? null;
     // an audio-only presentation goes in as the main input; the mux maps its audio either way
@@ -269,13 +349,12 @@ export class DashSession {
   }
 }
 
-/** Live, encrypted and empty presentations fail before anything is fetched, with a message a user can act on. */
+/** Encrypted presentations fail before anything is fetched, with a message a user can act on. */
 export function assertDownloadable(manifest: DashManifest): void {
   const where = redactUrl(manifest.url);
   if (manifest.protection.length > 0) {
     throw new PermanentError(`the DASH stream ${where} is encrypted (ContentProtection: ${manifest.protection.join(', ')}); DRM-protected content cannot be downloaded`);
   }
-  if (manifest.dynamic) throw new PermanentError(`the DASH manifest ${where} is a live stream (type="dynamic"): live DASH is not supported yet`);
 }
 
 /** Identifies the presentation: each track's segment URLs (query strings left out, tokens change) and ranges. */

@@ -41,13 +41,20 @@ describe('parseMpd', () => {
     assert.equal(manifest.periods[0].representations[0].segments[0].url, 'https://other.example/x/1.m4s');
   });
 
-  it('keeps the first of several mirror BaseURLs instead of downloading the representation twice', () => {
+  it('keeps the first of several mirror BaseURLs as the address, and the others as mirrors of each piece', () => {
     const manifest = parseMpd(
-      anMpd(videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$.m4s" duration="3" /></Representation>'), undefined, '<BaseURL>https://a.example/</BaseURL><BaseURL>https://b.example/</BaseURL>'),
+      anMpd(
+        videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$.m4s" initialization="init.mp4" duration="3" /></Representation>'),
+        undefined,
+        '<BaseURL>https://a.example/</BaseURL><BaseURL>https://b.example/</BaseURL><BaseURL>https://c.example/</BaseURL>',
+      ),
       MANIFEST_URL,
     );
     assert.equal(manifest.periods[0].representations.length, 1);
-    assert.equal(manifest.periods[0].representations[0].segments[0].url, 'https://a.example/1.m4s');
+    const [representation] = manifest.periods[0].representations;
+    assert.equal(representation.segments[0].url, 'https://a.example/1.m4s');
+    assert.deepEqual(representation.segments[1].mirrors, ['https://b.example/2.m4s', 'https://c.example/2.m4s']);
+    assert.deepEqual(representation.init?.mirrors, ['https://b.example/init.mp4', 'https://c.example/init.mp4']);
   });
 
   it('expands $Number$ with a width, $RepresentationID$ and $Bandwidth$, counting segments from @duration', () => {
@@ -141,10 +148,18 @@ describe('parseMpd', () => {
     assert.deepEqual(manifest.protection, ['CENC', 'PlayReady']);
   });
 
-  it('marks a dynamic manifest without computing a live window', () => {
-    const manifest = parseMpd(anMpd(videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$" duration="6" /></Representation>'), 'type="dynamic" availabilityStartTime="2020-01-01T00:00:00Z"'), MANIFEST_URL);
+  it('reads the live window of a dynamic manifest, at most the last minute of it, and its update period', () => {
+    const manifest = parseMpd(
+      anMpd(videoSet('<Representation id="v" bandwidth="1"><SegmentTemplate media="$Number$.m4s" duration="2" /></Representation>'), 'type="dynamic" availabilityStartTime="2020-01-01T00:00:00Z" minimumUpdatePeriod="PT4S"'),
+      MANIFEST_URL,
+    );
     assert.equal(manifest.dynamic, true);
-    assert.deepEqual(manifest.periods, []);
+    assert.equal(manifest.updatePeriod, 4);
+    const { segments } = manifest.periods[0].representations[0];
+    // six years of 2-second segments since availabilityStartTime: only the window of the last 60 s is listed
+    assert.ok(segments.length >= 29 && segments.length <= 32, `${segments.length} segments`);
+    const last = Number(/(\d+)\.m4s$/.exec(segments.at(-1)!.url)![1]);
+    assert.ok(Math.abs(last - (Date.now() / 1000 - Date.UTC(2020, 0, 1) / 1000) / 2) < 3, `the window ends at segment ${last}, now`);
   });
 
   it('reads the ProgramInformation title', () => {

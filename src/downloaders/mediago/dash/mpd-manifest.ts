@@ -1,6 +1,6 @@
 import { type DashPlaylist, type MpdByteRange, type MpdSegment, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
-import { MAX_DASH_SEGMENTS, countMpdSegments } from './segment-count.js';
+import { MAX_DASH_SEGMENTS, countMpdSegments, parseIsoDuration } from './segment-count.js';
 
 export type DashTrackKind = 'video' | 'audio' | 'text' | 'other';
 
@@ -14,6 +14,8 @@ export interface ByteRange {
 export interface MediaReference {
   url: string;
   range: ByteRange | null;
+  /** The same piece under the other BaseURLs (mirrors), in manifest order; tried in turn when `url` fails. */
+  mirrors?: string[];
 }
 
 export interface DashRepresentation {
@@ -29,12 +31,16 @@ export interface DashRepresentation {
   language: string | null;
   /** The AdaptationSet's Role value (main, alternate, commentary…), null when none. */
   role: string | null;
+  /** @audioSamplingRate in Hz, null when not given. */
+  sampleRate: number | null;
+  /** @frameRate in frames per second ("30000/1001" read as a number), null when not given. */
+  frameRate: number | null;
   /** The initialization segment, null when the media segments are self-initialising. */
   init: MediaReference | null;
   /** Media segments in playback order; empty until `index` is resolved for SegmentBase. */
   segments: MediaReference[];
   /** SegmentBase with an indexRange: the segments are listed by the sidx box at this range. */
-  index: { url: string; range: ByteRange } | null;
+  index: { url: string; range: ByteRange; mirrors?: string[] } | null;
 }
 
 export interface DashPeriod {
@@ -54,9 +60,17 @@ export interface DashManifest {
   duration: number | null;
   /** Names of the protection schemes found (ContentProtection anywhere), empty for clear content. */
   protection: string[];
-  /** Periods with at least one representation, in playback order; empty for a dynamic manifest. */
+  /** Periods with at least one representation, in playback order; for a dynamic manifest, the live window now. */
   periods: DashPeriod[];
+  /** MPD@minimumUpdatePeriod in seconds: how often a dynamic manifest should be fetched again; null when not given. */
+  updatePeriod: number | null;
 }
+
+/**
+ * How far back a live window is read when the manifest allows more (or does not say): a recording starts near
+ * the live edge, as with HLS, and a DVR window of hours is not expanded into segments on the main thread.
+ */
+export const LIVE_WINDOW_SECONDS = 60;
 
 // markers put on our copy of the DOM so that mpd-parser's flat list can be grouped again
 const PERIOD_MARK = 'mediagoPeriod';
@@ -87,19 +101,23 @@ export function parseMpd(text: string, url: string): DashManifest {
   const dynamic = (mpd.getAttribute('type') ?? 'static') === 'dynamic';
   const title = textOf(firstChild(firstChild(mpd, 'ProgramInformation'), 'Title'));
   const protection = protectionSchemes(mpd);
+  const updatePeriod = parseIsoDuration(mpd.getAttribute('minimumUpdatePeriod'));
   markAdaptationSets(mpd);
-  if (dynamic) return { url, dynamic, title, duration: null, protection, periods: [] };
+  if (dynamic) boundLiveWindow(mpd);
   // counted from the attributes first: the expansion below allocates one object per segment on the main thread
+  // (a live template without a length has no count here: its window is bounded above instead)
   const listed = countMpdSegments(mpd);
-  if (listed > MAX_DASH_SEGMENTS) {
+  if (listed > MAX_DASH_SEGMENTS && (!dynamic || Number.isFinite(listed))) {
     const count = Number.isFinite(listed) ? listed.toLocaleString('en-US') : 'an endless number of';
     throw new PermanentError(`the DASH manifest ${redactUrl(url)} lists ${count} segments; at most ${MAX_DASH_SEGMENTS.toLocaleString('en-US')} are accepted`);
   }
 
   let info: RepresentationInfo[];
   let playlists: DashPlaylist[];
+  let mirrorsOf: Map<number, number[]>;
   try {
-    info = dedupeBaseUrls(inheritAttributes(mpd, { manifestUri: url }).representationInfo);
+    info = inheritAttributes(mpd, { manifestUri: url, NOW: Date.now(), clientOffset: 0 }).representationInfo;
+    mirrorsOf = groupBaseUrls(info);
     fillPeriodDurations(info);
     playlists = toPlaylists(info);
   } catch (error) {
@@ -108,7 +126,12 @@ export function parseMpd(text: string, url: string): DashManifest {
   const duration = numberOr(info[0]?.attributes.sourceDuration, null) || null;
   const periods = new Map<number, DashPeriod>();
   playlists.forEach((playlist, position) => {
-    const representation = toRepresentation(playlist, info[position]);
+    const mirrorPositions = mirrorsOf.get(position);
+    if (!mirrorPositions) return;
+    const representation = withMirrors(
+      toRepresentation(playlist, info[position]),
+      mirrorPositions.map((mirror) => toRepresentation(playlists[mirror], info[mirror])),
+    );
     let period = periods.get(representation.periodIndex);
     if (!period) {
       period = {
@@ -121,7 +144,7 @@ export function parseMpd(text: string, url: string): DashManifest {
     }
     period.representations.push(representation);
   });
-  return { url, dynamic, title, duration, protection, periods: [...periods.values()].sort((a, b) => a.index - b.index) };
+  return { url, dynamic, title, duration, protection, periods: [...periods.values()].sort((a, b) => a.index - b.index), updatePeriod };
 }
 
 /** Classifies a representation from its contentType, mimeType and codecs. */
@@ -152,6 +175,8 @@ function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): Das
     mimeType: stringOr(attributes.mimeType, null),
     language: stringOr(attributes.lang, null),
     role: stringOr((attributes.role as { value?: unknown } | undefined)?.value, null),
+    sampleRate: numberOr(attributes.audioSamplingRate, null),
+    frameRate: frameRateOf(attributes.frameRate),
   };
   if (playlist.sidx) {
     const index = { url: playlist.sidx.resolvedUri, range: toRange(playlist.sidx.byterange)! };
@@ -201,16 +226,42 @@ function toRange(byterange: MpdByteRange | undefined): ByteRange | null {
   return { start, end: start + Number(byterange.length) - 1 };
 }
 
-/** Several BaseURLs (mirrors) make mpd-parser repeat a representation once per mirror: keep the first. */
-function dedupeBaseUrls(info: RepresentationInfo[]): RepresentationInfo[] {
-  const seen = new Set<string>();
-  return info.filter((entry, position) => {
+/**
+ * Several BaseURLs (mirrors) make mpd-parser repeat a representation once per mirror: the first copy is the
+ * representation, the others its mirrors. Maps the position of each first copy to the positions of its mirrors.
+ */
+function groupBaseUrls(info: RepresentationInfo[]): Map<number, number[]> {
+  const firsts = new Map<string, number>();
+  const groups = new Map<number, number[]>();
+  info.forEach((entry, position) => {
     const { attributes } = entry;
     const key = `${String(attributes[PERIOD_MARK])}/${String(attributes[SET_MARK])}/${String(attributes.id ?? position)}`;
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
+    const first = firsts.get(key);
+    if (first === undefined) {
+      firsts.set(key, position);
+      groups.set(position, []);
+    } else groups.get(first)!.push(position);
   });
+  return groups;
+}
+
+/** Gives each piece of a representation the same piece's URL under every mirror BaseURL (where the lists line up). */
+export function withMirrors(representation: DashRepresentation, mirrors: DashRepresentation[]): DashRepresentation {
+  if (mirrors.length === 0) return representation;
+  const alternates = (own: string, others: Array<string | undefined>) => [...new Set(others.filter((url): url is string => typeof url === 'string' && url !== own))];
+  const { init, index, segments } = representation;
+  return {
+    ...representation,
+    init: init ? { ...init, mirrors: alternates(init.url, mirrors.map((mirror) => mirror.init?.url)) } : null,
+    index: index ? { ...index, mirrors: alternates(index.url, mirrors.map((mirror) => mirror.index?.url)) } : null,
+    segments: segments.map((segment, position) => ({
+      ...segment,
+      mirrors: alternates(
+        segment.url,
+        mirrors.map((mirror) => (mirror.segments.length === segments.length ? mirror.segments[position]?.url : undefined)),
+      ),
+    })),
+  };
 }
 
 /**
@@ -229,6 +280,11 @@ function fillPeriodDurations(info: RepresentationInfo[]): void {
     const end = next !== undefined ? starts.get(next) : numberOr(attributes.sourceDuration, null);
     if (typeof start === 'number' && typeof end === 'number' && end > start) attributes.periodDuration = end - start;
   }
+}
+
+function boundLiveWindow(mpd: MpdNode): void {
+  const depth = parseIsoDuration(mpd.getAttribute('timeShiftBufferDepth'));
+  if (depth === null || !(depth <= LIVE_WINDOW_SECONDS)) mpd.setAttribute('timeShiftBufferDepth', `PT${LIVE_WINDOW_SECONDS}S`);
 }
 
 function markAdaptationSets(mpd: MpdNode): void {
@@ -263,6 +319,12 @@ function firstChild(node: MpdNode | null, name: string): MpdNode | null {
 function textOf(node: MpdNode | null): string | null {
   const value = node?.textContent?.trim();
   return value ? value : null;
+}
+
+function frameRateOf(value: unknown): number | null {
+  const match = typeof value === 'string' ? /^\s*(\d+(?:\.\d+)?)\s*(?:\/\s*(\d+)\s*)?$/.exec(value) : null;
+  const rate = match ? Number(match[1]) / Number(match[2] ?? 1) : typeof value === 'number' ? value : Number.NaN;
+  return Number.isFinite(rate) && rate > 0 && rate <= 300 ? rate : null;
 }
 
 function numberOr<T>(value: unknown, fallback: T): number | T {

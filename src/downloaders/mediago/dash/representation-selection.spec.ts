@@ -16,6 +16,8 @@ function aRepresentation(overrides: Partial<DashRepresentation>): DashRepresenta
     mimeType: null,
     language: null,
     role: null,
+    sampleRate: null,
+    frameRate: null,
     init: null,
     segments: [],
     index: null,
