@@ -318,17 +318,32 @@ export class DownloadRepository {
   /** A client set the outcome itself: the tasks leave the queue with it. All of them or none: none may be running. */
   async markByClient(tasks: Versioned[], status: DownloadStatus.Success | DownloadStatus.Failed): Promise<boolean> {
     if (tasks.length === 0) return true;
-    return this.inTransaction(async (manager) => {
-      const changes = { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso(), version: () => '"version" + 1' };
-      for (const task of tasks) {
-        const result = await manager.update(DownloadEntity, { id: task.id, version: task.version }, changes);
-        if (!result.affected) throw new ChangedMeanwhile();
-      }
-      return true;
-    }).catch((error: unknown) => {
-      if (error instanceof ChangedMeanwhile) return false;
-      throw error;
-    });
+    const changes = { status, queuedAt: null, error: status === DownloadStatus.Failed ? 'marked failed by a client' : null, updatedDate: nowIso(), version: () => '"version" + 1' };
+    if (this.kind === 'postgres') {
+      // a transaction of its own connection: another node's claim of one of them makes it write none
+      return this.inTransaction(async (manager) => {
+        for (const task of tasks) {
+          const result = await manager.update(DownloadEntity, { id: task.id, version: task.version }, changes);
+          if (!result.affected) throw new ChangedMeanwhile();
+        }
+        return true;
+      }).catch((error: unknown) => {
+        if (error instanceof ChangedMeanwhile) return false;
+        throw error;
+      });
+    }
+    // SQLite has one connection: a transaction there would take in (and could roll back) whatever else runs
+    // meanwhile, such as a claim. One statement is atomic: it changes every task, or none if one changed.
+    const unchanged = tasks.map((_, index) => `("id" = :id${index} AND "version" = :version${index})`).join(' OR ');
+    const parameters = Object.fromEntries(tasks.flatMap((task, index) => [[`id${index}`, task.id], [`version${index}`, task.version]]));
+    const result = await this.orm
+      .createQueryBuilder()
+      .update(DownloadEntity)
+      .set(changes)
+      .where(`(${unchanged})`, parameters)
+      .andWhere(`(SELECT COUNT(*) FROM "download_tasks" WHERE ${unchanged}) = :expected`, { expected: tasks.length })
+      .execute();
+    return (result.affected ?? 0) === tasks.length;
   }
 
   /** What a client may change of an idle task: what it downloads, how, and where. */
