@@ -51,7 +51,10 @@ export interface paths {
         /** List tasks, newest first, a page at a time */
         get: operations["listDownloads"];
         put?: never;
-        /** Create 1 to 1000 tasks (and queue them when startDownload is true) */
+        /**
+         * Create 1 to 1000 tasks (and queue them when startDownload is true)
+         * @description An item with `expand: true` becomes one task per entry its link holds (see resolve), in order; one `download-create` carries every id.
+         */
         post: operations["createDownloads"];
         delete?: never;
         options?: never;
@@ -107,6 +110,26 @@ export interface paths {
         get: operations["exportUrls"];
         put?: never;
         post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/downloads/resolve": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * What a link holds (its parts, episodes or playlist entries), without creating anything
+         * @description A Bilibili multi-part video without ?p= lists its parts, a season (ss…, md…) its episodes, a yt-dlp playlist or channel its entries; anything else is one entry. At most `limit` (1000) entries, with `truncated` set when the link holds more. Bounded by RESOLVE_TIMEOUT_MS.
+         */
+        post: operations["resolveLink"];
         delete?: never;
         options?: never;
         head?: never;
@@ -328,7 +351,7 @@ export interface components {
          * @description A stable word for the problem; programs switch on it. New values may be added, none is ever renamed.
          * @enum {string}
          */
-        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop";
+        ErrorCode: "invalid_id" | "download_not_found" | "validation_failed" | "malformed_body" | "payload_too_large" | "unauthorized" | "route_not_found" | "task_running" | "invalid_transition" | "host_not_allowed" | "origin_not_allowed" | "address_not_allowed" | "insufficient_space" | "internal_error" | "database_unavailable" | "malformed_request" | "headers_too_large" | "request_timeout" | "dependency_missing" | "download_failed" | "crash_loop" | "resolve_failed";
         FieldProblem: {
             /**
              * @description Where in the request the problem is
@@ -562,6 +585,8 @@ export interface components {
              * @example 4194304
              */
             speedLimit?: number | null;
+            /** @description Make one task per entry the link holds (the parts of a Bilibili video without ?p=, the episodes of a season, a playlist's or channel's entries), in order, named "Title - 01 Entry title"; at most 1000 per link. Default false: one task for the link, as given */
+            expand?: boolean;
             /**
              * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
              * @example 1080
@@ -588,6 +613,77 @@ export interface components {
             tasks: components["schemas"]["CreateDownloadItemDto"][];
             /** @description Queue the tasks at once (default false: they wait idle until started) */
             startDownload?: boolean;
+        };
+        ResolvedEntryDto: {
+            /**
+             * @description 1-based: the part number, the episode’s place in its season, the playlist index
+             * @example 1
+             */
+            number: number;
+            /** @example Introduction */
+            title: string | null;
+            /**
+             * @description What a task of the same type downloads to get this entry alone
+             * @example https://www.bilibili.com/video/BV1L9Uoa9EUx?p=1
+             */
+            url: string;
+            /**
+             * @description Seconds, when the origin says
+             * @example 184.5
+             */
+            duration: number | null;
+        };
+        ResolvedLinkDto: {
+            /** @enum {string} */
+            type: "m3u8" | "bilibili" | "direct" | "youtube" | "mediago";
+            /**
+             * @description The URL as given
+             * @example https://www.bilibili.com/video/BV1L9Uoa9EUx
+             */
+            url: string;
+            /**
+             * @description One thing; the parts of a multi-part video; the episodes of a season; a playlist or channel
+             * @enum {string}
+             */
+            kind: "single" | "parts" | "season" | "playlist";
+            /** @example Two Part Lecture */
+            title: string | null;
+            /** @description In the origin’s order, at most `limit` */
+            entries: components["schemas"]["ResolvedEntryDto"][];
+            /**
+             * @description How many entries the link holds, when known (may exceed entries.length)
+             * @example 2
+             */
+            total: number | null;
+            /**
+             * @description The most entries one answer lists (and one expand creates)
+             * @example 1000
+             */
+            limit: number;
+            /**
+             * @description True when the link holds more entries than were listed
+             * @example false
+             */
+            truncated: boolean;
+        };
+        ResolveLinkDto: {
+            /**
+             * @example youtube
+             * @enum {string}
+             */
+            type: "m3u8" | "bilibili" | "direct" | "youtube" | "mediago";
+            /**
+             * @description http(s) URL; for bilibili also a bare BV…/av… id
+             * @example https://www.youtube.com/playlist?list=PL…
+             */
+            url: string;
+            /**
+             * @description "Name: value" lines (also a JSON array of lines or an object), sent with every request resolving makes
+             * @example Cookie: SESSDATA=…
+             */
+            headers?: string | string[] | {
+                [key: string]: string;
+            };
         };
         SetStatusDto: {
             /**
@@ -625,6 +721,8 @@ export interface components {
              * @example 4194304
              */
             speedLimit?: number | null;
+            /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
+            expand?: boolean;
             /**
              * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
              * @example 1080
@@ -664,6 +762,8 @@ export interface components {
              * @example 4194304
              */
             speedLimit?: number | null;
+            /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
+            expand?: boolean;
             /**
              * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
              * @example 1080
@@ -1326,6 +1426,8 @@ export interface operations {
             /**
              * @description Bad request, in the error envelope. errorCode:
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
              *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
@@ -1346,7 +1448,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "validation_failed" | "malformed_body";
+                        errorCode: "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
                     };
                 };
             };
@@ -1961,6 +2063,197 @@ export interface operations {
             };
         };
     };
+    resolveLink: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ResolveLinkDto"];
+            };
+        };
+        responses: {
+            /** @description Success, in the envelope */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @enum {integer} */
+                        code: 0;
+                        /** @example ok */
+                        message: string;
+                        data: components["schemas"]["ResolvedLinkDto"];
+                    };
+                };
+            };
+            /**
+             * @description Bad request, in the error envelope. errorCode:
+             *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
+             *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
+             */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 400,
+                     *       "message": "Invalid request: tasks[0].url must be an http(s):// URL",
+                     *       "data": null,
+                     *       "errorCode": "validation_failed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 400;
+                        /** @enum {string} */
+                        errorCode: "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
+                    };
+                };
+            };
+            /**
+             * @description API key missing or wrong, in the error envelope. errorCode:
+             *     - `unauthorized`: `API_KEY` is set and the request carries no key or a wrong one
+             */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 401,
+                     *       "message": "An API key is required: send \"Authorization: Bearer <key>\", \"X-API-Key: <key>\" or ?token=<key>",
+                     *       "data": null,
+                     *       "errorCode": "unauthorized"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 401;
+                        /** @enum {string} */
+                        errorCode: "unauthorized";
+                    };
+                };
+            };
+            /**
+             * @description Origin not allowed, in the error envelope. errorCode:
+             *     - `origin_not_allowed`: a web page of an origin not listed in `CORS_ORIGINS` sent the request (browser extensions pass)
+             */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 403,
+                     *       "message": "Origin not allowed",
+                     *       "data": null,
+                     *       "errorCode": "origin_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 403;
+                        /** @enum {string} */
+                        errorCode: "origin_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Body too large, in the error envelope. errorCode:
+             *     - `payload_too_large`: the body is larger than `BODY_LIMIT_BYTES`
+             */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 413,
+                     *       "message": "The request body is too large",
+                     *       "data": null,
+                     *       "errorCode": "payload_too_large"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 413;
+                        /** @enum {string} */
+                        errorCode: "payload_too_large";
+                    };
+                };
+            };
+            /**
+             * @description Host not allowed, in the error envelope. errorCode:
+             *     - `host_not_allowed`: the `Host` header names neither a loopback address, the bound address nor a name in `ALLOWED_HOSTS` (DNS-rebinding guard)
+             */
+            421: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 421,
+                     *       "message": "Host not allowed",
+                     *       "data": null,
+                     *       "errorCode": "host_not_allowed"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 421;
+                        /** @enum {string} */
+                        errorCode: "host_not_allowed";
+                    };
+                };
+            };
+            /**
+             * @description Internal error, in the error envelope. errorCode:
+             *     - `internal_error`: an unexpected fault; the service log has the details, the message never does
+             */
+            500: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "success": false,
+                     *       "code": 500,
+                     *       "message": "Internal server error; the service log has the details",
+                     *       "data": null,
+                     *       "errorCode": "internal_error"
+                     *     }
+                     */
+                    "application/json": components["schemas"]["ErrorEnvelope"] & {
+                        /** @enum {integer} */
+                        code: 500;
+                        /** @enum {string} */
+                        errorCode: "internal_error";
+                    };
+                };
+            };
+        };
+    };
     setDownloadsStatus: {
         parameters: {
             query?: never;
@@ -2428,6 +2721,8 @@ export interface operations {
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
              *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
@@ -2448,7 +2743,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
+                        errorCode: "invalid_id" | "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
                     };
                 };
             };
@@ -3304,6 +3599,8 @@ export interface operations {
              * @description Bad request, in the error envelope. errorCode:
              *     - `invalid_id`: the `:id` in the path is not a positive decimal integer
              *     - `validation_failed`: a known field or query parameter has a wrong type or value; `fields` lists each one
+             *     - `resolve_failed`: a link to resolve (or a create item with `expand`) could not be read: the type cannot read it, its origin answered an error, or it took longer than `RESOLVE_TIMEOUT_MS`; the message says which
+             *     - `address_not_allowed`: in `download-failed`, and as a 400 from resolving a link (`POST /api/downloads/resolve`, create with `expand`): the URL (or a redirect) leads to a loopback, private or link-local address, which tasks may not reach unless ALLOW_PRIVATE_ADDRESSES=true
              *     - `malformed_body`: the body is not valid JSON, or its Content-Type or Content-Length is wrong
              */
             400: {
@@ -3324,7 +3621,7 @@ export interface operations {
                         /** @enum {integer} */
                         code: 400;
                         /** @enum {string} */
-                        errorCode: "invalid_id" | "validation_failed" | "malformed_body";
+                        errorCode: "invalid_id" | "validation_failed" | "resolve_failed" | "address_not_allowed" | "malformed_body";
                     };
                 };
             };
