@@ -12,7 +12,7 @@ import { HttpClient } from '../src/engine/http-client.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { BilibiliFakeApi, FAKE_MEDIA_SECONDS, FAKE_SEASON, HI_RES_VIDEO, MULTI_PART_VIDEO, PROGRESSIVE_VIDEO, SINGLE_VIDEO } from './fixtures/bilibili-fake-api.js';
 import { run } from './helpers/downloader-run.js';
-import { assertMedia, probe } from './helpers/media-checks.js';
+import { assertMedia, probe, streamTypes } from './helpers/media-checks.js';
 
 interface Run {
   output: DownloadOutput;
@@ -79,6 +79,9 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
       workDir,
       deleteSegments: true,
       speedLimit: null,
+      quality: 'best',
+      audioLanguages: [],
+      subtitleLanguages: [],
       ...overrides,
     };
   }
@@ -123,6 +126,26 @@ describe('bilibili downloader against a local fake of the Bilibili API and CDN',
     assert.equal(last.totalBytes, total);
     assert.equal(last.downloadedBytes, total);
     assert.deepEqual(await readdir(job.workDir), ['bilibili.mp4'], 'the stream files are removed after the mux');
+  });
+
+  it('takes the tallest quality not above a maximum height, else the nearest with a line in the log, and the sound alone for "audio"', async () => {
+    const cid = SINGLE_VIDEO.pages[0].cid;
+    const low = await download(await aJob({ quality: 200 }));
+    assertPlayable(low.output.path, { width: 320, height: 180 });
+    assert.deepEqual(cdnFilesFetched(), [`${cid}-1-30016.m4s`, `${cid}-1-30280.m4s`], 'quality 16 in avc, not 64');
+    assert.deepEqual(low.logs.filter((line) => line.startsWith('quality/language:')), []);
+
+    fake.server.requests.length = 0;
+    const nearest = await download(await aJob({ quality: 144, subtitleLanguages: ['zh'] }));
+    assertPlayable(nearest.output.path, { width: 320, height: 180 });
+    assert.ok(nearest.logs.includes('quality/language: no picture of at most 144 lines is offered (offered: 180p, 360p); took the nearest, 180p'), nearest.logs.join('\n'));
+    assert.ok(nearest.logs.some((line) => line.includes('the languages asked for do not apply')));
+
+    fake.server.requests.length = 0;
+    const sound = await download(await aJob({ quality: 'audio' }));
+    assert.equal(sound.output.extension, 'm4a');
+    assert.deepEqual(streamTypes(probe(tools.ffprobe!, sound.output.path)), ['audio']);
+    assert.deepEqual(cdnFilesFetched(), [`${cid}-1-30280.m4s`], 'no video stream is fetched');
   });
 
   it('sends the bilibili Referer and a browser User-Agent to the API and the CDN, plus the task headers (which win)', async () => {

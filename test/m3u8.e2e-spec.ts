@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -12,7 +12,7 @@ import { ToolsService } from '../src/engine/tools.service.js';
 import { FIXTURE_SECONDS, PLAYLIST_TYPE, buildHlsFixtures, liveHandler, serveFixtureDir } from './fixtures/hls-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
-import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, probe } from './helpers/media-checks.js';
+import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, audioZeroCrossingRate, cueTimes, probe, streamTypes } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'm3u8-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -110,14 +110,58 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
     assertPlayableMp4((await run(downloaderWith(), job)).output, job);
   });
 
-  it('picks the best variant of a master playlist and muxes the default audio rendition and the subtitles', async () => {
+  it('picks the best variant of a master playlist and muxes the default audio rendition, without subtitles unless asked', async () => {
     const job = aJob('/master/master.m3u8');
     const { output } = await run(downloaderWith(), job);
-    const result = assertPlayableMp4(output, job, { width: 320, subtitles: true });
+    const result = assertPlayableMp4(output, job, { width: 320 });
     assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 240);
     assert.equal(origin.hits('/master/lo0.ts'), 0, 'the lower variant is not downloaded');
     assert.equal(origin.hits('/master/audio0.ts'), 1, 'the DEFAULT=YES audio rendition is downloaded');
     assert.equal(origin.hits('/master/dub0.ts'), 0, 'the other rendition is not');
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) > 0.025, 'the saved sound is the English 660 Hz tone');
+    assert.equal(output.subtitles, undefined);
+    assert.equal(result.streams.some((stream) => stream.codec_type === 'subtitle'), false, 'subtitles are saved beside the file, never muxed');
+  });
+
+  it('takes the variant of a maximum height, the audio and the subtitles of the languages asked, each subtitle on the media clock', async () => {
+    const job = aJob('/master/master.m3u8', { quality: 200, audioLanguages: ['fr'], subtitleLanguages: ['fr', 'en', 'de'] });
+    const hiBefore = origin.hits('/master/hi0.ts');
+    const { output, log } = await run(downloaderWith(), job);
+    const result = assertPlayableMp4(output, job, { width: 160 });
+    assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 120, 'the 120-line variant, the tallest not above 200');
+    assert.equal(origin.hits('/master/hi0.ts'), hiBefore, 'the taller variant is not downloaded');
+    assert.ok(origin.hits('/master/dub0.ts') >= 1, 'the French rendition is downloaded');
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) < 0.02, 'the saved sound is the French 330 Hz tone');
+    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['fr', 'en']);
+    const [french, english] = output.subtitles!.map((subtitle) => readFileSync(subtitle.path, 'utf8'));
+    assert.match(french, /Ligne 1/);
+    assert.match(english, /Line 1/);
+    // both maps put cue 1 at the video's first frame (MPEGTS 1.4 s): fr writes it at LOCAL 1 s, en at 0
+    assert.deepEqual(cueTimes(french), ['00:00:00.000 --> 00:00:01.500', '00:00:02.000 --> 00:00:03.500', '00:00:04.000 --> 00:00:05.500', '00:00:06.000 --> 00:00:07.500']);
+    assert.deepEqual(cueTimes(english), cueTimes(french));
+    assert.ok(log.some((line) => /no subtitles in de \(offered: en, fr\)/.test(line)), 'the missing language is named in the log');
+  });
+
+  it('falls back to the nearest height and the default audio when the choice is not offered, and says so in the log', async () => {
+    const job = aJob('/master/master.m3u8', { quality: 100, audioLanguages: ['ja'] });
+    const { output, log } = await run(downloaderWith(), job);
+    const result = assertPlayableMp4(output, job, { width: 160 });
+    assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 120);
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) > 0.025, 'the default (English) sound');
+    assert.ok(log.some((line) => line.includes('no picture of at most 100 lines is offered (offered: 120p, 240p); took the nearest, 120p')), log.join('\n'));
+    assert.ok(log.some((line) => /no audio in ja is offered \(offered: fr, en\); took "Main" \[en\]/.test(line)), log.join('\n'));
+  });
+
+  it('saves the sound alone from the audio rendition for quality "audio"', async () => {
+    const job = aJob('/master/master.m3u8', { quality: 'audio', audioLanguages: ['fr'] });
+    const videoHits = origin.hits('/master/hi0.ts') + origin.hits('/master/lo0.ts');
+    const { output } = await run(downloaderWith(), job);
+    assert.equal(output.extension, 'm4a');
+    const media = probe(tools.ffprobe!, output.path);
+    assert.deepEqual(streamTypes(media), ['audio']);
+    assert.ok(Math.abs(media.duration - FIXTURE_SECONDS) <= 0.5);
+    assert.equal(origin.hits('/master/hi0.ts') + origin.hits('/master/lo0.ts'), videoHits, 'no video segment is fetched');
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) < 0.02, 'the French sound');
   });
 
   it('gives a file that plays through an EXT-X-DISCONTINUITY where timestamps restart', async () => {
@@ -197,6 +241,24 @@ describe('m3u8 downloader against a local origin', { timeout: 180_000 }, () => {
     for (let index = 0; index < FIXTURE_SECONDS; index++) assert.equal(origin.hits(`/live-src/seg${index}.ts`), 1, `segment ${index} fetched once`);
     assert.ok(origin.hits('/live/index.m3u8') > 2, 'the playlist was reloaded');
     assert.equal(progress.at(-1)?.totalBytes, null);
+  });
+
+  it('records the subtitles of a live stream too, timed from the first recorded frame', async () => {
+    const startedAt = Date.now();
+    origin.route('/live-subs/video.m3u8', { handler: liveHandler(media.root, { segmentsAt: '/live-src', stepMs: 400, window: 3, startedAt }) });
+    origin.route('/live-subs/subs.m3u8', { handler: liveHandler(media.root, { segmentsAt: '/live-src', stepMs: 400, window: 3, startedAt, playlist: 'subs-en.m3u8' }) });
+    origin.route('/live-subs/master.m3u8', {
+      contentType: PLAYLIST_TYPE,
+      body: '#EXTM3U\n#EXT-X-MEDIA:TYPE=SUBTITLES,GROUP-ID="s",NAME="English",LANGUAGE="en",URI="subs.m3u8"\n#EXT-X-STREAM-INF:BANDWIDTH=300000,RESOLUTION=160x120,SUBTITLES="s"\nvideo.m3u8\n',
+    });
+    const job = aJob('/live-subs/master.m3u8', { subtitleLanguages: ['en'] });
+    const { output } = await run(downloaderWith(), job);
+    assertPlayableMp4(output, job);
+    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['en']);
+    const cues = cueTimes(readFileSync(output.subtitles![0].path, 'utf8'));
+    assert.equal(cues.length, FIXTURE_SECONDS, 'every live subtitle segment was recorded once');
+    assert.equal(cues[0], '00:00:00.000 --> 00:00:00.800');
+    assert.equal(cues.at(-1), `00:00:0${FIXTURE_SECONDS - 1}.000 --> 00:00:0${FIXTURE_SECONDS - 1}.800`);
   });
 
   it('resolves with what was recorded when a live recording is stopped', async () => {

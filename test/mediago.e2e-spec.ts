@@ -15,7 +15,7 @@ import { DASH_SECONDS, type DashFixtures, MPD_TYPE, buildDashFixtures, liveDashH
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
 import { httpClientFor, jobIn, run, runAndStopAt, segmentFiles } from './helpers/downloader-run.js';
-import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, probe, streamTypes } from './helpers/media-checks.js';
+import { type ProbedMedia, assertDecodesCleanly, assertPlayableMp4 as assertPlayableMp4In, audioZeroCrossingRate, cueTimes, probe, streamTypes } from './helpers/media-checks.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mediago-e2e-'));
 const baseConfig = loadConfig({ RETRY_ATTEMPTS: '3', RETRY_BASE_DELAY_MS: '20', STALL_TIMEOUT_MS: '5000', DATA_DIR: root, DOWNLOAD_DIR: root }, root);
@@ -73,7 +73,7 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     media = buildDashFixtures(tools.ffmpeg, join(root, 'media'));
     sample = await makeSampleVideo(join(root, 'sample.mp4'), 3);
     await origin.start();
-    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'gap-video', 'hls']) serveDashDir(origin, media.root, name);
+    for (const name of ['timeline', 'number', 'segment-list', 'segment-base', 'multi', 'gap', 'gap-video', 'hls', 'languages']) serveDashDir(origin, media.root, name);
     serveDashDir(origin, media.root, 'number', { latencyMs: 120 }, 'slow');
     serveDashDir(origin, media.root, 'number', { requireHeader: ['referer', /^https:\/\/player\.example\//] }, 'private');
     origin.route('/go/multi', { handler: (_req, res) => void res.writeHead(302, { location: '/multi/manifest.mpd' }).end() });
@@ -287,5 +287,34 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     const { output } = await run(downloader, job);
     assertPlayableMp4(output, job);
     for (const path of kept) assert.equal(origin.hits(path), 1, `${path} was not fetched again`);
+  });
+
+  it('takes the DASH video of a maximum height, the audio adaptation set of the language asked, and saves the WebVTT text track', async () => {
+    const job = aJob('/languages/manifest.mpd', { quality: 120, audioLanguages: ['fr'], subtitleLanguages: ['en', 'ja', 'de'] });
+    const { output, log } = await run(downloaderWith(), job);
+    const result = assertPlayableMp4(output, job, 160);
+    assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 90, 'the 90-line representation, the tallest not above 120');
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) < 0.02, 'the French (330 Hz) adaptation set');
+    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['en']);
+    assert.deepEqual(cueTimes(readFileSync(output.subtitles![0].path, 'utf8')), ['00:00:00.000 --> 00:00:01.500', '00:00:02.000 --> 00:00:03.500', '00:00:04.000 --> 00:00:05.500']);
+    assert.ok(log.some((line) => line.includes('the ja subtitles are TTML, which is not converted')), log.join('\n'));
+    assert.ok(log.some((line) => /no subtitles in de \(offered: en, ja\)/.test(line)), log.join('\n'));
+  });
+
+  it('falls back to the default DASH audio and the nearest height, logging both, and saves the sound alone for quality "audio"', async () => {
+    const fallback = aJob('/languages/manifest.mpd', { quality: 60, audioLanguages: ['ko'] });
+    const { output, log } = await run(downloaderWith(), fallback);
+    assert.equal(assertPlayableMp4(output, fallback, 160).streams.find((stream) => stream.codec_type === 'video')?.height, 90);
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) > 0.025, 'the first (English) adaptation set');
+    assert.ok(log.some((line) => line.includes('no picture of at most 60 lines is offered (offered: 90p, 180p); took the nearest, 90p')), log.join('\n'));
+    assert.ok(log.some((line) => /no audio in ko is offered \(offered: eng, fre\)/.test(line)), log.join('\n'));
+
+    const audioOnly = aJob('/languages/manifest.mpd', { quality: 'audio', audioLanguages: ['fr'] });
+    const sound = await run(downloaderWith(), audioOnly);
+    assert.equal(sound.output.extension, 'm4a');
+    const media = probe(tools.ffprobe!, sound.output.path);
+    assert.deepEqual(streamTypes(media), ['audio']);
+    assert.ok(Math.abs(media.duration - DASH_SECONDS) <= 0.5);
+    assert.ok(audioZeroCrossingRate(tools.ffmpeg!, sound.output.path) < 0.02);
   });
 });

@@ -97,6 +97,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     origin.route('/about.html', { body: '<!doctype html><html><head><title>About us</title></head><body><p>No media here.</p></body></html>', contentType: 'text/html; charset=utf-8' });
     serveDirectory(origin, '/hls', media.hls);
     serveDirectory(origin, '/split', media.split);
+    serveDirectory(origin, '/choice', media.choice);
     serveDirectory(origin, '/live', media.live);
     origin.route('/live/live.m3u8', liveHlsRoute('/live'));
     await origin.start();
@@ -122,6 +123,9 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
       workDir: await mkdtemp(join(root, `.work-${jobCount}-`)),
       deleteSegments: true,
       speedLimit: null,
+      quality: 'best',
+      audioLanguages: [],
+      subtitleLanguages: [],
       ...overrides,
     };
   }
@@ -186,6 +190,20 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
       [],
       'the separate streams are removed after the merge',
     );
+  });
+
+  it('passes the height and subtitle languages to yt-dlp: the 120-line variant, and the English subtitles as a file of their own', async () => {
+    const job = await aJob({ url: origin.url('/choice/master.m3u8'), quality: 200, subtitleLanguages: ['en', 'de'] });
+    const { output, logs } = await download(job);
+    const media = probe(tools.ffprobe!, output.path);
+    assert.equal(media.streams.find((stream) => stream.codec_type === 'video')?.height, 120);
+    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['en']);
+    assert.match(readFileSync(output.subtitles![0].path, 'utf8'), /Hello/);
+    assert.ok(logs.includes('quality/language: no subtitles in de (saved: en)'), logs.join('\n'));
+
+    const taller = await download(await aJob({ url: origin.url('/choice/master.m3u8'), quality: 100 }));
+    assert.equal(probe(tools.ffprobe!, taller.output.path).streams.find((stream) => stream.codec_type === 'video')?.height, 120);
+    assert.ok(taller.logs.includes('quality/language: no format of at most 100 lines is offered; yt-dlp took the nearest, 120p'), taller.logs.join('\n'));
   });
 
   it('without ffmpeg takes a single file, and says why separate streams cannot be merged', async () => {

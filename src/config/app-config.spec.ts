@@ -60,6 +60,9 @@ describe('loadConfig', () => {
       webhookEvents: ['download-success', 'download-failed'],
       minFreeSpaceBytes: 1024 ** 3,
       speedLimit: 0,
+      defaultQuality: 'best',
+      defaultAudioLanguage: [],
+      defaultSubtitleLanguages: [],
       databaseUrl: null,
       nodeIdIsNew: true,
       leaseMs: 30_000,
@@ -290,5 +293,15 @@ describe('loadConfig', () => {
       refuses('MIN_FREE_SPACE', '-1GiB', /got "-1GiB"/);
       refuses('MIN_FREE_SPACE', '1 parsec', /got "1 parsec"/);
     });
+  });
+
+  it('reads the default media choice: DEFAULT_QUALITY, DEFAULT_AUDIO_LANGUAGE, DEFAULT_SUBTITLE_LANGUAGES', () => {
+    const plain = loadConfig({}, '/srv');
+    assert.deepEqual([plain.defaultQuality, plain.defaultAudioLanguage, plain.defaultSubtitleLanguages], ['best', [], []]);
+    const chosen = loadConfig({ DEFAULT_QUALITY: '720p', DEFAULT_AUDIO_LANGUAGE: 'jpn,en', DEFAULT_SUBTITLE_LANGUAGES: 'zh-hans, en' }, '/srv');
+    assert.deepEqual([chosen.defaultQuality, chosen.defaultAudioLanguage, chosen.defaultSubtitleLanguages], [720, ['ja', 'en'], ['zh-Hans', 'en']]);
+    assert.equal(loadConfig({ DEFAULT_QUALITY: 'audio' }, '/srv').defaultQuality, 'audio');
+    assert.throws(() => loadConfig({ DEFAULT_QUALITY: 'hd' }, '/srv'), /DEFAULT_QUALITY must be best, audio or a maximum picture height such as 1080, got "hd"/);
+    assert.throws(() => loadConfig({ DEFAULT_SUBTITLE_LANGUAGES: 'en;fr' }, '/srv'), /DEFAULT_SUBTITLE_LANGUAGES must be comma-separated BCP-47 language tags/);
   });
 });

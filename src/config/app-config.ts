@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { isAbsolute, join, resolve } from 'node:path';
+import { type MediaQuality, parseLanguages, parseQuality } from './media-choice.js';
 
 /** Everything the service reads from its environment, validated once at boot. */
 export interface AppConfig {
@@ -54,6 +55,12 @@ export interface AppConfig {
   speedLimit: number;
   /** Free space kept on the download and data disks: below it queued tasks wait and known sizes that do not fit fail. */
   minFreeSpaceBytes: number;
+  /** What a task downloads when it does not say (DEFAULT_QUALITY): best, a maximum height, or audio. */
+  defaultQuality: MediaQuality;
+  /** Preferred audio languages when a task names none (DEFAULT_AUDIO_LANGUAGE); empty: the source's default audio. */
+  defaultAudioLanguage: string[];
+  /** Subtitle languages saved when a task names none (DEFAULT_SUBTITLE_LANGUAGES); empty: none. */
+  defaultSubtitleLanguages: string[];
   /** postgres://…: several nodes share one PostgreSQL database; null: the embedded SQLite file in DATA_DIR. */
   databaseUrl: string | null;
   /** This process's name among the nodes sharing a database: NODE_ID, else generated once and kept in DATA_DIR. */
@@ -200,6 +207,22 @@ export function isLoopbackHost(name: string): boolean {
   return host === 'localhost' || host.endsWith('.localhost') || /^127(?:\.\d{1,3}){3}$/.test(host) || host === '::1' || host === '::ffff:127.0.0.1';
 }
 
+function quality(env: Env, name: string): MediaQuality {
+  const raw = text(env, name);
+  if (raw === undefined) return 'best';
+  const value = parseQuality(raw);
+  if (value === null) throw new ConfigError(name, `must be best, audio or a maximum picture height such as 1080, got "${raw}"`);
+  return value;
+}
+
+function languages(env: Env, name: string): string[] {
+  const raw = text(env, name);
+  if (raw === undefined) return [];
+  const value = parseLanguages(raw);
+  if (value === null) throw new ConfigError(name, `must be comma-separated BCP-47 language tags such as zh,en, got "${raw}"`);
+  return value;
+}
+
 /** Reads and validates the environment; throws a ConfigError naming the first bad variable. */
 export function loadConfig(env: Env = process.env, cwd: string = process.cwd()): AppConfig {
   const apiKey = text(env, 'API_KEY') ?? null;
@@ -250,6 +273,9 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     allowPrivateAddresses: flag(env, 'ALLOW_PRIVATE_ADDRESSES'),
     minFreeSpaceBytes: byteSize(env, 'MIN_FREE_SPACE', 1024 ** 3),
     speedLimit: byteSize(env, 'SPEED_LIMIT', 0),
+    defaultQuality: quality(env, 'DEFAULT_QUALITY'),
+    defaultAudioLanguage: languages(env, 'DEFAULT_AUDIO_LANGUAGE'),
+    defaultSubtitleLanguages: languages(env, 'DEFAULT_SUBTITLE_LANGUAGES'),
     databaseUrl: databaseUrl(env),
     ...nodeIdentity(env, dataDir),
     leaseMs: integer(env, 'LEASE_SECONDS', 30, 2, 600) * 1000,

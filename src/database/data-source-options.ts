@@ -7,13 +7,14 @@ import { CreateSettings1765065600000 } from './migrations/1765065600000-create-s
 import { AddSpeedLimit1765152000000 } from './migrations/1765152000000-add-speed-limit.js';
 import { AddTaskListIndexes1765238400000 } from './migrations/1765238400000-add-task-list-indexes.js';
 import { AddTaskLeases1765400000000 } from './migrations/1765400000000-add-task-leases.js';
+import { AddMediaChoice1765500000000 } from './migrations/1765500000000-add-media-choice.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
 
 export const DATABASE_FILE = 'mediago.sqlite';
 
 /** The migrations, oldest first: the same list on both stores, each branching where their SQL must differ. */
-export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000, AddTaskLeases1765400000000];
+export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000, AddTaskLeases1765400000000, AddMediaChoice1765500000000];
 
 export const ENTITIES = [DownloadEntity, SettingEntity];
 

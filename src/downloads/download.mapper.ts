@@ -2,6 +2,7 @@ import type { DownloadEntity } from '../tasks/download.entity.js';
 import type { LiveProgress } from '../scheduler/speed-meter.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
 import type { DownloadTaskDto } from './dto/download-task.dto.js';
+import { storedLanguages } from '../config/media-choice.js';
 
 /** The contract's view of a task: stored fields, plus live figures while it runs; `fileOnDisk` is whether its file is there now. */
 export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string, live: LiveProgress | null, fileOnDisk: boolean): DownloadTaskDto {
@@ -31,6 +32,10 @@ export function toDownloadTaskDto(task: DownloadEntity, defaultDirectory: string
     eta: live ? live.eta : succeeded ? 0 : null,
     error: task.error,
     speedLimit: task.speedLimit,
+    quality: task.quality,
+    audioLanguage: storedLanguages(task.audioLanguage),
+    subtitleLanguages: storedLanguages(task.subtitleLanguages),
+    outputs: task.outputs.length > 0 ? task.outputs : task.file ? [task.file] : [],
     node: task.status === DownloadStatus.Downloading ? task.ownerNode : task.fileNode,
   };
 }

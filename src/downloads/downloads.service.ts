@@ -23,6 +23,8 @@ import type { UpdateDownloadDto } from './dto/update-download.dto.js';
 import { urlProblem } from './dto/validators.js';
 import type { ResolveLinkDto, ResolvedLinkDto } from './dto/resolve-link.dto.js';
 import { LinkResolutionService, type TaskDescription } from './link-resolution.service.js';
+import { languagesText, parseLanguages, parseQuality, qualityText } from '../config/media-choice.js';
+import type { MediaChoiceColumns } from '../tasks/download.repository.js';
 
 /**
  * The API's side of tasks: reads and views come from the store, every change is a command to the lifecycle,
@@ -120,6 +122,7 @@ export class DownloadsService {
       }
       if (dto.headers !== undefined) edit.headers = formatHeaderLines(parseHeaderLines(dto.headers));
       if (dto.speedLimit !== undefined) edit.speedLimit = dto.speedLimit || null;
+      Object.assign(edit, choiceColumns(dto));
       if (dto.folder !== undefined) edit.folder = normalizeFolder(dto.folder);
       return edit;
     });
@@ -147,7 +150,7 @@ export class DownloadsService {
   async start(id: number, dto: StartDownloadDto): Promise<DownloadTaskDto> {
     // a running task is not expanded: starting it stays the no-op it is
     if (dto.expand === true && (await this.mustFind(id)).status !== DownloadStatus.Downloading) await this.expandTask(id, true);
-    await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit });
+    await this.lifecycle.start(id, { localPath: dto.localPath, deleteSegments: dto.deleteSegments, speedLimit: dto.speedLimit, choice: choiceColumns(dto) });
     return this.get(id);
   }
 
@@ -191,6 +194,7 @@ export class DownloadsService {
       headers: formatHeaderLines(parseHeaderLines(item.headers)),
       isLive: item.isLive ?? false,
       speedLimit: item.speedLimit || null,
+      ...choiceColumns(item),
     };
   }
 
@@ -210,4 +214,14 @@ export class DownloadsService {
     const present = files.length > 0 ? await this.filePresence.check(files) : new Map<string, boolean>();
     return tasks.map((task) => toDownloadTaskDto(task, this.config.downloadDir, this.lifecycle.liveProgress(task.id), task.file !== null && present.get(task.file) === true));
   }
+}
+
+/** The media choice a request gives, as stored: a field not given stays undefined, null is "the installation's default". */
+export function choiceColumns(dto: { quality?: unknown; audioLanguage?: unknown; subtitleLanguages?: unknown }): Partial<MediaChoiceColumns> {
+  const columns: Partial<MediaChoiceColumns> = {};
+  // the DTO validated every given value: the parses below cannot fail
+  if (dto.quality !== undefined) columns.quality = dto.quality === null ? null : qualityText(parseQuality(dto.quality)!);
+  if (dto.audioLanguage !== undefined) columns.audioLanguage = dto.audioLanguage === null ? null : languagesText(parseLanguages(dto.audioLanguage)!);
+  if (dto.subtitleLanguages !== undefined) columns.subtitleLanguages = dto.subtitleLanguages === null ? null : languagesText(parseLanguages(dto.subtitleLanguages)!);
+  return columns;
 }

@@ -1,4 +1,5 @@
 import type { DownloadType } from '../common/download-type.enum.js';
+import type { MediaQuality } from '../config/media-choice.js';
 
 // The contract between a strategy and the engine it drives: what one run is given, reports and returns.
 
@@ -24,6 +25,12 @@ export interface DownloadJob {
   /** Absolute hidden working directory beside the output, kept across runs for resuming. */
   workDir: string;
   deleteSegments: boolean;
+  /** The task's own choice, else the installation's default: best, a maximum picture height, or the sound alone. */
+  quality: MediaQuality;
+  /** Audio languages, best first (canonical BCP-47); empty: the source's default audio. A missing one falls back, with a log line. */
+  audioLanguages: string[];
+  /** Subtitle languages to save beside the file (canonical BCP-47); empty: none. */
+  subtitleLanguages: string[];
 }
 
 /** A snapshot of progress; the scheduler derives percent, speed and ETA from it. */
@@ -53,4 +60,12 @@ export interface DownloadOutput {
   title?: string;
   /** True when the media had not ended: a live recording cut short by a stop. */
   partial?: boolean;
+  /** WebVTT subtitle files inside job.workDir, one per language; the scheduler saves each as "<name>.<language>.vtt" beside the file. */
+  subtitles?: SubtitleFile[];
+}
+
+export interface SubtitleFile {
+  path: string;
+  /** The track's language tag as the source gave it (canonical BCP-47), or "und" when it gave none. */
+  language: string;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { buildMuxArgs, concatList, groupByDiscontinuity, groupFileSequence, mergeTracks } from './merge-tracks.js';
-import { mergeWebVtt } from './hls/webvtt.js';
+import { mergeWebVtt } from './webvtt.js';
 
 describe('groupByDiscontinuity', () => {
   it('splits at discontinuities and ignores one on the first segment', () => {
@@ -36,6 +36,13 @@ describe('buildMuxArgs', () => {
     assert.match(args, /-f concat -safe 0 -i v\.ffconcat/);
     assert.match(args, /-map 0:v\? -map 1:a:0 -map 2:s:0 -c:v copy -c:a copy -c:s mov_text/);
     assert.ok(args.endsWith('-f mp4 out.mp4'));
+  });
+
+  it('keeps the sound alone for quality "audio": no video mapped, the audio of the second input or the first', () => {
+    const separate = buildMuxArgs({ path: 'v.ts', concat: false, format: 'mpegts' }, { path: 'a.ts', concat: false, format: 'mpegts' }, null, 'o.m4a', true).join(' ');
+    assert.match(separate, /-vn -map 1:a:0 /);
+    assert.ok(!separate.includes('0:v'));
+    assert.match(buildMuxArgs({ path: 'a.ts', concat: false, format: 'mpegts' }, null, null, 'o.m4a', true).join(' '), /-vn -map 0:a\? /);
   });
 
   it('names each input’s format and lets ffmpeg open local files only', () => {

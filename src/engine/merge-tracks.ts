@@ -35,6 +35,8 @@ export interface MergeOptions {
   audio: TrackFiles | null;
   /** A merged WebVTT file to add as a text track; null for none. */
   subtitles: string | null;
+  /** Keep the sound alone (quality "audio"): the picture is dropped and the file is an .m4a. */
+  audioOnly?: boolean;
   signal?: AbortSignal;
   log: (line: string) => void;
 }
@@ -103,7 +105,7 @@ export function concatList(paths: string[]): string {
 }
 
 /** ffmpeg arguments for the final stream-copy remux into MP4. */
-export function buildMuxArgs(video: MuxInput, audio: MuxInput | null, subtitles: string | null, output: string): string[] {
+export function buildMuxArgs(video: MuxInput, audio: MuxInput | null, subtitles: string | null, output: string, audioOnly = false): string[] {
   const inputs = [video, audio].filter((input): input is MuxInput => input !== null);
   const args: string[] = [];
   for (const input of inputs) {
@@ -116,7 +118,8 @@ export function buildMuxArgs(video: MuxInput, audio: MuxInput | null, subtitles:
     args.push('-i', input.path);
   }
   if (subtitles) args.push('-protocol_whitelist', 'file', '-f', 'webvtt', '-i', subtitles);
-  args.push('-map', '0:v?');
+  if (audioOnly) args.push('-vn');
+  else args.push('-map', '0:v?');
   args.push('-map', audio ? '1:a:0' : '0:a?');
   if (subtitles) args.push('-map', `${inputs.length}:s:0`);
   args.push('-c:v', 'copy', '-c:a', 'copy');
@@ -134,11 +137,12 @@ export async function mergeTracks(options: MergeOptions): Promise<MergeResult> {
     if (!options.ffmpeg) return await joinWithoutFfmpeg(options);
     const video = await prepareTrack(options.video, workDir, scratch, options.signal);
     const audio = options.audio && options.audio.segments.length > 0 ? await prepareTrack(options.audio, workDir, scratch, options.signal) : null;
-    const output = join(workDir, `${baseName}.mp4`);
+    const extension = options.audioOnly ? 'm4a' : 'mp4';
+    const output = join(workDir, `${baseName}.${extension}`);
     const temporary = `${output}.part`;
-    await runFfmpeg(options.ffmpeg, buildMuxArgs(video, audio, options.subtitles, temporary), { signal: options.signal, log });
+    await runFfmpeg(options.ffmpeg, buildMuxArgs(video, audio, options.subtitles, temporary, options.audioOnly), { signal: options.signal, log });
     await rename(temporary, output);
-    return { path: output, extension: 'mp4' };
+    return { path: output, extension };
   } finally {
     await Promise.all(scratch.map((path) => rm(path, { force: true })));
   }

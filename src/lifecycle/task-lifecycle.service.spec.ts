@@ -361,6 +361,10 @@ describe('the task lifecycle and the scheduler on a real SQLite file (medium tie
     assert.match(await readFile(row.file, 'utf8'), /^recording 1: \d+ bytes$/);
     assert.match(await readFile(join(config.downloadDir, 'clip-0.bin'), 'utf8'), /^recording 1: \d+ bytes$/, 'the first part is untouched');
     assert.deepEqual(second.eventsOf(task.id), ['started', 'stopped']);
+    assert.deepEqual(row.outputs, [join(config.downloadDir, 'clip-0.bin'), row.file], 'both parts are files of the task');
+
+    await second.lifecycle.delete(task.id, true);
+    assert.deepEqual((await readdir(config.downloadDir)).filter((name) => !name.startsWith('.')), [], 'deleteFile removes every part');
   });
 
   it('a finished task downloaded again starts from an empty workspace and replaces its own file', async () => {

@@ -16,7 +16,7 @@ import type { LiveProgress } from '../scheduler/speed-meter.js';
 import { TaskLogService } from '../scheduler/task-log.service.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
 import type { DownloadEntity } from '../tasks/download.entity.js';
-import { DownloadRepository, type NewDownload, type RunLease, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
+import { DownloadRepository, type MediaChoiceColumns, type NewDownload, type RunLease, type StoredProgress, type TaskDescriptionEdit } from '../tasks/download.repository.js';
 import { CRASH_LOOP_LIMIT, type Applied, type LifecycleCommand, type RunOutcome, type Transition, commandTransition, outcomeTransition, taskState } from './task-transitions.js';
 
 /** How long a shutdown waits for running tasks to write down where they are. */
@@ -32,6 +32,8 @@ export interface StartOptions {
   deleteSegments?: boolean;
   /** Its own speed limit; 0 or null: none; undefined: unchanged. */
   speedLimit?: number | null;
+  /** Its own media choice as stored (null: the installation's default); a field left undefined is unchanged. */
+  choice?: Partial<MediaChoiceColumns>;
 }
 
 /** An edit of an idle task, computed from the task as it stands (the API validates the fields against it). */
@@ -103,6 +105,7 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
         localPath,
         deleteSegments: options.deleteSegments ?? true,
         speedLimit: options.speedLimit !== undefined ? options.speedLimit || null : undefined,
+        choice: options.choice,
         replacesFile: task.status === DownloadStatus.Success ? task.file : null,
       });
       if (!queued) return false;
@@ -138,7 +141,8 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
       if (task.leaseToken) return false; // claimed again meanwhile: decide again
       // files first: on a full disk, removing them is what makes room for the database write
       if (deleteFile) {
-        if (task.file) await rm(task.file, { force: true });
+        // the file, its subtitles and the parts of a live recording
+        for (const path of filesOf(task)) await rm(path, { force: true });
         const workspace = await this.workspaceOf(task.id, task.localPath, task.folder);
         await workspace?.remove();
       }
@@ -259,6 +263,7 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
     const { progress } = report;
     const written = await this.repository.markSucceeded(lease, {
       file: report.file,
+      outputs: report.outputs,
       fileNode: this.config.nodeId,
       name: report.name,
       nameIsDerived: report.nameIsDerived,
@@ -271,23 +276,23 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
     this.publishEach(transition, { [DownloadEvent.Progress]: { id: lease.id, ...progress }, [DownloadEvent.Succeeded]: { id: lease.id } });
   }
 
-  async stopped(lease: RunLease, cause: 'client' | 'delete', progress: LiveProgress, savedFile?: string): Promise<void> {
-    const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'stopped', cause, saved: savedFile !== undefined });
+  async stopped(lease: RunLease, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void> {
+    const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'stopped', cause, saved: saved !== undefined });
     if (transition.write === 'releaseLease') {
       await this.repository.releaseLease(lease);
       return;
     }
     if (transition.write !== 'markStopped') return;
-    const written = await this.repository.markRunStopped(lease, stored(progress), savedFile ? { path: savedFile, node: this.config.nodeId } : undefined);
+    const written = await this.repository.markRunStopped(lease, stored(progress), saved ? { path: saved.file, node: this.config.nodeId, outputs: saved.outputs } : undefined);
     if (!this.fenced(lease, written)) return;
     this.published.delete(lease.id);
     this.publishEach(transition, { [DownloadEvent.Progress]: { id: lease.id, ...progress }, [DownloadEvent.Stopped]: { id: lease.id } });
   }
 
-  async interrupted(lease: RunLease, progress: LiveProgress | null): Promise<void> {
+  async interrupted(lease: RunLease, progress: LiveProgress | null, outputs?: string[]): Promise<void> {
     const transition = this.outcome(await this.repository.findById(lease.id), { kind: 'interrupted' });
     if (transition.write !== 'requeueAfterShutdown') return;
-    this.fenced(lease, await this.repository.requeueAfterShutdown(lease, progress ? stored(progress) : null));
+    this.fenced(lease, await this.repository.requeueAfterShutdown(lease, progress ? stored(progress) : null, outputs));
     this.published.delete(lease.id);
   }
 
@@ -482,6 +487,11 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
   private publishEach(transition: Applied, payloads: Partial<{ [K in DownloadEventName]: DownloadEventMap[K] }>): void {
     for (const name of transition.events) this.events.emit(name, payloads[name]);
   }
+}
+
+/** Every file a task has on record: its outputs and its main file. */
+function filesOf(task: DownloadEntity): string[] {
+  return [...new Set([...task.outputs, ...(task.file ? [task.file] : [])])];
 }
 
 function stored(progress: LiveProgress): StoredProgress {

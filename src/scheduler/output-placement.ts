@@ -11,14 +11,15 @@ function safeExtension(extension: string): string {
 /**
  * Moves a finished file from the working directory to "<dir>/<name>.<ext>", or "<name> (n).<ext>"
  * when another file holds that name: the file appears whole (hard link, then the temporary name goes),
- * and never replaces another task's file. The task's own earlier file (a re-download) is replaced.
+ * and never replaces another task's file. The task's own earlier files (a re-download) are replaced.
  */
-export async function placeOutput(outputDir: string, name: string, extension: string, source: string, ownPreviousFile: string | null): Promise<string> {
+export async function placeOutput(outputDir: string, name: string, extension: string, source: string, ownPreviousFiles: string | readonly string[] | null): Promise<string> {
   const base = sanitizeFileName(name);
   const ext = safeExtension(extension);
+  const own = new Set(typeof ownPreviousFiles === 'string' ? [ownPreviousFiles] : (ownPreviousFiles ?? []));
   for (let n = 0; n < 10_000; n++) {
     const candidate = join(outputDir, n === 0 ? `${base}.${ext}` : `${base} (${n}).${ext}`);
-    if (candidate === ownPreviousFile) {
+    if (own.has(candidate)) {
       await rename(source, candidate);
       return candidate;
     }

@@ -13,6 +13,8 @@ export interface RunFailure {
 
 export interface SucceededRunReport {
   file: string;
+  /** Every file the task has now: the file, its subtitles, the parts earlier runs of a live recording saved. */
+  outputs: string[];
   name: string;
   nameIsDerived: boolean;
   /** The figures the run ended on. */
@@ -31,9 +33,9 @@ export interface RunReporter {
   /** `publish`: the figures changed since the last report; `persist`: they are due to be written down. */
   progress(lease: RunLease, progress: LiveProgress, due: { publish: boolean; persist: boolean }): Promise<void>;
   succeeded(lease: RunLease, report: SucceededRunReport): Promise<void>;
-  /** Aborted by a client's stop or its task's delete; `savedFile`: a live recording's part, saved as the task's file. */
-  stopped(lease: RunLease, cause: 'client' | 'delete', progress: LiveProgress, savedFile?: string): Promise<void>;
-  /** Cut short by a shutdown: it runs again later, here or on another node. Null progress: a recording, whose part is saved apart. */
-  interrupted(lease: RunLease, progress: LiveProgress | null): Promise<void>;
+  /** Aborted by a client's stop or its task's delete; `saved`: a live recording's part, saved as the task's file, and all the task's files. */
+  stopped(lease: RunLease, cause: 'client' | 'delete', progress: LiveProgress, saved?: { file: string; outputs: string[] }): Promise<void>;
+  /** Cut short by a shutdown: it runs again later, here or on another node. Null progress: a recording, whose part is saved apart (`outputs`: all the task's files). */
+  interrupted(lease: RunLease, progress: LiveProgress | null, outputs?: string[]): Promise<void>;
   failed(lease: RunLease, failure: RunFailure, progress: LiveProgress): Promise<void>;
 }

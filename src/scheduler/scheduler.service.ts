@@ -1,12 +1,14 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OnEvent } from '@nestjs/event-emitter';
 import { mkdir } from 'node:fs/promises';
+import { basename, extname } from 'node:path';
 import { dataDirFloor, freeBytes, formatBytes } from '../common/disk-space.js';
 import { ErrorCode } from '../common/error-codes.js';
 import { forwardableHeaders, parseHeaderLines } from '../common/header-lines.js';
 import { localPathProblem } from '../common/local-path.js';
 import { sanitizeFileName } from '../common/path-safety.js';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
+import { parseQuality, storedLanguages } from '../config/media-choice.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
 import { DownloaderRegistry } from '../downloaders/downloader.registry.js';
 import { settleAfterAbort } from '../engine/abort.js';
@@ -365,6 +367,7 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       workDir: workspace.path,
       deleteSegments: task.deleteSegments,
       speedLimit: effectiveSpeedLimit(task.speedLimit, this.config.speedLimit),
+      ...effectiveChoice(task, this.config),
     };
   }
 
@@ -375,24 +378,36 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       return;
     }
     const name = task.nameIsDerived && output.title ? sanitizeFileName(output.title, task.name) : task.name;
-    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, previousFile);
+    // a re-download may replace the task's own earlier files (its file and subtitles), never another task's
+    const ownFiles = previousFile ? [previousFile, ...task.outputs] : [];
+    const file = await placeOutput(workspace.outputDir, name, output.extension, output.path, ownFiles);
+    // subtitles take the name the file got: "Show (1).mp4" gets "Show (1).en.vtt"
+    const stem = basename(file, extname(file));
+    const subtitles: string[] = [];
+    for (const subtitle of output.subtitles ?? []) {
+      const placed = await placeOutput(workspace.outputDir, `${stem}.${subtitle.language}`, 'vtt', subtitle.path, ownFiles);
+      subtitles.push(placed);
+      this.logs.append(task.id, `saved subtitles (${subtitle.language}) as ${placed}`);
+    }
+    // the parts of a live recording saved by earlier runs stay the task's files; a re-download's files replace the earlier ones
+    const outputs = [...new Set([...(previousFile ? [] : task.outputs), file, ...subtitles])];
     if (task.deleteSegments) await workspace.remove();
     // a stop only changes the outcome of a recording it cut short; media that ended is a success
     if (run.reason === 'shutdown' && output.partial === true) {
       // the part recorded so far is saved under its own name; the next boot records on into a new file
       this.logs.append(task.id, `the service shut down during a live recording: what was recorded is saved as ${file}; recording resumes at the next start`);
-      await this.lifecycle.interrupted(run.lease, null);
+      await this.lifecycle.interrupted(run.lease, null, outputs);
       return;
     }
     const progress = this.derive(run);
     const totalBytes = progress.totalBytes ?? progress.downloadedBytes;
     this.logs.append(task.id, `saved ${file}`);
     if (run.reason === 'client' && output.partial === true) {
-      await this.lifecycle.stopped(run.lease, 'client', { ...progress, totalBytes, speed: 0, eta: null }, file);
+      await this.lifecycle.stopped(run.lease, 'client', { ...progress, totalBytes, speed: 0, eta: null }, { file, outputs });
       return;
     }
     const nameIsDerived = task.nameIsDerived && name === task.name;
-    await this.lifecycle.succeeded(run.lease, { file, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
+    await this.lifecycle.succeeded(run.lease, { file, outputs, name, nameIsDerived, progress: { ...progress, totalBytes, percent: 100, speed: 0, eta: 0 } });
   }
 
   private async reportFailure(task: DownloadEntity, job: DownloadJob | null, run: Run, error: unknown): Promise<void> {
@@ -443,6 +458,18 @@ export class SchedulerService implements OnApplicationBootstrap, OnApplicationSh
       }
     }
   }
+}
+
+/** The task's own media choice where it has one, else the installation's default, as a run gets it. */
+export function effectiveChoice(
+  task: Pick<DownloadEntity, 'quality' | 'audioLanguage' | 'subtitleLanguages'>,
+  defaults: Pick<AppConfig, 'defaultQuality' | 'defaultAudioLanguage' | 'defaultSubtitleLanguages'>,
+): Pick<DownloadJob, 'quality' | 'audioLanguages' | 'subtitleLanguages'> {
+  return {
+    quality: (task.quality !== null ? parseQuality(task.quality) : null) ?? defaults.defaultQuality,
+    audioLanguages: storedLanguages(task.audioLanguage) ?? defaults.defaultAudioLanguage,
+    subtitleLanguages: storedLanguages(task.subtitleLanguages) ?? defaults.defaultSubtitleLanguages,
+  };
 }
 
 /** The tighter of a task's own limit and the global one, for tools that take one number (yt-dlp); null: none. */

@@ -17,6 +17,11 @@ class StringListSettingDto {
   @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
 }
 
+class LanguageListSettingDto {
+  @ApiProperty({ type: [String], example: ['zh', 'en'], description: 'BCP-47 language tags' }) value!: string[];
+  @ApiProperty({ enum: ['saved', 'environment'] }) source!: SettingSource;
+}
+
 class ProxySettingDto {
   @ApiProperty({ type: String, nullable: true, example: 'http://proxy.lan:3128', description: 'the proxy without its credentials; null: direct' }) value!: string | null;
   @ApiProperty({ description: 'whether the proxy URL carries a user name or password (never shown)' }) credentialsSet!: boolean;
@@ -38,4 +43,7 @@ export class SettingsViewDto {
   @ApiProperty({ type: StringListSettingDto }) webhookUrls!: StringListSettingDto;
   @ApiProperty({ type: SecretSettingDto }) webhookSecret!: SecretSettingDto;
   @ApiProperty({ type: StringListSettingDto }) webhookEvents!: StringListSettingDto;
+  @ApiProperty({ type: StringSettingDto, description: 'what tasks without their own quality download: "best", "audio" or a maximum picture height ("1080")' }) defaultQuality!: StringSettingDto;
+  @ApiProperty({ type: LanguageListSettingDto, description: 'audio languages, best first, for tasks without their own' }) defaultAudioLanguage!: LanguageListSettingDto;
+  @ApiProperty({ type: LanguageListSettingDto, description: 'subtitle languages saved for tasks without their own' }) defaultSubtitleLanguages!: LanguageListSettingDto;
 }

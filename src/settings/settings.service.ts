@@ -5,12 +5,25 @@ import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DownloadRepository } from '../tasks/download.repository.js';
 import { redactUrl } from '../engine/http-error.js';
 import { SETTINGS_CHANGED, type SettingsChangedPayload } from '../config/config-events.js';
+import { parseLanguages, parseQuality, qualityText } from '../config/media-choice.js';
 import type { SettingSource, SettingsViewDto } from './settings-view.dto.js';
 import { SettingsRepository } from './settings.repository.js';
 import type { UpdateSettingsDto } from './update-settings.dto.js';
 
 /** The settings a client may change at run time; each is a field of the one live AppConfig. */
-export const LIVE_SETTINGS = ['maxConcurrentDownloads', 'downloadDir', 'retryAttempts', 'speedLimit', 'proxy', 'webhookUrls', 'webhookSecret', 'webhookEvents'] as const;
+export const LIVE_SETTINGS = [
+  'maxConcurrentDownloads',
+  'downloadDir',
+  'retryAttempts',
+  'speedLimit',
+  'proxy',
+  'webhookUrls',
+  'webhookSecret',
+  'webhookEvents',
+  'defaultQuality',
+  'defaultAudioLanguage',
+  'defaultSubtitleLanguages',
+] as const;
 type LiveSetting = (typeof LIVE_SETTINGS)[number];
 type LiveValues = Pick<AppConfig, LiveSetting>;
 
@@ -54,11 +67,18 @@ export class SettingsService implements OnModuleInit {
       webhookUrls: { value: config.webhookUrls.map(redactUrl), source: source('webhookUrls') },
       webhookSecret: { set: config.webhookSecret !== null, source: source('webhookSecret') },
       webhookEvents: { value: config.webhookEvents, source: source('webhookEvents') },
+      defaultQuality: { value: qualityText(config.defaultQuality), source: source('defaultQuality') },
+      defaultAudioLanguage: { value: config.defaultAudioLanguage, source: source('defaultAudioLanguage') },
+      defaultSubtitleLanguages: { value: config.defaultSubtitleLanguages, source: source('defaultSubtitleLanguages') },
     };
   }
 
   async update(dto: UpdateSettingsDto): Promise<SettingsViewDto> {
-    const changes = Object.fromEntries(Object.entries(dto).filter(([key, value]) => (LIVE_SETTINGS as readonly string[]).includes(key) && value !== undefined)) as {
+    const changes = Object.fromEntries(
+      Object.entries(dto)
+        .filter(([key, value]) => (LIVE_SETTINGS as readonly string[]).includes(key) && value !== undefined)
+        .map(([key, value]) => [key, normalized(key, value)]),
+    ) as {
       [K in LiveSetting]?: LiveValues[K] | null;
     };
     const next: Partial<LiveValues> = {};
@@ -85,6 +105,14 @@ export class SettingsService implements OnModuleInit {
     }
     return this.view();
   }
+}
+
+/** The media choice settings are saved in the form a run reads ("720p" → 720, "eng" → "en"); the DTO validated them. */
+function normalized(key: string, value: unknown): unknown {
+  if (value === null) return null;
+  if (key === 'defaultQuality') return parseQuality(value);
+  if (key === 'defaultAudioLanguage' || key === 'defaultSubtitleLanguages') return parseLanguages(value);
+  return value;
 }
 
 /** A proxy URL as it may be shown: its user name and password are write-only. */

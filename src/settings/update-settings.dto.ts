@@ -3,6 +3,7 @@ import { ArrayMaxSize, IsArray, IsIn, IsInt, IsString, IsUrl, Max, MaxLength, Mi
 import { WEBHOOK_EVENTS } from '../config/app-config.js';
 import { MAX_SPEED_LIMIT } from '../downloads/dto/speed-limit.property.js';
 import { IsAbsoluteDirectory } from '../downloads/dto/validators.js';
+import { LanguagesProperty, QualityProperty } from '../downloads/dto/media-choice.property.js';
 
 /** A value given (not undefined, not null) is validated; null returns the setting to the environment's value. */
 const Given = () => ValidateIf((_object, value) => value !== undefined && value !== null);
@@ -66,4 +67,13 @@ export class UpdateSettingsDto {
   @IsArray()
   @IsIn(WEBHOOK_EVENTS, { each: true })
   webhookEvents?: string[] | null;
+
+  @QualityProperty("the environment's value (DEFAULT_QUALITY)")
+  defaultQuality?: string | number | null;
+
+  @LanguagesProperty('audio', "the environment's value (DEFAULT_AUDIO_LANGUAGE)")
+  defaultAudioLanguage?: string | string[] | null;
+
+  @LanguagesProperty('subtitles', "the environment's value (DEFAULT_SUBTITLE_LANGUAGES)")
+  defaultSubtitleLanguages?: string | string[] | null;
 }

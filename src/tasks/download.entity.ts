@@ -101,10 +101,35 @@ export class DownloadEntity {
   @Column({ type: 'integer', default: 0 })
   version: number;
 
+  /** "best", "audio" or a maximum picture height ("1080"); null: the installation's default. */
+  @Column({ type: 'varchar', length: 16, nullable: true, default: null })
+  quality: string | null;
+
+  /** Preferred audio languages, comma-separated BCP-47 tags, best first; null: the installation's default. */
+  @Column({ type: 'text', nullable: true, default: null })
+  audioLanguage: string | null;
+
+  /** Subtitle languages to save, comma-separated BCP-47 tags ("" none); null: the installation's default. */
+  @Column({ type: 'text', nullable: true, default: null })
+  subtitleLanguages: string | null;
+
+  /** Every file the task saved (the main file, its subtitles, the parts of a live recording), as a JSON array of absolute paths. */
+  @Column({ type: 'text', default: '[]', transformer: { to: (paths: string[] | undefined) => (paths === undefined ? undefined : JSON.stringify(paths)), from: parsePaths } })
+  outputs: string[];
+
   @Index('idx_download_tasks_created_date')
   @Column({ type: 'varchar', length: 32 })
   createdDate: string;
 
   @Column({ type: 'varchar', length: 32 })
   updatedDate: string;
+}
+
+function parsePaths(text: string | null): string[] {
+  try {
+    const value: unknown = JSON.parse(text ?? '[]');
+    return Array.isArray(value) ? value.filter((path): path is string => typeof path === 'string') : [];
+  } catch {
+    return [];
+  }
 }

@@ -103,10 +103,11 @@ describe('DownloadRepository (real PostgreSQL database)', () => {
     const stale = { id: claimed.id, token: claimed.leaseToken! };
     assert.deepEqual(await nodeA.renewLeases('node-a', [stale.token], 30_000), []);
     assert.equal(await nodeA.saveProgress(stale, { downloadedBytes: 1, totalBytes: 1, percent: 100 }), false);
-    assert.equal(await nodeA.markSucceeded(stale, { file: '/a', fileNode: 'node-a', name: 'a', nameIsDerived: false, downloadedBytes: 1, totalBytes: 1 }), false);
-    assert.equal(await nodeB.markSucceeded({ id: retaken.id, token: retaken.leaseToken! }, { file: '/b', fileNode: 'node-b', name: 'b', nameIsDerived: false, downloadedBytes: 2, totalBytes: 2 }), true);
+    assert.equal(await nodeA.markSucceeded(stale, { file: '/a', outputs: ['/a'], fileNode: 'node-a', name: 'a', nameIsDerived: false, downloadedBytes: 1, totalBytes: 1 }), false);
+    assert.equal(await nodeB.markSucceeded({ id: retaken.id, token: retaken.leaseToken! }, { file: '/b', outputs: ['/b', '/b.en.vtt'], fileNode: 'node-b', name: 'b', nameIsDerived: false, downloadedBytes: 2, totalBytes: 2 }), true);
     const row = (await nodeA.findById(claimed.id))!;
     assert.deepEqual([row.status, row.file, row.fileNode, row.leaseToken], [DownloadStatus.Success, '/b', 'node-b', null]);
+    assert.deepEqual(row.outputs, ['/b', '/b.en.vtt'], 'outputs round-trips as a JSON text column on PostgreSQL');
   });
 
   it('a command writes only the version it decided on, even from another node', async () => {

@@ -14,6 +14,7 @@ import { CreateSettings1765065600000 } from '../database/migrations/176506560000
 import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000-add-speed-limit.js';
 import { AddTaskListIndexes1765238400000 } from '../database/migrations/1765238400000-add-task-list-indexes.js';
 import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000-add-task-leases.js';
+import { AddMediaChoice1765500000000 } from '../database/migrations/1765500000000-add-media-choice.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -81,6 +82,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         'AddSpeedLimit1765152000000',
         'AddTaskListIndexes1765238400000',
         'AddTaskLeases1765400000000',
+        'AddMediaChoice1765500000000',
       ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
@@ -100,7 +102,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 6);
+      assert.equal(migrations.length, 7);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -422,9 +424,10 @@ describe('DownloadRepository (real SQLite file)', () => {
       const stolen = { id: claimed.id, token: '00000000-0000-0000-0000-000000000000' };
       assert.equal(await repository.saveProgress(stolen, { downloadedBytes: 1, totalBytes: 2, percent: 50 }), false);
       assert.equal(await repository.saveProgress(lease, { downloadedBytes: 10, totalBytes: 100, percent: 10 }), true);
-      assert.equal(await repository.markSucceeded(stolen, { file: '/x', fileNode: 'node-c', name: 'x', nameIsDerived: false, downloadedBytes: 1, totalBytes: 1 }), false);
-      assert.equal(await repository.markSucceeded(lease, { file: '/srv/a.mp4', fileNode: 'node-a', name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 }), true);
+      assert.equal(await repository.markSucceeded(stolen, { file: '/x', outputs: ['/x'], fileNode: 'node-c', name: 'x', nameIsDerived: false, downloadedBytes: 1, totalBytes: 1 }), false);
+      assert.equal(await repository.markSucceeded(lease, { file: '/srv/a.mp4', outputs: ['/srv/a.mp4', '/srv/a.en.vtt'], fileNode: 'node-a', name: 'a', nameIsDerived: false, downloadedBytes: 100, totalBytes: 100 }), true);
       const done = await reread(first.id);
+      assert.deepEqual(done.outputs, ['/srv/a.mp4', '/srv/a.en.vtt']);
       assert.deepEqual(
         [done.status, done.file, done.fileNode, done.percent, done.queuedAt, done.interruptedRuns, done.ownerNode, done.leaseToken, done.leaseExpiresAt],
         [DownloadStatus.Success, '/srv/a.mp4', 'node-a', 100, null, 0, null, null, null],
@@ -452,13 +455,26 @@ describe('DownloadRepository (real SQLite file)', () => {
       await insert({ name: 'a', queuedAt: '2026-01-01T00:00:01.000Z' }, { name: 'b', queuedAt: '2026-01-01T00:00:02.000Z' }, { name: 'c', queuedAt: '2026-01-01T00:00:03.000Z' });
       const [a, b, c] = [(await repository.claimNext('n', 30_000))!, (await repository.claimNext('n', 30_000))!, (await repository.claimNext('n', 30_000))!];
       await repository.clearRunCounters([c.leaseToken!]);
-      await repository.markRunStopped({ id: a.id, token: a.leaseToken! }, { downloadedBytes: 7, totalBytes: 70, percent: 10 }, { path: '/srv/part.ts', node: 'n' });
+      await repository.markRunStopped({ id: a.id, token: a.leaseToken! }, { downloadedBytes: 7, totalBytes: 70, percent: 10 }, { path: '/srv/part.ts', node: 'n', outputs: ['/srv/part.ts'] });
       await repository.markRunFailed({ id: b.id, token: b.leaseToken! }, 'the origin answered 404', { downloadedBytes: 3, totalBytes: null, percent: null });
-      await repository.requeueAfterShutdown({ id: c.id, token: c.leaseToken! }, { downloadedBytes: 5, totalBytes: 50, percent: 10 });
+      await repository.requeueAfterShutdown({ id: c.id, token: c.leaseToken! }, { downloadedBytes: 5, totalBytes: 50, percent: 10 }, ['/srv/live.ts']);
       const [stopped, failed, requeued] = [await reread(a.id), await reread(b.id), await reread(c.id)];
       assert.deepEqual([stopped.status, stopped.file, stopped.downloadedBytes, stopped.queuedAt, stopped.leaseToken], [DownloadStatus.Stopped, '/srv/part.ts', 7, null, null]);
       assert.deepEqual([failed.status, failed.error, failed.downloadedBytes, failed.interruptedRuns, failed.leaseToken], [DownloadStatus.Failed, 'the origin answered 404', 3, 0, null]);
       assert.deepEqual([requeued.status, requeued.queuedAt, requeued.interruptedRuns, requeued.downloadedBytes, requeued.leaseToken], [DownloadStatus.Waiting, '2026-01-01T00:00:03.000Z', 0, 5, null]);
+      assert.deepEqual([stopped.outputs, failed.outputs, requeued.outputs], [['/srv/part.ts'], [], ['/srv/live.ts']], 'every saved part is a file of the task');
+    });
+
+    it('keeps the media choice as given, null for "the default", and edits and start choices write it', async () => {
+      const [task] = await insert({ name: 'choice', quality: 'audio', audioLanguage: 'ja', subtitleLanguages: '' });
+      let stored = await reread(task.id);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages, stored.outputs], ['audio', 'ja', '', []]);
+      await repository.editDescription(stored, { quality: null, audioLanguage: 'zh,en' });
+      stored = await reread(task.id);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], [null, 'zh,en', '']);
+      await repository.markQueued(stored, { localPath: null, deleteSegments: true, choice: { quality: '720', subtitleLanguages: null }, replacesFile: null });
+      stored = await reread(task.id);
+      assert.deepEqual([stored.quality, stored.audioLanguage, stored.subtitleLanguages], ['720', 'zh,en', null]);
     });
 
     it('a re-download keeps the file it replaces and starts its figures over', async () => {
@@ -562,6 +578,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
       AddSpeedLimit1765152000000,
       AddTaskListIndexes1765238400000,
       AddTaskLeases1765400000000,
+      AddMediaChoice1765500000000,
     ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);

@@ -9,9 +9,16 @@ import { DownloadStatus } from './download-status.enum.js';
 
 export type NewDownload = Omit<DownloadEntity, 'id' | 'createdDate' | 'updatedDate'>;
 /** A new task as it is stored before its first start: what describes it, plus the idle state. */
-export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive' | 'speedLimit'>, queuedAt: string | null): NewDownload {
+export function newDownload(
+  description: Pick<NewDownload, 'type' | 'url' | 'name' | 'nameIsDerived' | 'folder' | 'headers' | 'isLive' | 'speedLimit'> & Partial<MediaChoiceColumns>,
+  queuedAt: string | null,
+): NewDownload {
   return {
+    quality: null,
+    audioLanguage: null,
+    subtitleLanguages: null,
     ...description,
+    outputs: [],
     status: DownloadStatus.Waiting,
     file: null,
     localPath: null,
@@ -31,6 +38,9 @@ export function newDownload(description: Pick<NewDownload, 'type' | 'url' | 'nam
   };
 }
 
+/** A task's own media choice as stored (null: the installation's default). */
+export type MediaChoiceColumns = Pick<DownloadEntity, 'quality' | 'audioLanguage' | 'subtitleLanguages'>;
+
 /** Figures a run writes down as it goes and when it ends. */
 export type StoredProgress = Pick<DownloadEntity, 'downloadedBytes' | 'totalBytes' | 'percent'>;
 
@@ -39,11 +49,14 @@ export interface QueuedRun {
   localPath: string | null;
   deleteSegments: boolean;
   speedLimit?: number | null;
-  /** A finished task downloaded again: its earlier file, which the new run replaces (its figures start over); null otherwise. */
+  /** Its own media choice; a field left undefined is unchanged. */
+  choice?: Partial<MediaChoiceColumns>;
+  /** A finished task downloaded again: its earlier file, which the new run replaces (its figures start over; its files stay listed until the run succeeds); null otherwise. */
   replacesFile: string | null;
 }
 
-export type SucceededRun = Pick<DownloadEntity, 'file' | 'fileNode' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes'>;
+/** `outputs`: every file the task has now (the main file included). */
+export type SucceededRun = Pick<DownloadEntity, 'file' | 'fileNode' | 'name' | 'nameIsDerived' | 'downloadedBytes' | 'totalBytes' | 'outputs'>;
 
 /** A task as read, for a write that must find it unchanged. */
 export type Versioned = Pick<DownloadEntity, 'id' | 'version'>;
@@ -54,7 +67,7 @@ export interface RunLease {
   token: string;
 }
 
-export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder'>>;
+export type TaskDescriptionEdit = Partial<Pick<DownloadEntity, 'url' | 'name' | 'nameIsDerived' | 'headers' | 'speedLimit' | 'folder' | 'quality' | 'audioLanguage' | 'subtitleLanguages'>>;
 
 export interface PageQuery {
   current: number;
@@ -293,6 +306,7 @@ export class DownloadRepository {
       localPath: run.localPath,
       deleteSegments: run.deleteSegments,
       ...(run.speedLimit !== undefined ? { speedLimit: run.speedLimit } : {}),
+      ...definedOnly(run.choice ?? {}),
       ...(run.replacesFile !== null ? { file: null, replacesFile: run.replacesFile, downloadedBytes: 0, totalBytes: null, percent: null } : {}),
     });
   }
@@ -402,18 +416,21 @@ export class DownloadRepository {
     return this.writeUnderLease(lease, { ...result, status: DownloadStatus.Success, percent: 100, error: null, queuedAt: null, interruptedRuns: 0, replacesFile: null, ...RELEASED });
   }
 
-  /** A client's stop ended the run: figures kept for a resume; a recording's part as its file. */
-  async markRunStopped(lease: RunLease, progress: StoredProgress, file?: { path: string; node: string }): Promise<boolean> {
-    return this.writeUnderLease(lease, { ...progress, ...(file ? { file: file.path, fileNode: file.node } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0, ...RELEASED });
+  /** A client's stop ended the run: figures kept for a resume; a recording's part as its file, with every file the task has now. */
+  async markRunStopped(lease: RunLease, progress: StoredProgress, file?: { path: string; node: string; outputs: string[] }): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...progress, ...(file ? { file: file.path, fileNode: file.node, outputs: file.outputs } : {}), status: DownloadStatus.Stopped, queuedAt: null, interruptedRuns: 0, ...RELEASED });
   }
 
   async markRunFailed(lease: RunLease, error: string, progress: StoredProgress | null = null): Promise<boolean> {
     return this.writeUnderLease(lease, { ...(progress ?? {}), status: DownloadStatus.Failed, error, queuedAt: null, interruptedRuns: 0, ...RELEASED });
   }
 
-  /** A shutdown cut the run short: still queued (any node may take it), figures kept; a clean end never counts as a crash. */
-  async requeueAfterShutdown(lease: RunLease, progress: StoredProgress | null): Promise<boolean> {
-    return this.writeUnderLease(lease, { ...(progress ?? {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0, ...RELEASED });
+  /**
+   * A shutdown cut the run short: still queued (any node may take it), figures kept; a clean end never counts as a crash.
+   * `outputs`: a live recording's part was saved on the way down, and the task's files now include it.
+   */
+  async requeueAfterShutdown(lease: RunLease, progress: StoredProgress | null, outputs?: string[]): Promise<boolean> {
+    return this.writeUnderLease(lease, { ...(progress ?? {}), ...(outputs ? { outputs } : {}), status: DownloadStatus.Waiting, file: null, error: null, interruptedRuns: 0, ...RELEASED });
   }
 
   /** A run whose node died (this one before a restart, or another whose lease expired) is queued again, in its place. */
@@ -486,6 +503,10 @@ export class DownloadRepository {
     await this.orm.update({ localPath: IsNull() }, { localPath: directory });
   }
 
+}
+
+function definedOnly<T extends object>(values: T): Partial<T> {
+  return Object.fromEntries(Object.entries(values).filter(([, value]) => value !== undefined)) as Partial<T>;
 }
 
 /** A commanded write found the task changed since it was read: the command decides again. */

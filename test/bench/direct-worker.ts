@@ -16,7 +16,7 @@ mkdirSync(join(workDir, 'work'), { recursive: true });
 const began = performance.now();
 let bytes = 0;
 const output = await downloader.run(
-  { id: 1, type: DownloadType.Direct, url, name: 'bench', nameIsDerived: false, headers: [], isLive: false, outputDir: workDir, workDir: join(workDir, 'work'), deleteSegments: true, speedLimit: null },
+  { id: 1, type: DownloadType.Direct, url, name: 'bench', nameIsDerived: false, headers: [], isLive: false, outputDir: workDir, workDir: join(workDir, 'work'), deleteSegments: true, speedLimit: null, quality: 'best', audioLanguages: [], subtitleLanguages: [] },
   { signal: new AbortController().signal, progress: (report) => (bytes = report.downloadedBytes), log: () => undefined },
 );
 const totalMs = performance.now() - began;

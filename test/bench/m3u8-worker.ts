@@ -16,7 +16,7 @@ const began = performance.now();
 let downloadedAt = 0;
 let bytes = 0;
 const output = await downloader.run(
-  { id: 1, type: DownloadType.M3u8, url, name: 'bench', nameIsDerived: false, headers: [], isLive: false, outputDir: workDir, workDir: join(workDir, 'work'), deleteSegments: true, speedLimit: null },
+  { id: 1, type: DownloadType.M3u8, url, name: 'bench', nameIsDerived: false, headers: [], isLive: false, outputDir: workDir, workDir: join(workDir, 'work'), deleteSegments: true, speedLimit: null, quality: 'best', audioLanguages: [], subtitleLanguages: [] },
   {
     signal: new AbortController().signal,
     progress: (report) => {

@@ -98,3 +98,20 @@ export function assertPlayableMp4(
   assertDecodesCleanly(tools.ffmpeg!, output.path);
   return media;
 }
+
+/**
+ * The pitch of a file's first audio stream as its zero-crossing rate per sample (ffmpeg astats): the fixtures'
+ * audio languages are sine tones of different frequencies, so this tells which language's sound was saved.
+ */
+export function audioZeroCrossingRate(ffmpeg: string, path: string): number {
+  const result = spawnSync(ffmpeg, ['-v', 'info', '-nostdin', '-i', path, '-map', '0:a:0', '-af', 'astats', '-f', 'null', '-'], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(result.status, 0, `ffmpeg could not read the audio of ${path}: ${result.stderr}`);
+  const rates = [...result.stderr.matchAll(/Zero crossings rate: ([\d.]+)/g)].map((match) => Number(match[1]));
+  assert.ok(rates.length > 0, `astats gave no zero-crossing rate for ${path}`);
+  return rates.at(-1)!;
+}
+
+/** The timing lines of a WebVTT document, in order. */
+export function cueTimes(vtt: string): string[] {
+  return vtt.split('\n').filter((line) => line.includes('-->')).map((line) => line.trim());
+}

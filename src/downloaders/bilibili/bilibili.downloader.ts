@@ -28,7 +28,8 @@ export const BILIBILI_STREAM_PREFERENCES = Symbol('BILIBILI_STREAM_PREFERENCES')
 export const BILIBILI_REFERER = 'https://www.bilibili.com';
 export const BROWSER_USER_AGENT = 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36';
 
-const OUTPUT_FILE = 'bilibili.mp4';
+/** The output in workDir: bilibili.mp4, or bilibili.m4a for the sound alone. */
+const OUTPUT_NAME = 'bilibili';
 
 /** One playable item, resolved from the task URL through the API. */
 interface ResolvedMedia {
@@ -73,15 +74,21 @@ export class BilibiliDownloader implements Downloader {
     const api = this.apiClient(scope.headers, ctx.signal, ctx.log);
 
     const media = await this.locate(parseBilibiliInput(job.url), api, scope);
-    const choice = chooseStreams(media.play, this.preferences);
+    const choice = chooseStreams(media.play, this.preferences, job.quality);
     ctx.log(`${media.label} (cid ${media.cid}): "${media.title}"; ${describeChoice(choice)}`);
+    for (const note of choice.notes) ctx.log(`quality/language: ${note}`);
+    if (job.audioLanguages.length > 0 || job.subtitleLanguages.length > 0) {
+      ctx.log('quality/language: Bilibili offers one audio stream per video and its subtitles are not downloaded: the languages asked for do not apply');
+    }
 
-    const output = join(job.workDir, OUTPUT_FILE);
-    const downloaded = choice.mode === 'dash' ? await this.fetchDash(choice.video, choice.audio, media, scope) : await this.fetchDurl(choice, media, scope);
+    const audioOnly = job.quality === 'audio';
+    const extension = audioOnly ? 'm4a' : 'mp4';
+    const output = join(job.workDir, `${OUTPUT_NAME}.${extension}`);
+    const downloaded = choice.mode === 'dash' ? await this.fetchDash(choice.video, choice.audio, media, scope) : await this.fetchDurl(choice, media, scope, audioOnly);
     throwIfAborted(ctx.signal);
     await runFfmpeg(ffmpeg, await downloaded.ffmpegArgs(output), { signal: ctx.signal, log: ctx.log, cwd: job.workDir });
     if (job.deleteSegments) await Promise.all(downloaded.files.map((file) => rm(file, { force: true })));
-    return { path: output, extension: 'mp4', ...(job.nameIsDerived && media.title ? { title: media.title } : {}) };
+    return { path: output, extension, ...(job.nameIsDerived && media.title ? { title: media.title } : {}) };
   }
 
   /**
@@ -202,24 +209,26 @@ export class BilibiliDownloader implements Downloader {
     };
   }
 
-  private async fetchDash(video: DashVideo, audio: DashAudio | null, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
-    const progress = new ProgressSum(scope.ctx.progress, new Map(audio ? [['video', null], ['audio', null]] : [['video', null]]));
-    const videoFile = join(scope.job.workDir, `${media.cid}-video-${video.id}-${video.codec ?? 'other'}.m4s`);
-    const audioFile = audio ? join(scope.job.workDir, `${media.cid}-audio-${audio.id}.m4s`) : null;
+  /** The chosen DASH streams (the video, the audio, or both) side by side; either failing stops the other. */
+  private async fetchDash(video: DashVideo | null, audio: DashAudio | null, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
+    const streams = [
+      ...(video ? [{ key: 'video', label: `video stream ${video.id}`, urls: video.urls, file: join(scope.job.workDir, `${media.cid}-video-${video.id}-${video.codec ?? 'other'}.m4s`) }] : []),
+      ...(audio ? [{ key: 'audio', label: `audio stream ${audio.id}`, urls: audio.urls, file: join(scope.job.workDir, `${media.cid}-audio-${audio.id}.m4s`) }] : []),
+    ];
+    const progress = new ProgressSum(scope.ctx.progress, new Map(streams.map((stream) => [stream.key, null])));
     // one stream failing stops the other, so that no download outlives the run
     const stop = new AbortController();
     const onAbort = () => stop.abort(scope.ctx.signal.reason);
     scope.ctx.signal.addEventListener('abort', onAbort, { once: true });
-    const fetchOne = (label: string, urls: string[], file: string, key: string) =>
-      this.fetchStream(label, urls, file, scope, stop.signal, (done, total) => progress.update(key, done, total)).catch((error: unknown) => {
-        stop.abort(error);
-        throw error;
-      });
     try {
-      const results = await Promise.allSettled([
-        fetchOne(`video stream ${video.id}`, video.urls, videoFile, 'video'),
-        ...(audio && audioFile ? [fetchOne(`audio stream ${audio.id}`, audio.urls, audioFile, 'audio')] : []),
-      ]);
+      const results = await Promise.allSettled(
+        streams.map((stream) =>
+          this.fetchStream(stream.label, stream.urls, stream.file, scope, stop.signal, (done, total) => progress.update(stream.key, done, total)).catch((error: unknown) => {
+            stop.abort(error);
+            throw error;
+          }),
+        ),
+      );
       throwIfAborted(scope.ctx.signal);
       const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
       if (failed) throw stop.signal.reason ?? failed.reason;
@@ -227,27 +236,29 @@ export class BilibiliDownloader implements Downloader {
       scope.ctx.signal.removeEventListener('abort', onAbort);
     }
     return {
-      files: [videoFile, `${videoFile}.state.json`, ...(audioFile ? [audioFile, `${audioFile}.state.json`] : [])],
-      ffmpegArgs: async (output) => [
-        ...(await checkedInput(videoFile, BILIBILI_STREAM, `the video stream ${video.id}`)),
-        ...(audioFile ? await checkedInput(audioFile, BILIBILI_STREAM, `the audio stream ${audio!.id}`) : []),
-        '-map',
-        '0:v:0',
-        ...(audioFile ? ['-map', '1:a:0'] : []),
-        '-c',
-        'copy',
-        // hvc1 is the tag Apple players require for HEVC in mp4
-        ...(video.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
-        // ffmpeg 5/6 still label FLAC in mp4 experimental, though players read it
-        ...(audio?.format === 'flac' ? ['-strict', 'experimental'] : []),
-        '-movflags',
-        '+faststart',
-        output,
-      ],
+      files: streams.flatMap((stream) => [stream.file, `${stream.file}.state.json`]),
+      ffmpegArgs: async (output) => {
+        const inputs: string[] = [];
+        for (const stream of streams) inputs.push(...(await checkedInput(stream.file, BILIBILI_STREAM, `the ${stream.label}`)));
+        return [
+          ...inputs,
+          ...streams.flatMap((stream, index) => ['-map', `${index}:${stream.key === 'video' ? 'v' : 'a'}:0`]),
+          '-c',
+          'copy',
+          // hvc1 is the tag Apple players require for HEVC in mp4
+          ...(video?.codec === 'hevc' ? ['-tag:v', 'hvc1'] : []),
+          // ffmpeg 5/6 still label FLAC in mp4 experimental, though players read it
+          ...(audio?.format === 'flac' ? ['-strict', 'experimental'] : []),
+          '-movflags',
+          '+faststart',
+          output,
+        ];
+      },
     };
   }
 
-  private async fetchDurl(choice: Extract<StreamChoice, { mode: 'durl' }>, media: ResolvedMedia, scope: RunScope): Promise<DownloadedMedia> {
+  /** Progressive parts, concatenated; `audioOnly` keeps their sound alone. */
+  private async fetchDurl(choice: Extract<StreamChoice, { mode: 'durl' }>, media: ResolvedMedia, scope: RunScope, audioOnly: boolean): Promise<DownloadedMedia> {
     const keys = choice.parts.map((part) => `part ${part.order}`);
     // the API gives each part's size, so the total is known before the first byte
     const progress = new ProgressSum(scope.ctx.progress, new Map(choice.parts.map((part, index) => [keys[index], part.size])));
@@ -263,8 +274,7 @@ export class BilibiliDownloader implements Downloader {
       files: [...files, ...files.map((file) => `${file}.state.json`), ...(files.length > 1 ? [list] : [])],
       ffmpegArgs: async (output) => [
         ...(files.length > 1 ? await concatInput(files, list) : await checkedInput(files[0], BILIBILI_STREAM, 'part 1 of 1')),
-        '-map',
-        '0:v:0?',
+        ...(audioOnly ? [] : ['-map', '0:v:0?']),
         '-map',
         '0:a:0?',
         '-c',
@@ -385,8 +395,8 @@ function safeParsePath(url: string): BilibiliTarget | null {
 function describeChoice(choice: StreamChoice): string {
   if (choice.mode === 'durl') return `progressive ${choice.container} in ${choice.parts.length} part(s), quality ${choice.quality ?? 'unknown'}`;
   const { video, audio } = choice;
-  const size = video.width && video.height ? `${video.width}x${video.height} ` : '';
-  const videoText = `video ${video.id} (${size}${video.codecs || video.codec || 'unknown codec'}, ${Math.round(video.bandwidth / 1000)} kb/s)`;
+  const size = video?.width && video.height ? `${video.width}x${video.height} ` : '';
+  const videoText = video ? `video ${video.id} (${size}${video.codecs || video.codec || 'unknown codec'}, ${Math.round(video.bandwidth / 1000)} kb/s)` : 'no video (the sound alone)';
   const audioText = audio ? `audio ${audio.id} (${audio.format} ${audio.codecs}, ${Math.round(audio.bandwidth / 1000)} kb/s)` : 'no audio stream';
   return `${videoText}, ${audioText}`;
 }

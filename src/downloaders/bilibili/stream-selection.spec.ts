@@ -96,7 +96,7 @@ describe('chooseStreams', () => {
     const info: PlayInfo = { dash: { video: [aStream(64, 'avc', 1), aStream(80, 'hevc', 1)], audio: [aStream(30280, 'aac', 1)] }, durl: null };
     const choice = chooseStreams(info);
     assert.equal(choice.mode, 'dash');
-    assert.equal(choice.mode === 'dash' && choice.video.id, 80);
+    assert.equal(choice.mode === 'dash' && choice.video?.id, 80);
     assert.equal(choice.mode === 'dash' && choice.audio?.id, 30280);
   });
 
@@ -112,6 +112,7 @@ describe('chooseStreams', () => {
     const choice = chooseStreams(info);
     assert.deepEqual(choice, {
       mode: 'durl',
+      notes: [],
       quality: 32,
       container: 'flv',
       parts: [
@@ -124,6 +125,24 @@ describe('chooseStreams', () => {
   it('falls back to durl when the DASH block has no video, and tells mp4 from flv', () => {
     const choice = chooseStreams({ format: 'mp4', dash: { video: [], audio: [] }, durl: [{ order: 1, url: 'https://cdn/x-1-16.mp4?e=1' }] });
     assert.equal(choice.mode === 'durl' && choice.container, 'mp4');
+  });
+
+  it('takes the tallest picture not above a maximum height, keeping HDR after SDR of the same height, else the nearest with a note', () => {
+    const offered = [aStream(126, 'hevc', 20_000_000), aStream(125, 'hevc', 18_000_000), aStream(120, 'avc', 15_000_000), aStream(80, 'avc', 3_000_000), aStream(64, 'avc', 1_000_000)];
+    const dash = (streams: DashStream[]) => ({ dash: { video: streams, audio: [aStream(30280, 'aac', 1)] }, durl: null });
+    // aStream's height is id × 5: 80 → 400 lines, 64 → 320, 120 → 600, 125/126 → 625/630
+    const pick = (quality: number | 'audio' | 'best', streams = offered, preferences = DEFAULT_STREAM_PREFERENCES) => chooseStreams(dash(streams), preferences, quality);
+    const videoId = (choice: ReturnType<typeof chooseStreams>) => (choice.mode === 'dash' ? choice.video?.id : undefined);
+    assert.equal(videoId(pick(400)), 80);
+    assert.equal(videoId(pick(610)), 120);
+    assert.equal(videoId(pick(1000)), 120, 'HDR stays behind SDR unless allowed');
+    assert.equal(videoId(pick(1000, offered, { ...DEFAULT_STREAM_PREFERENCES, highDynamicRange: true })), 126);
+    const nearest = pick(100);
+    assert.equal(videoId(nearest), 64);
+    assert.deepEqual(nearest.notes, ['no picture of at most 100 lines is offered (offered: 320p, 400p, 600p); took the nearest, 320p']);
+    const sound = pick('audio');
+    assert.deepEqual(sound.mode === 'dash' && [sound.video, sound.audio?.id], [null, 30280]);
+    assert.throws(() => chooseStreams({ dash: { video: offered, audio: [] }, durl: null }, DEFAULT_STREAM_PREFERENCES, 'audio'), /no audio stream/);
   });
 
   it('fails clearly when nothing is playable', () => {

@@ -1,4 +1,6 @@
+import type { MediaQuality } from '../../config/media-choice.js';
 import { PermanentError } from '../../engine/http-error.js';
+import { pickByHeight } from '../../engine/track-choice.js';
 import type { DashStream, DurlSegment, PlayInfo } from './bilibili-api.types.js';
 
 export type VideoCodec = 'avc' | 'hevc' | 'av1';
@@ -44,8 +46,16 @@ export interface DurlPart {
 }
 
 export type StreamChoice =
-  | { mode: 'dash'; video: DashVideo; audio: DashAudio | null }
-  | { mode: 'durl'; quality: number | null; container: 'flv' | 'mp4'; parts: DurlPart[] };
+  /** `video` null: quality "audio", the sound alone */
+  | { mode: 'dash'; video: DashVideo | null; audio: DashAudio | null; notes: string[] }
+  | { mode: 'durl'; quality: number | null; container: 'flv' | 'mp4'; parts: DurlPart[]; notes: string[] };
+
+/** Picture heights of Bilibili's quality ids, for streams whose answer gives no height. */
+const QUALITY_HEIGHTS: Record<number, number> = { 6: 240, 16: 360, 32: 480, 64: 720, 74: 720, 80: 1080, 100: 1080, 112: 1080, 116: 1080, 120: 2160, 125: 2160, 126: 2160, 127: 4320 };
+
+export function heightOf(video: Pick<DashVideo, 'id' | 'height'>): number | null {
+  return video.height || QUALITY_HEIGHTS[video.id] || null;
+}
 
 /** Main URL first, then the backups, without repeats or blanks. */
 function urlsOf(main: string | undefined, ...backups: Array<string[] | null | undefined>): string[] {
@@ -86,8 +96,16 @@ function toVideo(stream: DashStream): DashVideo {
   };
 }
 
-/** Highest quality id, then the preferred codec, then the highest bandwidth. */
+/** The best video: see rankVideos. */
 export function chooseVideo(streams: DashStream[], preferences: StreamPreferences = DEFAULT_STREAM_PREFERENCES): DashVideo | null {
+  return rankVideos(streams, preferences)[0] ?? null;
+}
+
+/**
+ * Usable videos, best first: highest quality id (HDR and Dolby Vision after every SDR quality unless allowed),
+ * then the preferred codec, then the highest bandwidth.
+ */
+export function rankVideos(streams: DashStream[], preferences: StreamPreferences = DEFAULT_STREAM_PREFERENCES): DashVideo[] {
   const candidates = streams.map(toVideo).filter((video) => video.urls.length > 0);
   const dynamicRangeRank = (video: DashVideo) => (!preferences.highDynamicRange && HIGH_DYNAMIC_RANGE_QUALITIES.has(video.id) ? 1 : 0);
   candidates.sort(
@@ -97,7 +115,7 @@ export function chooseVideo(streams: DashStream[], preferences: StreamPreference
       codecRank(a.codec, preferences) - codecRank(b.codec, preferences) ||
       b.bandwidth - a.bandwidth,
   );
-  return candidates[0] ?? null;
+  return candidates;
 }
 
 function toAudio(stream: DashStream, format: AudioFormat): DashAudio {
@@ -131,15 +149,27 @@ function safePath(url: string): string {
   }
 }
 
-/** DASH when the answer has a video stream; the progressive durl parts otherwise. */
-export function chooseStreams(info: PlayInfo, preferences: StreamPreferences = DEFAULT_STREAM_PREFERENCES): StreamChoice {
-  const dashVideo = info.dash?.video?.length ? chooseVideo(info.dash.video, preferences) : null;
-  if (info.dash && dashVideo) return { mode: 'dash', video: dashVideo, audio: chooseAudio(info.dash, preferences) };
+/** DASH when the answer has a video stream; the progressive durl parts otherwise. Quality "audio" keeps the DASH audio alone. */
+export function chooseStreams(info: PlayInfo, preferences: StreamPreferences = DEFAULT_STREAM_PREFERENCES, quality: MediaQuality = 'best'): StreamChoice {
+  const ranked = info.dash?.video?.length ? rankVideos(info.dash.video, preferences) : [];
+  // with a maximum height, the first in that order whose picture is the tallest not above it; HDR only when allowed or alone
+  const standard = preferences.highDynamicRange ? ranked : ranked.filter((video) => !HIGH_DYNAMIC_RANGE_QUALITIES.has(video.id));
+  const dashVideo = ranked.length > 0 ? pickByHeight(standard.length > 0 ? standard : ranked, heightOf, quality) : null;
+  if (info.dash && dashVideo) {
+    const audio = chooseAudio(info.dash, preferences);
+    if (quality === 'audio') {
+      if (!audio) throw new PermanentError('Bilibili offered no audio stream for this video, so there is nothing to save for quality "audio"');
+      return { mode: 'dash', video: null, audio, notes: [] };
+    }
+    return { mode: 'dash', video: dashVideo.item, audio, notes: dashVideo.fallback ? [dashVideo.fallback] : [] };
+  }
   const segments = (info.durl ?? []).filter((segment) => urlsOf(segment.url, segment.backupUrl, segment.backup_url).length > 0);
   if (segments.length > 0) {
     const sorted = [...segments].sort((a, b) => (a.order ?? 0) - (b.order ?? 0));
+    const notes = typeof quality === 'number' ? ['this video is offered only as progressive (durl) parts of one quality: the maximum height cannot be applied'] : [];
     return {
       mode: 'durl',
+      notes,
       quality: info.quality ?? null,
       container: durlContainer(info, sorted),
       parts: sorted.map((segment, index) => ({

@@ -9,8 +9,9 @@ import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
 import { DownloadType } from '../../common/download-type.enum.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../../engine/download-job.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, SubtitleFile } from '../../engine/download-job.js';
 import type { ResolveContext, ResolveRequest, ResolvedLink } from '../../engine/resolved-link.js';
+import { languageMatches } from '../../config/media-choice.js';
 import type { Downloader } from '../downloader.interface.js';
 import { COOKIES_FILE, RESULT_FILE, buildYtdlpArguments, cookiesFileText, describeArguments, workFileName, ytdlpHeaders } from './ytdlp-arguments.js';
 import { LISTING_MAX_BYTES, buildYtdlpListArguments, parseYtdlpListing, runYtdlpListing } from './ytdlp-listing.js';
@@ -38,6 +39,8 @@ interface YtdlpResult {
   title?: unknown;
   filepath?: unknown;
   ext?: unknown;
+  height?: unknown;
+  language?: unknown;
 }
 
 /**
@@ -166,7 +169,36 @@ export class YoutubeDownloader implements Downloader {
     if (!result) {
       throw new Error(`yt-dlp finished without saving a file${lastLines.length ? `: ${lastLines.at(-1)}` : ''}`);
     }
-    return this.finish(job, ctx, result);
+    await this.reportChoice(job, ctx);
+    const subtitles = await this.findSubtitles(job, ctx);
+    return { ...(await this.finish(job, ctx, result)), ...(subtitles.length > 0 ? { subtitles } : {}) };
+  }
+
+  /** Says in the log where yt-dlp's choice differs from the task's: a taller picture, another audio language. */
+  private async reportChoice(job: DownloadJob, ctx: DownloadContext): Promise<void> {
+    const result = await this.readResultLine(job);
+    if (!result) return;
+    if (typeof job.quality === 'number' && typeof result.height === 'number' && result.height > job.quality) {
+      ctx.log(`quality/language: no format of at most ${job.quality} lines is offered; yt-dlp took the nearest, ${result.height}p`);
+    }
+    const language = typeof result.language === 'string' ? result.language : null;
+    if (job.audioLanguages.length > 0 && !job.audioLanguages.some((wanted) => languageMatches(wanted, language))) {
+      ctx.log(`quality/language: no audio in ${job.audioLanguages.join(' or ')} is offered; yt-dlp took ${language ? `audio in ${language}` : 'the default audio (its language is not given)'}`);
+    }
+  }
+
+  /** The subtitle files yt-dlp wrote beside the media (task-<id>.<language>.vtt), and the requested languages it found none for. */
+  private async findSubtitles(job: DownloadJob, ctx: DownloadContext): Promise<SubtitleFile[]> {
+    if (job.subtitleLanguages.length === 0) return [];
+    const prefix = `${workFileName(job)}.`;
+    const files: SubtitleFile[] = [];
+    for (const entry of await readdir(job.workDir)) {
+      const language = entry.startsWith(prefix) && entry.endsWith('.vtt') ? entry.slice(prefix.length, -'.vtt'.length) : null;
+      if (language && /^[A-Za-z0-9-]{1,35}$/.test(language)) files.push({ path: join(job.workDir, entry), language });
+    }
+    const missing = job.subtitleLanguages.filter((wanted) => !files.some((file) => languageMatches(wanted, file.language)));
+    if (missing.length > 0) ctx.log(`quality/language: no subtitles in ${missing.join(', ')}${files.length > 0 ? ` (saved: ${files.map((file) => file.language).join(', ')})` : ''}`);
+    return files;
   }
 
   private async finish(job: DownloadJob, ctx: DownloadContext, output: DownloadOutput): Promise<DownloadOutput> {
@@ -175,8 +207,8 @@ export class YoutubeDownloader implements Downloader {
     return job.nameIsDerived && output.title ? output : { path: output.path, extension: output.extension };
   }
 
-  /** What yt-dlp reported after moving the finished file into place, if it got that far. */
-  private async readResult(job: DownloadJob): Promise<DownloadOutput | null> {
+  /** The last JSON line yt-dlp wrote to the result file, if any. */
+  private async readResultLine(job: DownloadJob): Promise<YtdlpResult | null> {
     let text: string;
     try {
       text = await readFile(join(job.workDir, RESULT_FILE), 'utf8');
@@ -185,12 +217,17 @@ export class YoutubeDownloader implements Downloader {
     }
     const line = text.split('\n').filter((entry) => entry.trim()).at(-1);
     if (!line) return null;
-    let result: YtdlpResult;
     try {
-      result = JSON.parse(line) as YtdlpResult;
+      return JSON.parse(line) as YtdlpResult;
     } catch {
       return null;
     }
+  }
+
+  /** What yt-dlp reported after moving the finished file into place, if it got that far. */
+  private async readResult(job: DownloadJob): Promise<DownloadOutput | null> {
+    const result = await this.readResultLine(job);
+    if (!result) return null;
     if (typeof result.filepath !== 'string' || !result.filepath) return null;
     const path = resolve(job.workDir, result.filepath);
     const inside = relative(job.workDir, path);

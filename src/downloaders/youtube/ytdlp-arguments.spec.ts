@@ -67,7 +67,7 @@ describe('buildYtdlpArguments', () => {
       assert.ok(template.includes(field), `template has ${field}`);
     }
     const index = args.indexOf('--print-to-file');
-    assert.deepEqual(args.slice(index + 1, index + 3), ['after_move:%(.{title,filepath,ext})j', RESULT_FILE]);
+    assert.deepEqual(args.slice(index + 1, index + 3), ['after_move:%(.{title,filepath,ext,height,language})j', RESULT_FILE]);
   });
 
   it('names the output after the task id, so that a renamed task still finds its partial files', () => {
@@ -130,6 +130,33 @@ describe('buildYtdlpArguments', () => {
   it('keeps the separate streams after merging when segments are to be kept', () => {
     assert.ok(buildYtdlpArguments(aJob({ deleteSegments: false }), someSettings()).includes('--keep-video'));
     assert.ok(!buildYtdlpArguments(aJob({ deleteSegments: true }), someSettings()).includes('--keep-video'));
+  });
+
+  it('asks for the best video and audio by default, and carries the choice into -f, -S, --sub-langs', () => {
+    const plain = buildYtdlpArguments(aJob(), someSettings());
+    assert.equal(valueOf(plain, '--format'), 'bv*+ba/b');
+    assert.ok(!plain.includes('--format-sort') && !plain.includes('--write-subs') && !plain.includes('--extract-audio'));
+
+    const chosen = buildYtdlpArguments(aJob({ quality: 720, audioLanguages: ['zh-Hans', 'en'], subtitleLanguages: ['zh', 'en'] }), someSettings());
+    assert.equal(valueOf(chosen, '--format'), 'bv*+ba[language^=zh-Hans]/bv*+ba[language^=en]/bv*+ba/b');
+    assert.equal(valueOf(chosen, '--format-sort'), 'res:720', 'the tallest not above 720, else the nearest above');
+    assert.equal(valueOf(chosen, '--merge-output-format'), 'mp4');
+    assert.ok(chosen.includes('--write-subs'));
+    assert.equal(valueOf(chosen, '--sub-langs'), 'zh(-.*)?,en(-.*)?');
+    assert.equal(valueOf(chosen, '--sub-format'), 'vtt/best');
+    assert.equal(valueOf(chosen, '--convert-subs'), 'vtt');
+    assert.ok(chosen.indexOf('--sub-langs') < chosen.indexOf('--'), 'options come before the URL');
+  });
+
+  it('keeps the sound alone for quality "audio", extracted by ffmpeg, or a single audio file without it', () => {
+    const sound = buildYtdlpArguments(aJob({ quality: 'audio', audioLanguages: ['ja'] }), someSettings());
+    assert.equal(valueOf(sound, '--format'), 'ba[language^=ja]/ba/b');
+    assert.ok(sound.includes('--extract-audio'));
+    assert.ok(!sound.includes('--merge-output-format'));
+    const bare = buildYtdlpArguments(aJob({ quality: 'audio', subtitleLanguages: ['en'] }), someSettings({ ffmpegPath: null }));
+    assert.equal(valueOf(bare, '--format'), 'ba/b');
+    assert.ok(!bare.includes('--extract-audio') && !bare.includes('--convert-subs'), 'both need ffmpeg');
+    assert.equal(valueOf(buildYtdlpArguments(aJob({ quality: 480 }), someSettings({ ffmpegPath: null })), '--format-sort'), 'res:480');
   });
 });
 

@@ -23,7 +23,8 @@ export interface YtdlpSettings {
   socketTimeoutSeconds: number;
 }
 
-export type YtdlpJob = Pick<DownloadJob, 'id' | 'url' | 'headers' | 'isLive' | 'deleteSegments'> & Partial<Pick<DownloadJob, 'speedLimit'>>;
+export type YtdlpJob = Pick<DownloadJob, 'id' | 'url' | 'headers' | 'isLive' | 'deleteSegments'> &
+  Partial<Pick<DownloadJob, 'speedLimit' | 'quality' | 'audioLanguages' | 'subtitleLanguages'>>;
 
 /**
  * The full yt-dlp command line for a job, in a fixed order. yt-dlp runs with the job's working
@@ -47,7 +48,7 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
     `download:${PROGRESS_MARKER} %(progress.{status,downloaded_bytes,total_bytes,total_bytes_estimate,fragment_index,fragment_count,filename})j`,
     // --print would imply --quiet and hide the log, so the final path goes to a file instead
     '--print-to-file',
-    'after_move:%(.{title,filepath,ext})j',
+    'after_move:%(.{title,filepath,ext,height,language})j',
     RESULT_FILE,
     '--output',
     outputTemplate(workFileName(job)),
@@ -64,11 +65,12 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
   ];
   // yt-dlp keeps its own budget: a global limit is not shared with our engines, only applied to it alone
   if (job.speedLimit) args.push('--limit-rate', String(job.speedLimit));
-  if (settings.ffmpegPath) {
-    args.push('--ffmpeg-location', settings.ffmpegPath, '--format', 'bv*+ba/b', '--merge-output-format', 'mp4');
-  } else {
-    // without ffmpeg nothing can be merged: the best format that carries both video and audio
-    args.push('--format', 'b');
+  args.push(...formatArguments(job, settings.ffmpegPath));
+  const subtitles = job.subtitleLanguages ?? [];
+  if (subtitles.length > 0) {
+    // saved beside the media as task-<id>.<language>.vtt; converting other formats to WebVTT needs ffmpeg
+    args.push('--write-subs', '--sub-langs', subtitles.map(subtitleLanguagePattern).join(','), '--sub-format', 'vtt/best');
+    if (settings.ffmpegPath) args.push('--convert-subs', 'vtt');
   }
   if (job.isLive) {
     // the generic extractor cannot tell a live HLS playlist; marking it live makes yt-dlp record it
@@ -82,6 +84,37 @@ export function buildYtdlpArguments(job: YtdlpJob, settings: YtdlpSettings): str
   for (const [name, value] of sent) args.push('--add-header', `${name}:${value}`);
   args.push('--', job.url);
   return args;
+}
+
+/**
+ * The format selection for a task's choice. Heights go through -S res:H, which prefers the tallest picture not
+ * above H and else the smallest above it (the nearest); audio languages are tried in order through the language
+ * field of audio formats, then any audio; "audio" keeps the best sound alone (extracted without re-encoding).
+ */
+export function formatArguments(job: Pick<YtdlpJob, 'quality' | 'audioLanguages'>, ffmpegPath: string | null): string[] {
+  const quality = job.quality ?? 'best';
+  const languages = (job.audioLanguages ?? []).map((language) => `[language^=${formatValue(language)}]`);
+  const args: string[] = [];
+  if (!ffmpegPath) {
+    // without ffmpeg nothing can be merged or extracted: single files that carry what is asked
+    args.push('--format', quality === 'audio' ? [...languages.map((filter) => `ba${filter}`), 'ba', 'b'].join('/') : 'b');
+  } else if (quality === 'audio') {
+    args.push('--ffmpeg-location', ffmpegPath, '--format', [...languages.map((filter) => `ba${filter}`), 'ba', 'b'].join('/'), '--extract-audio');
+  } else {
+    args.push('--ffmpeg-location', ffmpegPath, '--format', [...languages.map((filter) => `bv*+ba${filter}`), 'bv*+ba', 'b'].join('/'), '--merge-output-format', 'mp4');
+  }
+  if (typeof quality === 'number') args.push('--format-sort', `res:${quality}`);
+  return args;
+}
+
+/** A language tag inside a format filter: only letters, digits and "-" (the tags are canonical BCP-47 already). */
+function formatValue(language: string): string {
+  return language.replace(/[^A-Za-z0-9-]/g, '');
+}
+
+/** yt-dlp's --sub-langs takes regular expressions: "zh" takes zh, zh-Hans, zh-CN… */
+export function subtitleLanguagePattern(language: string): string {
+  return `${formatValue(language)}(-.*)?`;
 }
 
 /**

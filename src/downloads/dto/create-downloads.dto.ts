@@ -4,6 +4,7 @@ import { ArrayMaxSize, ArrayMinSize, IsArray, IsBoolean, IsIn, IsOptional, Valid
 import { DOWNLOAD_TYPES, DownloadType } from '../../common/download-type.enum.js';
 import { IsHeaderLines, IsSafeFolder, IsTaskName, IsTaskUrl } from './validators.js';
 import { SpeedLimitProperty } from './speed-limit.property.js';
+import { LanguagesProperty, QualityProperty } from './media-choice.property.js';
 
 export class CreateDownloadItemDto {
   @ApiProperty({ enum: DownloadType, example: DownloadType.Direct })
@@ -50,6 +51,15 @@ export class CreateDownloadItemDto {
   @IsOptional()
   @IsBoolean()
   expand?: boolean;
+
+  @QualityProperty()
+  quality?: string | number | null;
+
+  @LanguagesProperty('audio')
+  audioLanguage?: string | string[] | null;
+
+  @LanguagesProperty('subtitles')
+  subtitleLanguages?: string | string[] | null;
 }
 
 export class CreateDownloadsDto {

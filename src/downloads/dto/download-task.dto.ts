@@ -25,6 +25,10 @@ export class DownloadTaskDto {
   @ApiProperty({ type: Number, nullable: true, description: 'Seconds left, null when unknown' }) eta: number | null;
   @ApiProperty({ type: String, nullable: true, description: 'The last failure, null otherwise' }) error: string | null;
   @ApiProperty({ type: 'integer', nullable: true, description: "This task's own speed limit in bytes per second; null: none (the global SPEED_LIMIT still applies)" }) speedLimit: number | null;
+  @ApiProperty({ type: String, nullable: true, example: '1080', description: 'This task\'s own quality: "best", "audio" or a maximum picture height ("1080"); null: the installation\'s default' }) quality: string | null;
+  @ApiProperty({ type: [String], nullable: true, example: ['zh', 'en'], description: "This task's own audio languages, best first; null: the installation's default" }) audioLanguage: string[] | null;
+  @ApiProperty({ type: [String], nullable: true, example: ['zh', 'en'], description: "This task's own subtitle languages ([] none); null: the installation's default" }) subtitleLanguages: string[] | null;
+  @ApiProperty({ type: [String], example: ['/home/me/Downloads/My Video.mp4', '/home/me/Downloads/My Video.en.vtt'], description: 'Every file the task saved: the file, its subtitles (<name>.<language>.vtt) and the parts of a live recording; deleteFile=true removes them all' }) outputs: string[];
   @ApiProperty({
     type: String,
     nullable: true,

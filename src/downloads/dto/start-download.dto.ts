@@ -2,6 +2,7 @@ import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsBoolean, IsOptional } from 'class-validator';
 import { IsAbsoluteDirectory } from './validators.js';
 import { SpeedLimitProperty } from './speed-limit.property.js';
+import { LanguagesProperty, QualityProperty } from './media-choice.property.js';
 
 export class StartDownloadDto {
   @ApiPropertyOptional({ example: '/home/me/Videos', description: 'Absolute directory for this task (default DOWNLOAD_DIR)' })
@@ -25,4 +26,13 @@ export class StartDownloadDto {
   @IsOptional()
   @IsBoolean()
   expand?: boolean;
+
+  @QualityProperty()
+  quality?: string | number | null;
+
+  @LanguagesProperty('audio')
+  audioLanguage?: string | string[] | null;
+
+  @LanguagesProperty('subtitles')
+  subtitleLanguages?: string | string[] | null;
 }

@@ -3,6 +3,7 @@ import { IsBoolean, IsOptional } from 'class-validator';
 import { ApiProperty } from '@nestjs/swagger';
 import { IsHeaderLines, IsSafeFolder, IsTaskName } from './validators.js';
 import { SpeedLimitProperty } from './speed-limit.property.js';
+import { LanguagesProperty, QualityProperty } from './media-choice.property.js';
 
 export class UpdateDownloadDto {
   @ApiPropertyOptional({ example: 'New name' })
@@ -35,6 +36,15 @@ export class UpdateDownloadDto {
   @IsOptional()
   @IsBoolean()
   expand?: boolean;
+
+  @QualityProperty()
+  quality?: string | number | null;
+
+  @LanguagesProperty('audio')
+  audioLanguage?: string | string[] | null;
+
+  @LanguagesProperty('subtitles')
+  subtitleLanguages?: string | string[] | null;
 }
 
 export class SetLiveDto {

@@ -22,7 +22,7 @@ export function urlProblem(url: unknown, type: unknown): string | null {
   return null;
 }
 
-function constraint(name: string, check: (value: unknown, args: ValidationArguments) => string | null) {
+export function constraint(name: string, check: (value: unknown, args: ValidationArguments) => string | null) {
   @ValidatorConstraint({ name })
   class Constraint implements ValidatorConstraintInterface {
     private problem: string | null = null;
@@ -34,8 +34,8 @@ function constraint(name: string, check: (value: unknown, args: ValidationArgume
       return `${args.property} ${check(args.value, args) ?? 'is invalid'}`;
     }
   }
-  return (options?: ValidationOptions) => (target: object, propertyName: string) =>
-    registerDecorator({ target: target.constructor, propertyName, options, constraints: [], validator: Constraint });
+  return (options?: ValidationOptions): PropertyDecorator => (target: object, propertyName: string | symbol) =>
+    registerDecorator({ target: target.constructor, propertyName: String(propertyName), options, constraints: [], validator: Constraint });
 }
 
 /** url: http(s), or a bare BV/av id when the sibling `type` is bilibili. */

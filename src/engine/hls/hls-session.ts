@@ -8,14 +8,16 @@ import { redactUrl } from '../http-error.js';
 import { inTurn } from '../in-turn.js';
 import { HLS_FRAGMENT, HLS_SEGMENT } from '../media-sniff.js';
 import { type PoolProgress, SegmentPool, type SegmentRequest } from '../segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../download-job.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, SubtitleFile } from '../download-job.js';
+import { segmentStartSeconds } from '../media-start-time.js';
+import { fileLanguage } from '../track-choice.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../merge-tracks.js';
 import { type HlsState, type RecordedSegment, fingerprint, readState, writeState } from './hls-state.js';
 import { LiveTrackRecorder } from './live-recorder.js';
 import { type MediaPlaylistInfo, type MediaSegment, type PlaylistInfo, parsePlaylist, titleFromUrl } from './playlist.js';
 import { KeyStore, assertSupportedEncryption } from './segment-crypto.js';
 import { selectStreams } from './variant-selection.js';
-import { mergeWebVtt } from './webvtt.js';
+import { mergeWebVtt } from '../webvtt.js';
 import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../stream-index.js';
 
 export interface HlsDependencies {
@@ -28,7 +30,11 @@ type TrackKind = 'video' | 'audio' | 'subtitles';
 
 interface Track {
   kind: TrackKind;
+  /** Its folder under segments/ and its key in the saved state: "video", "audio", "subtitles-0"… */
+  dir: string;
   playlist: MediaPlaylistInfo;
+  /** The language a subtitle file is named by. */
+  language?: string;
   /** What the master playlist said of the chosen variant (its codecs cover the alternate audio too). */
   variant?: { bandwidth: number; codecs: string | null };
 }
@@ -36,9 +42,12 @@ interface Track {
 /** A track's download plan: the pool requests, and the files in playback order for the merge. */
 interface TrackPlan {
   kind: TrackKind;
+  language?: string;
   requests: SegmentRequest[];
   files: TrackFiles['segments'];
 }
+
+type SessionResult = MergeResult & { partial?: boolean; subtitles?: SubtitleFile[] };
 
 const SEGMENTS_DIR = 'segments';
 /** 30,000 segments with long signed URLs fit; a larger playlist is refused before it is parsed. */
@@ -51,6 +60,8 @@ const PLAYLIST_MAX_BYTES = 8 * 1024 * 1024;
 export class HlsSession {
   private readonly keys: KeyStore;
   private readonly segmentsDir: string;
+  /** Quality "audio": the picture is dropped in the mux. */
+  private audioOnly = false;
 
   constructor(
     private readonly deps: HlsDependencies,
@@ -69,7 +80,7 @@ export class HlsSession {
     const tracks = await this.resolveTracks(source);
     for (const track of tracks) assertSupportedEncryption(track.playlist.segments, track.playlist.url);
     const video = tracks[0].playlist;
-    ctx.log(`HLS: ${video.segments.length} segments in ${redactUrl(video.url)}${tracks.length > 1 ? ` (+ ${tracks.slice(1).map((track) => track.kind).join(', ')})` : ''}`);
+    ctx.log(`HLS: ${video.segments.length} segments in ${redactUrl(video.url)}${tracks.length > 1 ? ` (+ ${tracks.slice(1).map((track) => (track.language ? `${track.kind} ${track.language}` : track.kind)).join(', ')})` : ''}`);
     const live = job.isLive || !video.endList;
     const result = live ? await this.record(tracks) : await this.download(tracks);
     const title = job.nameIsDerived ? titleFromUrl(job.url) : undefined;
@@ -92,29 +103,50 @@ export class HlsSession {
     return playlist;
   }
 
-  /** The video (or only) track first, then the alternate audio and subtitles chosen from a master playlist. */
+  /**
+   * The main track first (the chosen variant, or the audio rendition alone for quality "audio"), then the
+   * alternate audio and the subtitles the task's choice takes from a master playlist.
+   */
   private async resolveTracks(source: PlaylistInfo): Promise<Track[]> {
-    if (source.kind === 'media') return [{ kind: 'video', playlist: source }];
-    const selection = selectStreams(source.variants);
+    const { job, ctx } = this;
+    if (source.kind === 'media') {
+      this.audioOnly = job.quality === 'audio';
+      if (typeof job.quality === 'number' || job.audioLanguages.length > 0 || job.subtitleLanguages.length > 0) {
+        ctx.log('the playlist is a single media playlist: there is no other quality, audio language or subtitle track to choose; it is downloaded as it is');
+      }
+      return [{ kind: 'video', dir: 'video', playlist: source }];
+    }
+    const selection = selectStreams(source.variants, job);
     const { variant } = selection;
-    const size = variant.resolution ? ` ${variant.resolution.width}x${variant.resolution.height}` : '';
-    this.ctx.log(`master playlist: ${source.variants.length} variants; chose ${variant.bandwidth} bit/s${size}${selection.audio ? `, audio "${selection.audio.name}"` : ''}${selection.subtitles ? `, subtitles "${selection.subtitles.name}"` : ''}`);
-    const [video, audio, subtitles] = await Promise.all([
-      this.loadMedia(variant.url),
+    this.audioOnly = selection.audioOnly;
+    const size = variant?.resolution ? ` ${variant.resolution.width}x${variant.resolution.height}` : '';
+    const chosen = [
+      variant ? `${variant.bandwidth} bit/s${size}` : 'no video',
+      ...(selection.audio ? [`audio "${selection.audio.name}"${selection.audio.language ? ` [${selection.audio.language}]` : ''}`] : []),
+      ...selection.subtitles.map(({ rendition }) => `subtitles "${rendition.name}"${rendition.language ? ` [${rendition.language}]` : ''}`),
+    ];
+    ctx.log(`master playlist: ${source.variants.length} variants; chose ${chosen.join(', ')}${selection.audioOnly ? ' (the sound alone)' : ''}`);
+    for (const note of selection.notes) ctx.log(`quality/language: ${note}`);
+    const [main, audio, ...subtitles] = await Promise.all([
+      variant ? this.loadMedia(variant.url) : null,
       selection.audio?.url ? this.loadMedia(selection.audio.url) : null,
-      selection.subtitles?.url ? this.loadMedia(selection.subtitles.url) : null,
+      ...selection.subtitles.map(({ rendition }) => this.loadMedia(rendition.url!)),
     ]);
-    const tracks: Track[] = [{ kind: 'video', playlist: video, variant: { bandwidth: variant.bandwidth, codecs: variant.codecs } }];
-    if (audio) tracks.push({ kind: 'audio', playlist: audio });
-    if (subtitles) tracks.push({ kind: 'subtitles', playlist: subtitles });
+    const tracks: Track[] = [];
+    if (main) tracks.push({ kind: 'video', dir: 'video', playlist: main, variant: variant ? { bandwidth: variant.bandwidth, codecs: variant.codecs } : undefined });
+    if (audio) tracks.push({ kind: 'audio', dir: 'audio', playlist: audio });
+    subtitles.forEach((playlist, index) => {
+      const { rendition, language } = selection.subtitles[index];
+      tracks.push({ kind: 'subtitles', dir: `subtitles-${index}`, playlist: playlist!, language: fileLanguage(rendition.language, language) });
+    });
     return tracks;
   }
 
   // ---- VOD ---------------------------------------------------------------------------------
 
-  private async download(tracks: Track[]): Promise<MergeResult> {
+  private async download(tracks: Track[]): Promise<SessionResult> {
     const { job, ctx } = this;
-    await this.adoptState({ version: 1, fingerprint: fingerprint(tracks.map((track) => ({ kind: track.kind, segments: track.playlist.segments }))), live: null });
+    await this.adoptState({ version: 1, fingerprint: fingerprint(tracks.map((track) => ({ kind: track.dir, segments: track.playlist.segments }))), live: null });
     const plans = await inTurn(() => tracks.map((track) => this.planTrack(track)));
     await this.writeIndex(tracks, plans);
     const pool = this.createPool(false, (progress) => ctx.progress(vodProgress(progress)));
@@ -131,11 +163,11 @@ export class HlsSession {
     const inits = new Map<string, string>();
     const files = track.playlist.segments.map((segment) => {
       const init = segment.init ? this.initFile(track, segment, inits, requests) : null;
-      const file = this.segmentFile(track.kind, segment);
+      const file = this.segmentFile(track, segment);
       requests.push(this.segmentRequest(track, segment, file));
       return { file, init, discontinuity: segment.discontinuity };
     });
-    return { kind: track.kind, requests, files };
+    return { kind: track.kind, language: track.language, requests, files };
   }
 
   /** Lists the planned segments with their durations, so that the API can offer them as a growing local playlist. */
@@ -150,9 +182,9 @@ export class HlsSession {
     await writeStreamIndex(this.job.workDir, { version: 1, live: false, tracks: indexed });
   }
 
-  private segmentFile(kind: TrackKind, segment: MediaSegment, stem = String(segment.sequence)): string {
-    const extension = kind === 'subtitles' ? '.vtt' : extname(new URL(segment.url).pathname).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 6) || '.seg';
-    return join(this.segmentsDir, kind, `${stem}${extension}`);
+  private segmentFile(track: Track, segment: MediaSegment, stem = String(segment.sequence)): string {
+    const extension = track.kind === 'subtitles' ? '.vtt' : extname(new URL(segment.url).pathname).toLowerCase().replace(/[^.a-z0-9]/g, '').slice(0, 6) || '.seg';
+    return join(this.segmentsDir, track.dir, `${stem}${extension}`);
   }
 
   private segmentRequest(track: Track, segment: MediaSegment, file: string): SegmentRequest {
@@ -174,7 +206,7 @@ export class HlsSession {
     const identity = `${init.url.split('?')[0]} ${init.range?.offset ?? ''}-${init.range?.length ?? ''}${init.key ? ` ${init.key.url?.split('?')[0]}` : ''}`;
     let file = known.get(identity);
     if (!file) {
-      file = join(this.segmentsDir, track.kind, `init-${createHash('sha1').update(identity).digest('hex').slice(0, 12)}.mp4`);
+      file = join(this.segmentsDir, track.dir, `init-${createHash('sha1').update(identity).digest('hex').slice(0, 12)}.mp4`);
       known.set(identity, file);
       requests.push({
         label: `${track.kind === 'video' ? '' : `${track.kind} `}init section (EXT-X-MAP) of ${redactUrl(track.playlist.url)}`,
@@ -217,42 +249,57 @@ export class HlsSession {
     return next;
   }
 
-  private async merge(plans: TrackPlan[], signal: AbortSignal | undefined): Promise<MergeResult> {
-    const video = plans.find((plan) => plan.kind === 'video')!;
-    const audio = plans.find((plan) => plan.kind === 'audio');
-    const subtitles = plans.find((plan) => plan.kind === 'subtitles');
-    this.ctx.log(`merging ${video.files.length} segments${audio ? ` with ${audio.files.length} audio segments` : ''}`);
-    return mergeTracks({
+  /** The media into one file; each subtitle track into a WebVTT file of its own, saved beside it by the scheduler. */
+  private async merge(plans: TrackPlan[], signal: AbortSignal | undefined): Promise<SessionResult> {
+    const video = plans.find((plan) => plan.kind === 'video');
+    const audio = plans.find((plan) => plan.kind === 'audio') ?? null;
+    // the sound alone from a rendition goes in as the main input; the mux maps its audio either way
+    const main = video ?? audio!;
+    const second = video ? audio : null;
+    this.ctx.log(`merging ${main.files.length} ${main.kind === 'video' ? '' : `${main.kind} `}segments${second ? ` with ${second.files.length} audio segments` : ''}`);
+    // cue times count from where the saved media begins: the earliest first timestamp of its tracks (the mux makes it zero)
+    const starts = await Promise.all([main, second].map((plan) => (plan?.files[0] ? segmentStartSeconds(plan.files[0].file, plan.files[0].init) : null)));
+    const known = starts.filter((start): start is number => start !== null);
+    const streamStart = known.length > 0 ? Math.min(...known) : null;
+    const subtitles: SubtitleFile[] = [];
+    for (const [index, plan] of plans.filter((each) => each.kind === 'subtitles').entries()) {
+      const file = await this.joinSubtitles(plan, index, streamStart);
+      if (file) subtitles.push(file);
+      else this.ctx.log(`the ${plan.language ?? ''} subtitle track has no cues: no file is saved for it`);
+    }
+    const result = await mergeTracks({
       ffmpeg: this.deps.ffmpeg,
       workDir: this.job.workDir,
       baseName: 'output',
-      video: { kind: 'video', segments: video.files },
-      audio: audio ? { kind: 'audio', segments: audio.files } : null,
-      subtitles: subtitles ? await this.joinSubtitles(subtitles) : null,
+      video: { kind: main.kind === 'video' ? 'video' : 'audio', segments: main.files },
+      audio: second ? { kind: 'audio', segments: second.files } : null,
+      subtitles: null,
+      audioOnly: this.audioOnly,
       signal,
       log: (line) => this.ctx.log(line),
     });
+    return { ...result, ...(subtitles.length > 0 ? { subtitles } : {}) };
   }
 
-  private async joinSubtitles(plan: TrackPlan): Promise<string | null> {
+  /** A subtitle track's segments as one WebVTT file in workDir (outside segments/, which deleteSegments removes). */
+  private async joinSubtitles(plan: TrackPlan, index: number, streamStart: number | null): Promise<SubtitleFile | null> {
     const texts = await Promise.all(plan.files.map((segment) => readFile(segment.file, 'utf8').catch(() => '')));
-    const merged = mergeWebVtt(texts);
+    const merged = mergeWebVtt(texts, { streamStart });
     if (!merged.includes('-->')) return null;
-    const path = join(this.segmentsDir, 'subtitles.vtt');
+    const path = join(this.job.workDir, `subtitles-${index}.vtt`);
     await writeFile(path, merged);
-    return path;
+    return { path, language: plan.language ?? 'und' };
   }
 
   // ---- live --------------------------------------------------------------------------------
 
   /** Records until EXT-X-ENDLIST or a stop; a stop still resolves with what was recorded. */
-  private async record(tracks: Track[]): Promise<MergeResult & { partial?: boolean }> {
+  private async record(tracks: Track[]): Promise<SessionResult> {
     const { ctx, job } = this;
-    const recordable = tracks.filter((track) => track.kind !== 'subtitles');
-    if (recordable.length < tracks.length) ctx.log('live: subtitles are not recorded');
+    const recordable = tracks;
     const state = await this.adoptState({
       version: 1,
-      fingerprint: fingerprint(recordable.map((track) => ({ kind: `live ${track.kind}`, url: track.playlist.url }))),
+      fingerprint: fingerprint(recordable.map((track) => ({ kind: `live ${track.dir}`, url: track.playlist.url }))),
       live: {},
     });
     const pool = this.createPool(true, (progress) => ctx.progress({ downloadedBytes: progress.bytes, totalBytes: null, percent: null }));
@@ -260,21 +307,21 @@ export class HlsSession {
     const recorders = recordable.map((track) => {
       const inits = new Map<string, string>();
       const recorder: LiveTrackRecorder = new LiveTrackRecorder({
-        kind: track.kind,
+        kind: track.kind === 'subtitles' ? `subtitles ${track.language ?? ''}`.trim() : track.kind,
         initial: track.playlist,
-        recorded: state.live?.[track.kind] ?? [],
+        recorded: state.live?.[track.dir] ?? [],
         reload: (url, signal) => this.loadMedia(url, signal),
         enqueue: (segment) => {
           const requests: SegmentRequest[] = [];
           const init = segment.init ? this.initFile(track, segment, inits, requests) : null;
           // named by recording order: a restarted stream numbers its segments again, and names must never repeat
-          const file = this.segmentFile(track.kind, segment, `live-${recorder.recorded.length}`);
+          const file = this.segmentFile(track, segment, `live-${recorder.recorded.length}`);
           requests.push({ ...this.segmentRequest(track, segment, file), label: `live ${track.kind} segment ${segment.sequence} of ${redactUrl(track.playlist.url)}` });
           pool.add(requests);
           return { file, init };
         },
         onRecorded: () => {
-          const live = Object.fromEntries(recorders.map((each, index) => [recordable[index].kind, each.recorded]));
+          const live = Object.fromEntries(recorders.map((each, index) => [recordable[index].dir, each.recorded]));
           const indexed = recorders.map((each, index) => liveTrackIndex(job.workDir, recordable[index], each.recorded));
           saving = saving
             .then(() => writeState(job.workDir, { ...state, live }))
@@ -286,7 +333,7 @@ export class HlsSession {
       });
       return recorder;
     });
-    ctx.log(`live: recording ${recordable.map((track) => track.kind).join(' and ')} until the stream ends or the task is stopped`);
+    ctx.log(`live: recording ${recordable.map((track) => (track.language ? `${track.kind} ${track.language}` : track.kind)).join(' and ')} until the stream ends or the task is stopped`);
     const outcomes = await Promise.all(recorders.map((recorder) => recorder.run()));
     let stopped = outcomes.includes('stopped') || ctx.signal.aborted;
     if (!stopped) {
@@ -298,7 +345,7 @@ export class HlsSession {
       }
     }
     await saving;
-    const plans = await Promise.all(recorders.map((recorder, index) => completedPlan(recordable[index].kind, recorder.recorded)));
+    const plans = await Promise.all(recorders.map((recorder, index) => completedPlan(recordable[index], recorder.recorded)));
     if (plans[0].files.length === 0) {
       if (stopped) throw abortError(ctx.signal);
       throw new Error(`no segment of the live stream ${redactUrl(tracks[0].playlist.url)} could be recorded`);
@@ -322,7 +369,7 @@ function streamInfo(track: Track): { bandwidth?: number; codecs?: string } {
 }
 
 /** Live segments that made it to disk, in order; a missing one turns the next into a discontinuity. */
-async function completedPlan(kind: TrackKind, recorded: RecordedSegment[]): Promise<TrackPlan> {
+async function completedPlan({ kind, language }: Track, recorded: RecordedSegment[]): Promise<TrackPlan> {
   const present = await Promise.all(recorded.map((segment) => isFile(segment.file)));
   const files: TrackFiles['segments'] = [];
   let missing = false;
@@ -334,7 +381,7 @@ async function completedPlan(kind: TrackKind, recorded: RecordedSegment[]): Prom
     files.push({ file: segment.file, init: segment.init, discontinuity: files.length > 0 && (segment.discontinuity || missing) });
     missing = false;
   }
-  return { kind, requests: [], files };
+  return { kind, language, requests: [], files };
 }
 
 async function isFile(path: string): Promise<boolean> {

@@ -584,6 +584,35 @@ export interface components {
             /** @description This task's own speed limit in bytes per second; null: none (the global SPEED_LIMIT still applies) */
             speedLimit: number | null;
             /**
+             * @description This task's own quality: "best", "audio" or a maximum picture height ("1080"); null: the installation's default
+             * @example 1080
+             */
+            quality: string | null;
+            /**
+             * @description This task's own audio languages, best first; null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            audioLanguage: string[] | null;
+            /**
+             * @description This task's own subtitle languages ([] none); null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            subtitleLanguages: string[] | null;
+            /**
+             * @description Every file the task saved: the file, its subtitles (<name>.<language>.vtt) and the parts of a live recording; deleteFile=true removes them all
+             * @example [
+             *       "/home/me/Downloads/My Video.mp4",
+             *       "/home/me/Downloads/My Video.en.vtt"
+             *     ]
+             */
+            outputs: string[];
+            /**
              * @description Several nodes on one database: the node running the task, else the node that saved its file (on that node's disk unless DOWNLOAD_DIR is shared); null when neither
              * @example media-1-3f9a2c
              */
@@ -632,6 +661,27 @@ export interface components {
             speedLimit?: number | null;
             /** @description Make one task per entry the link holds (the parts of a Bilibili video without ?p=, the episodes of a season, a playlist's or channel's entries), in order, named "Title - 01 Entry title"; at most 1000 per link. Default false: one task for the link, as given */
             expand?: boolean;
+            /**
+             * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
+             * @example 1080
+             */
+            quality?: ("best" | "audio") | number | string | (null);
+            /**
+             * @description BCP-47 tags, best first: the first language the source offers is downloaded, else its default audio (with a line in the task log). A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            audioLanguage?: (string[] | null) | string;
+            /**
+             * @description BCP-47 tags of the subtitles to save beside the file as <name>.<language>.vtt; languages the source lacks are named in the task log; [] for none. A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            subtitleLanguages?: (string[] | null) | string;
         };
         CreateDownloadsDto: {
             tasks: components["schemas"]["CreateDownloadItemDto"][];
@@ -747,6 +797,27 @@ export interface components {
             speedLimit?: number | null;
             /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
             expand?: boolean;
+            /**
+             * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
+             * @example 1080
+             */
+            quality?: ("best" | "audio") | number | string | (null);
+            /**
+             * @description BCP-47 tags, best first: the first language the source offers is downloaded, else its default audio (with a line in the task log). A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            audioLanguage?: (string[] | null) | string;
+            /**
+             * @description BCP-47 tags of the subtitles to save beside the file as <name>.<language>.vtt; languages the source lacks are named in the task log; [] for none. A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            subtitleLanguages?: (string[] | null) | string;
         };
         SetLiveDto: {
             /** @example true */
@@ -767,6 +838,27 @@ export interface components {
             speedLimit?: number | null;
             /** @description When the task's link holds several entries (parts, episodes, a playlist): this task becomes the first and one new task is made for each other, after it, in order (see POST /api/downloads/resolve); a link that is one thing changes nothing */
             expand?: boolean;
+            /**
+             * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the installation's default (settings defaultQuality)
+             * @example 1080
+             */
+            quality?: ("best" | "audio") | number | string | (null);
+            /**
+             * @description BCP-47 tags, best first: the first language the source offers is downloaded, else its default audio (with a line in the task log). A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            audioLanguage?: (string[] | null) | string;
+            /**
+             * @description BCP-47 tags of the subtitles to save beside the file as <name>.<language>.vtt; languages the source lacks are named in the task log; [] for none. A string "zh,en" is read as a list. null: the installation's default
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            subtitleLanguages?: (string[] | null) | string;
         };
         HealthDto: {
             /**
@@ -936,6 +1028,18 @@ export interface components {
             /** @enum {string} */
             source: "saved" | "environment";
         };
+        LanguageListSettingDto: {
+            /**
+             * @description BCP-47 language tags
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            value: string[];
+            /** @enum {string} */
+            source: "saved" | "environment";
+        };
         SettingsViewDto: {
             maxConcurrentDownloads: components["schemas"]["NumberSettingDto"];
             downloadDir: components["schemas"]["StringSettingDto"];
@@ -946,6 +1050,12 @@ export interface components {
             webhookUrls: components["schemas"]["StringListSettingDto"];
             webhookSecret: components["schemas"]["SecretSettingDto"];
             webhookEvents: components["schemas"]["StringListSettingDto"];
+            /** @description what tasks without their own quality download: "best", "audio" or a maximum picture height ("1080") */
+            defaultQuality: components["schemas"]["StringSettingDto"];
+            /** @description audio languages, best first, for tasks without their own */
+            defaultAudioLanguage: components["schemas"]["LanguageListSettingDto"];
+            /** @description subtitle languages saved for tasks without their own */
+            defaultSubtitleLanguages: components["schemas"]["LanguageListSettingDto"];
         };
         UpdateSettingsDto: {
             /**
@@ -990,6 +1100,27 @@ export interface components {
              *     ]
              */
             webhookEvents?: ("download-create" | "download-start" | "download-success" | "download-failed" | "download-stop" | "download-update" | "download-delete")[] | null;
+            /**
+             * @description "best"; a maximum picture height (1080, "720p"): the tallest picture not above it, else the smallest offered, with a line in the task log; "audio": the sound alone (.m4a). null: the environment's value (DEFAULT_QUALITY)
+             * @example 1080
+             */
+            defaultQuality?: ("best" | "audio") | number | string | (null);
+            /**
+             * @description BCP-47 tags, best first: the first language the source offers is downloaded, else its default audio (with a line in the task log). A string "zh,en" is read as a list. null: the environment's value (DEFAULT_AUDIO_LANGUAGE)
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            defaultAudioLanguage?: (string[] | null) | string;
+            /**
+             * @description BCP-47 tags of the subtitles to save beside the file as <name>.<language>.vtt; languages the source lacks are named in the task log; [] for none. A string "zh,en" is read as a list. null: the environment's value (DEFAULT_SUBTITLE_LANGUAGES)
+             * @example [
+             *       "zh",
+             *       "en"
+             *     ]
+             */
+            defaultSubtitleLanguages?: (string[] | null) | string;
         };
     };
     responses: never;

@@ -118,6 +118,7 @@ export class DashLiveRecording {
       video: main,
       audio,
       subtitles: null,
+      audioOnly: job.quality === 'audio',
       signal: stopped ? undefined : ctx.signal,
       log: (line) => ctx.log(line),
     });
@@ -154,11 +155,13 @@ export class DashLiveRecording {
 
   private chooseKinds(manifest: DashManifest): TrackKind[] {
     const period = manifest.periods.at(-1);
-    const selection = period ? selectRepresentations(period) : null;
+    const selection = period ? selectRepresentations(period, this.options.job) : null;
     const kinds = (['video', 'audio'] as const).filter((kind) => selection?.[kind]);
     if (!selection || kinds.length === 0) throw new PermanentError(`the live DASH manifest ${redactUrl(manifest.url)} has no video or audio representation in its current period`);
     const chosen = [selection.video, selection.audio].filter((choice) => choice !== null).map(describeRepresentation).join(' + ');
     this.options.ctx.log(`live DASH: ${redactUrl(manifest.url)}; chose ${chosen}`);
+    for (const note of selection.notes) this.options.ctx.log(`quality/language: ${note}`);
+    if (selection.text.length > 0) this.options.ctx.log('quality/language: subtitles are not recorded from live DASH');
     return kinds;
   }
 
@@ -167,7 +170,7 @@ export class DashLiveRecording {
     const { segmentsDir, request } = this.options;
     let added = false;
     for (const period of manifest.periods) {
-      const selection = selectRepresentations(period);
+      const selection = selectRepresentations(period, this.options.job);
       for (const kind of this.kinds) {
         const representation = selection[kind];
         if (!representation) continue;

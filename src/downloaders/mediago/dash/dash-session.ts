@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { AppConfig } from '../../../config/app-config.js';
 import { throwIfAborted } from '../../../engine/abort.js';
@@ -10,7 +10,8 @@ import { inTurn } from '../../../engine/in-turn.js';
 import { MP4_PIECE } from '../../../engine/media-sniff.js';
 import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput } from '../../../engine/download-job.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, SubtitleFile } from '../../../engine/download-job.js';
+import { mergeWebVtt } from '../../../engine/webvtt.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../../../engine/stream-index.js';
@@ -26,11 +27,15 @@ export interface DashDependencies {
   config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
 }
 
-type TrackKind = 'video' | 'audio';
+type TrackKind = 'video' | 'audio' | 'text';
 
 /** One output track: the representation chosen in each period that has one, joined in order. */
 interface TrackPlan {
   kind: TrackKind;
+  /** Its folder under segments/: "video", "audio", "text-0"… */
+  dir: string;
+  /** The language a subtitle file is named by. */
+  language?: string;
   requests: SegmentRequest[];
   files: TrackFiles['segments'];
   /** Silence or black made for the periods without this track, so that the tracks stay in sync. */
@@ -95,14 +100,17 @@ export class DashSession {
       const liveTitle = job.nameIsDerived ? (manifest.title ?? titleFromMpdUrl(job.url)) : undefined;
       return { ...result, ...(liveTitle ? { title: liveTitle } : {}) };
     }
-    const selections = manifest.periods.map(selectRepresentations).filter((selection) => selection.video || selection.audio);
+    const choice = { quality: job.quality, audioLanguages: job.audioLanguages, subtitleLanguages: job.subtitleLanguages };
+    const selections = manifest.periods.map((period) => selectRepresentations(period, choice)).filter((selection) => selection.video || selection.audio);
     if (selections.length === 0) throw new PermanentError(`the DASH manifest ${redactUrl(manifest.url)} has no video or audio representation`);
     this.logChoice(manifest, selections);
     await this.resolveIndexes(selections);
 
     const plans = await inTurn(() => this.planTracks(selections));
     await this.adoptState(fingerprint(plans));
-    await writeStreamIndex(job.workDir, { version: 1, live: false, tracks: plans.map((plan) => streamTrack(job.workDir, plan)) });
+    // subtitles are saved as side files, not played in the local stream
+    const played = plans.filter((plan): plan is TrackPlan & { kind: 'video' | 'audio' } => plan.kind === 'video' || plan.kind === 'audio');
+    await writeStreamIndex(job.workDir, { version: 1, live: false, tracks: played.map((plan) => streamTrack(job.workDir, plan)) });
     const pool = new SegmentPool({
       http: this.deps.http,
       headers: job.headers,
@@ -118,9 +126,10 @@ export class DashSession {
     ctx.progress(vodProgress(pool.progress()));
 
     const result = await this.merge(plans);
+    const subtitles = await this.joinSubtitles(plans);
     if (job.deleteSegments) await rm(this.segmentsDir, { recursive: true, force: true });
     const title = job.nameIsDerived ? (manifest.title ?? titleFromMpdUrl(job.url)) : undefined;
-    return { ...result, ...(title ? { title } : {}) };
+    return { ...result, ...(title ? { title } : {}), ...(subtitles.length > 0 ? { subtitles } : {}) };
   }
 
   private async fetchManifest(signal = this.ctx.signal): Promise<{ text: string; url: string }> {
@@ -136,18 +145,21 @@ export class DashSession {
   private logChoice(manifest: DashManifest, selections: PeriodSelection[]): void {
     const periods = selections.length > 1 ? ` in ${selections.length} periods` : '';
     this.ctx.log(`DASH: ${redactUrl(manifest.url)}${periods}`);
-    for (const { period, video, audio } of selections) {
+    const noted = new Set<string>();
+    for (const { period, video, audio, text, notes } of selections) {
       const offered = period.representations.length;
-      const chosen = [video, audio].filter((choice): choice is DashRepresentation => choice !== null).map(describeRepresentation).join(' + ');
-      this.ctx.log(`${selections.length > 1 ? `period ${period.index + 1}: ` : ''}${offered} representations; chose ${chosen}`);
+      const chosen = [video, audio, ...text.map((entry) => entry.representation)].filter((choice): choice is DashRepresentation => choice !== null).map(describeRepresentation).join(' + ');
+      this.ctx.log(`${selections.length > 1 ? `period ${period.index + 1}: ` : ''}${offered} representations; chose ${chosen}${this.job.quality === 'audio' ? ' (the sound alone)' : ''}`);
+      for (const note of notes.filter((each) => !noted.has(each))) {
+        noted.add(note);
+        this.ctx.log(`quality/language: ${note}`);
+      }
     }
-    const text = manifest.periods.some((period) => period.representations.some((representation) => representation.kind === 'text'));
-    if (text) this.ctx.log('the manifest has subtitle tracks: they are not downloaded (DASH subtitles are not supported yet)');
   }
 
   /** SegmentBase representations list their segments in a sidx box: read it to get byte ranges. */
   private async resolveIndexes(selections: PeriodSelection[]): Promise<void> {
-    const indexed = selections.flatMap(({ video, audio }) => [video, audio]).filter((choice): choice is DashRepresentation => choice?.index != null);
+    const indexed = selections.flatMap(({ video, audio, text }) => [video, audio, ...text.map((entry) => entry.representation)]).filter((choice): choice is DashRepresentation => choice?.index != null);
     await Promise.all(
       indexed.map(async (representation) => {
         const index = representation.index!;
@@ -228,7 +240,7 @@ export class DashSession {
             : `${kind}: period ${periods} has none; padded with ${kind === 'audio' ? 'silence' : 'black'} for its length so that audio and video stay in sync`,
         );
       }
-      const plan: TrackPlan = { kind, requests: [], files: [], fillers: [], durations: [], bandwidth: like.bandwidth || null, codecs: like.codecs };
+      const plan: TrackPlan = { kind, dir: kind, requests: [], files: [], fillers: [], durations: [], bandwidth: like.bandwidth || null, codecs: like.codecs };
       let reference: string[] | null = null;
       for (const [order, selection] of selections.entries()) {
         const representation = selection[kind];
@@ -236,7 +248,7 @@ export class DashSession {
           const first = this.planPeriod(plan, representation, order, selection.period.duration);
           reference ??= first;
         } else if (!problem) {
-          const file = join(this.segmentsDir, plan.kind, `p${order}-filler.mp4`);
+          const file = join(this.segmentsDir, plan.dir, `p${order}-filler.mp4`);
           plan.fillers.push({ kind, path: file, seconds: selection.period.duration!, reference: [] });
           plan.files.push({ file, init: null, discontinuity: order > 0 });
           plan.durations.push(selection.period.duration!);
@@ -245,19 +257,27 @@ export class DashSession {
       for (const filler of plan.fillers) filler.reference = reference!;
       plans.push(plan);
     }
+    // one subtitle track per language, from each period that has it (cue times as written: no filler, no period offset)
+    const languages = [...new Set(selections.flatMap((selection) => selection.text.map((entry) => entry.language)))];
+    for (const [index, language] of languages.entries()) {
+      const plan: TrackPlan = { kind: 'text', dir: `text-${index}`, language, requests: [], files: [], fillers: [], durations: [], bandwidth: null, codecs: null };
+      const chosen = selections.flatMap((selection) => selection.text.filter((entry) => entry.language === language).map((entry) => entry.representation));
+      for (const [order, representation] of chosen.entries()) this.planPeriod(plan, representation, order, null);
+      plans.push(plan);
+    }
     return plans;
   }
 
   /** Plans one period of a track; returns the files of its first piece (init section and first segment). */
   private planPeriod(plan: TrackPlan, representation: DashRepresentation, order: number, periodSeconds: number | null): string[] {
-    const dir = join(this.segmentsDir, plan.kind);
+    const dir = join(this.segmentsDir, plan.dir);
     const where = `${plan.kind} ${representation.periodIndex > 0 || order > 0 ? `period ${representation.periodIndex + 1} ` : ''}`;
     const init = representation.init ? join(dir, `p${order}-init.mp4`) : null;
     if (init) plan.requests.push(this.request(`${where}initialization segment`, representation.init!, init));
     if (representation.segments.length === 0) throw new PermanentError(`${plan.kind} representation "${representation.id}" of ${redactUrl(this.job.url)} lists no segments`);
     const files = representation.segments.map((segment, index) => {
-      const file = join(dir, `p${order}-${String(index).padStart(6, '0')}.m4s`);
-      plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file));
+      const file = join(dir, `p${order}-${String(index).padStart(6, '0')}.${plan.kind === 'text' ? 'vtt' : 'm4s'}`);
+      plan.requests.push(this.request(`${where}segment ${index + 1}`, segment, file, plan.kind !== 'text'));
       // each period restarts its timestamps and may change encoding: the merge treats it like an HLS discontinuity
       plan.files.push({ file, init, discontinuity: index === 0 && order > 0 });
       // a manifest that gives no duration (a SegmentList without one) gets an even share of its period
@@ -281,8 +301,9 @@ export class DashSession {
     }
   }
 
-  private request(what: string, reference: MediaReference, path: string): SegmentRequest {
-    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, mirrors: reference.mirrors, range: reference.range, path, check: MP4_PIECE };
+  /** `media`: the piece must look like MP4 before it is kept; subtitles are text, read by the WebVTT merge. */
+  private request(what: string, reference: MediaReference, path: string, media = true): SegmentRequest {
+    return { label: `${what} of ${redactUrl(this.job.url)}`, url: reference.url, mirrors: reference.mirrors, range: reference.range, path, check: media ? MP4_PIECE : undefined };
   }
 
   /** Keeps the segments of an earlier run when they belong to the same presentation, and starts clean otherwise. */
@@ -312,12 +333,30 @@ export class DashSession {
       ffmpeg: this.deps.ffmpeg,
       workDir: this.job.workDir,
       baseName: 'output',
-      video: { kind: main.kind, segments: main.files },
+      video: { kind: main.kind === 'video' ? 'video' : 'audio', segments: main.files },
       audio: second ? { kind: 'audio', segments: second.files } : null,
       subtitles: null,
+      audioOnly: this.job.quality === 'audio',
       signal: this.ctx.signal,
       log: (line) => this.ctx.log(line),
     });
+  }
+
+  /** Each subtitle track as one WebVTT file in workDir (outside segments/, which deleteSegments removes); cue times as written. */
+  private async joinSubtitles(plans: TrackPlan[]): Promise<SubtitleFile[]> {
+    const files: SubtitleFile[] = [];
+    for (const [index, plan] of plans.filter((each) => each.kind === 'text').entries()) {
+      const texts = await Promise.all(plan.files.map((segment) => readFile(segment.file, 'utf8')));
+      const merged = mergeWebVtt(texts);
+      if (!merged.includes('-->')) {
+        this.ctx.log(`the ${plan.language} subtitle track has no cues: no file is saved for it`);
+        continue;
+      }
+      const path = join(this.job.workDir, `subtitles-${index}.vtt`);
+      await writeFile(path, merged);
+      files.push({ path, language: plan.language ?? 'und' });
+    }
+    return files;
   }
 }
 
@@ -325,7 +364,7 @@ export class DashSession {
  * A track as the growing local playlist plays it: the downloaded segments with their durations. Fillers are made
  * only after the download, so they are left out (the segment after one starts a discontinuity).
  */
-function streamTrack(workDir: string, plan: TrackPlan): StreamTrackIndex {
+function streamTrack(workDir: string, plan: TrackPlan & { kind: 'video' | 'audio' }): StreamTrackIndex {
   const fillers = new Set(plan.fillers.map((filler) => filler.path));
   const segments: Array<TrackFiles['segments'][number] & { duration: number }> = [];
   let skipped = false;

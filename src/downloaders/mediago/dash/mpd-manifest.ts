@@ -1,4 +1,4 @@
-import { type DashPlaylist, type MpdByteRange, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
+import { type DashPlaylist, type MpdByteRange, type MpdSegment, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { MAX_DASH_SEGMENTS, countMpdSegments, parseIsoDuration } from './segment-count.js';
 
@@ -189,11 +189,16 @@ function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): Das
   }
   if (info.segmentInfo.base) {
     // SegmentBase without an index: the one segment is the whole self-contained file
-    return { ...base, init: null, segments: playlist.segments.map((segment) => ({ url: segment.resolvedUri, range: null })), index: null };
+    return { ...base, init: null, segments: (playlist.segments ?? []).map((segment) => ({ url: segment.resolvedUri, range: null })), index: null };
+  }
+  if (!playlist.segments) {
+    // only a BaseURL (a side-loaded WebVTT file, a plain MP4): the whole resource is the one segment
+    const whole = stringOr(attributes.baseUrl, null);
+    return { ...base, init: null, segments: whole ? [{ url: whole, range: null }] : [], index: null };
   }
   const first = playlist.segments.find((segment) => segment.map?.resolvedUri);
   const init = first?.map ? reference(first.map) : null;
-  const segments = trimToPeriod(playlist, info).map((segment) => ({ ...reference(segment), duration: segment.duration }));
+  const segments = trimToPeriod(playlist.segments, playlist, info).map((segment) => ({ ...reference(segment), duration: segment.duration }));
   return { ...base, init, segments, index: null };
 }
 
@@ -201,12 +206,12 @@ function toRepresentation(playlist: DashPlaylist, info: RepresentationInfo): Das
  * A SegmentTemplate with @duration gives a count from a float division: a result a hair above a whole
  * number adds a segment past the end that the server does not have.
  */
-function trimToPeriod(playlist: DashPlaylist, info: RepresentationInfo): DashPlaylist['segments'] {
-  if (!info.segmentInfo.template || info.segmentInfo.segmentTimeline) return playlist.segments;
+function trimToPeriod(segments: MpdSegment[], playlist: DashPlaylist, info: RepresentationInfo): MpdSegment[] {
+  if (!info.segmentInfo.template || info.segmentInfo.segmentTimeline) return segments;
   const length = numberOr(playlist.attributes.periodDuration, null) ?? numberOr(playlist.attributes.sourceDuration, null);
-  if (!length) return playlist.segments;
+  if (!length) return segments;
   let start = 0;
-  return playlist.segments.filter((segment) => {
+  return segments.filter((segment) => {
     const keep = start < length - 0.001;
     start += segment.duration;
     return keep;

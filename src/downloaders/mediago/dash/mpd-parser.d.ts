@@ -37,7 +37,8 @@ declare module 'mpd-parser' {
 
   export interface DashPlaylist {
     attributes: Record<string, unknown>;
-    segments: MpdSegment[];
+    /** Absent for a representation that has only a BaseURL (attributes.baseUrl is the resource). */
+    segments?: MpdSegment[];
     /** Present for SegmentBase with an indexRange: where the sidx box is, and the init section. */
     sidx?: MpdSegment;
   }

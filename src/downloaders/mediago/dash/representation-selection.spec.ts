@@ -66,4 +66,23 @@ describe('selectRepresentations', () => {
   it('describes a choice for the log', () => {
     assert.equal(describeRepresentation(aRepresentation({ id: '1080p', bandwidth: 5_000_000, width: 1920, height: 1080, codecs: 'avc1.640028' })), 'video "1080p" 1920x1080 5000 kbit/s avc1.640028');
   });
+
+  it('applies a maximum height and audio and subtitle languages, with a note for each fallback', () => {
+    const period = aPeriod([
+      aRepresentation({ id: '1080', bandwidth: 5_000_000, height: 1080 }),
+      aRepresentation({ id: '720', bandwidth: 3_000_000, height: 720 }),
+      aRepresentation({ id: 'en', kind: 'audio', bandwidth: 128_000, language: 'eng' }),
+      aRepresentation({ id: 'zh', kind: 'audio', bandwidth: 96_000, language: 'zh-Hans' }),
+      aRepresentation({ id: 'sub-zh', kind: 'text', mimeType: 'text/vtt', language: 'zh' }),
+      aRepresentation({ id: 'sub-en', kind: 'text', mimeType: 'application/mp4', codecs: 'wvtt', language: 'en' }),
+    ]);
+    const chosen = selectRepresentations(period, { quality: 900, audioLanguages: ['zh'], subtitleLanguages: ['zh', 'en'] });
+    assert.deepEqual([chosen.video?.id, chosen.audio?.id, chosen.text.map((entry) => entry.representation.id)], ['720', 'zh', ['sub-zh']]);
+    assert.deepEqual(chosen.notes, ['the en subtitles are WebVTT inside MP4 segments, which is not converted: only WebVTT files are saved']);
+    const fallback = selectRepresentations(period, { quality: 480, audioLanguages: ['fr'], subtitleLanguages: [] });
+    assert.deepEqual([fallback.video?.id, fallback.audio?.id], ['720', 'en']);
+    assert.equal(fallback.notes.length, 2);
+    const sound = selectRepresentations(period, { quality: 'audio', audioLanguages: [], subtitleLanguages: [] });
+    assert.deepEqual([sound.video, sound.audio?.id], [null, 'en']);
+  });
 });
