@@ -1,4 +1,6 @@
 import type { DownloadType } from '../common/download-type.enum.js';
+import type { AppConfig } from '../config/app-config.js';
+import type { HttpClient } from './http-client.js';
 import type { MediaQuality } from '../config/media-choice.js';
 
 // The contract between a strategy and the engine it drives: what one run is given, reports and returns.
@@ -68,4 +70,11 @@ export interface SubtitleFile {
   path: string;
   /** The track's language tag as the source gave it (canonical BCP-47), or "und" when it gave none. */
   language: string;
+}
+
+/** What a segmented session (HLS, DASH) is given to fetch and merge with: the shared HTTP client, ffmpeg, the limits. */
+export interface SegmentSessionDependencies {
+  http: HttpClient;
+  ffmpeg: string | null;
+  config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
 }

@@ -1,14 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import type { AppConfig } from '../../config/app-config.js';
 import { abortError, isAbortError } from '../abort.js';
-import type { HttpClient } from '../http-client.js';
 import { redactUrl } from '../http-error.js';
 import { inTurn } from '../in-turn.js';
 import { HLS_FRAGMENT, HLS_SEGMENT } from '../media-sniff.js';
 import { type PoolProgress, SegmentPool, type SegmentRequest } from '../segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, SubtitleFile } from '../download-job.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, SegmentSessionDependencies, SubtitleFile } from '../download-job.js';
 import { segmentStartSeconds } from '../media-start-time.js';
 import { fileLanguage } from '../track-choice.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../merge-tracks.js';
@@ -19,12 +17,6 @@ import { KeyStore, assertSupportedEncryption } from './segment-crypto.js';
 import { selectStreams } from './variant-selection.js';
 import { mergeWebVtt } from '../webvtt.js';
 import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../stream-index.js';
-
-export interface HlsDependencies {
-  http: HttpClient;
-  ffmpeg: string | null;
-  config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
-}
 
 type TrackKind = 'video' | 'audio' | 'subtitles';
 
@@ -64,7 +56,7 @@ export class HlsSession {
   private audioOnly = false;
 
   constructor(
-    private readonly deps: HlsDependencies,
+    private readonly deps: SegmentSessionDependencies,
     private readonly job: DownloadJob,
     private readonly ctx: DownloadContext,
   ) {

@@ -7,7 +7,7 @@ import { describeError, PermanentError, redactUrl } from '../../../engine/http-e
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js';
-import type { DashDependencies } from './dash-session.js';
+import type { SegmentSessionDependencies } from '../../../engine/download-job.js';
 import type { DashManifest, MediaReference } from './mpd-manifest.js';
 import { describeRepresentation, selectRepresentations } from './representation-selection.js';
 
@@ -29,7 +29,7 @@ interface DashLiveState {
 }
 
 export interface DashLiveOptions {
-  deps: DashDependencies;
+  deps: SegmentSessionDependencies;
   job: DownloadJob;
   ctx: DownloadContext;
   segmentsDir: string;

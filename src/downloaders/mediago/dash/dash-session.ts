@@ -1,16 +1,15 @@
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { AppConfig } from '../../../config/app-config.js';
 import { throwIfAborted } from '../../../engine/abort.js';
-import { type HttpClient, discardBody } from '../../../engine/http-client.js';
+import { discardBody } from '../../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
 import { inTurn } from '../../../engine/in-turn.js';
 import { MP4_PIECE } from '../../../engine/media-sniff.js';
 import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
-import type { DownloadContext, DownloadJob, DownloadOutput, SubtitleFile } from '../../../engine/download-job.js';
+import type { DownloadContext, DownloadJob, DownloadOutput, SegmentSessionDependencies, SubtitleFile } from '../../../engine/download-job.js';
 import { mergeWebVtt } from '../../../engine/webvtt.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { vodProgress } from '../../../engine/hls/hls-session.js';
@@ -20,12 +19,6 @@ import { type PeriodSelection, describeRepresentation, selectRepresentations } f
 import { loadSidxSegments } from './sidx.js';
 import { type GapFiller, fillerProblem, makeFiller } from './gap-filler.js';
 import { DashLiveRecording } from './dash-live.js';
-
-export interface DashDependencies {
-  http: HttpClient;
-  ffmpeg: string | null;
-  config: Pick<AppConfig, 'segmentConcurrency' | 'retryAttempts' | 'retryBaseDelayMs' | 'stallTimeoutMs'>;
-}
 
 type TrackKind = 'video' | 'audio' | 'text';
 
@@ -69,7 +62,7 @@ export class DashSession {
   private readonly segmentsDir: string;
 
   constructor(
-    private readonly deps: DashDependencies,
+    private readonly deps: SegmentSessionDependencies,
     private readonly job: DownloadJob,
     private readonly ctx: DownloadContext,
   ) {
