@@ -1,14 +1,12 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer } from './fixtures/origin-server.js';
 import { waitFor } from './helpers/app-harness.js';
-import { SERVICE_MAIN as MAIN, ServiceProcess } from './helpers/service-process.js';
+import { ServiceProcess, bootAndExit } from './helpers/service-process.js';
 
 const MiB = 1024 * 1024;
 const sha256 = (data: Buffer) => createHash('sha256').update(data).digest('hex');
@@ -33,10 +31,7 @@ describe('restart recovery', () => {
   });
 
   it('refuses to boot with an invalid variable, naming it', async () => {
-    const child = spawn(process.execPath, [MAIN], { env: { PATH: process.env.PATH, MAX_CONCURRENT_DOWNLOADS: 'lots', DATA_DIR: join(root, 'bad') }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stderr!.on('data', (chunk) => (output += chunk));
-    const [code] = (await once(child, 'exit')) as [number | null];
+    const { code, output } = await bootAndExit({ MAX_CONCURRENT_DOWNLOADS: 'lots', DATA_DIR: join(root, 'bad') });
     assert.equal(code, 2);
     assert.match(output, /MAX_CONCURRENT_DOWNLOADS must be a whole number/);
   });

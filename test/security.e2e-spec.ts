@@ -1,20 +1,17 @@
 import assert from 'node:assert/strict';
-import { type ChildProcess, spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { type IncomingHttpHeaders, createServer as createHttpServer, request as httpRequest } from 'node:http';
 import { type AddressInfo, type Server, createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { after, before, describe, it } from 'node:test';
 import { OriginServer } from './fixtures/origin-server.js';
 import { makeSampleVideo } from './fixtures/sample-media.js';
 import { type TestApp, startTestApp, waitForStatus } from './helpers/app-harness.js';
+import { bootAndExit } from './helpers/service-process.js';
 import { SseRecorder } from './helpers/sse-client.js';
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 const KEY = 'a-long-enough-key';
 
 interface RawAnswer {
@@ -174,14 +171,7 @@ describe('security: who may drive the API', () => {
     it('refuses to start on a non-loopback address without API_KEY, saying how to proceed', async () => {
       const root = await mkdtemp(join(tmpdir(), 'mediago-bind-'));
       try {
-        const child: ChildProcess = spawn(process.execPath, [MAIN], {
-          env: { PATH: process.env.PATH, HOST: '0.0.0.0', PORT: '9', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') },
-          stdio: ['ignore', 'pipe', 'pipe'],
-        });
-        let output = '';
-        child.stdout!.on('data', (chunk) => (output += chunk));
-        child.stderr!.on('data', (chunk) => (output += chunk));
-        const [code] = (await once(child, 'exit')) as [number | null];
+        const { code, output } = await bootAndExit({ HOST: '0.0.0.0', PORT: '9', DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads') });
         assert.equal(code, 2, output);
         assert.match(output, /HOST is 0\.0\.0\.0.*no API_KEY is set.*Set API_KEY.*ALLOW_NO_AUTH=true/);
         assert.doesNotMatch(output, /Listening/);

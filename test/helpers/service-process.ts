@@ -81,7 +81,8 @@ export async function bootAndExit(env: Record<string, string>, timeoutMs = 60_00
   child.stdout!.on('data', (chunk) => (output += chunk));
   child.stderr!.on('data', (chunk) => (output += chunk));
   const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-  const [code] = (await once(child, 'exit')) as [number | null];
+  // 'close', not 'exit': the process may exit before its last output has come through the pipes
+  const [code] = (await once(child, 'close')) as [number | null];
   clearTimeout(timer);
   return { code, output, ms: Date.now() - began };
 }
