@@ -15,6 +15,7 @@ import { AddSpeedLimit1765152000000 } from '../database/migrations/1765152000000
 import { AddTaskListIndexes1765238400000 } from '../database/migrations/1765238400000-add-task-list-indexes.js';
 import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000-add-task-leases.js';
 import { AddMediaChoice1765500000000 } from '../database/migrations/1765500000000-add-media-choice.js';
+import { CountTasksByIdRange1765600000000 } from '../database/migrations/1765600000000-count-tasks-by-id-range.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -83,6 +84,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         'AddTaskListIndexes1765238400000',
         'AddTaskLeases1765400000000',
         'AddMediaChoice1765500000000',
+        'CountTasksByIdRange1765600000000',
       ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
@@ -102,7 +104,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 7);
+      assert.equal(migrations.length, 8);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -345,6 +347,29 @@ describe('DownloadRepository (real SQLite file)', () => {
       assert.equal((await repository.page(aPage())).total, 0);
     });
 
+    it('gives every page right across the id ranges its counts are kept in, with a range emptied and others thinned', async () => {
+      const saved = await repository.insertMany(Array.from({ length: 3000 }, (_, index) => aTask({ name: `r${index}`, status: STATUS_CYCLE[index % 5] })));
+      const rows = dataSource.getRepository(DownloadEntity);
+      // the counts are kept per 1024 ids: ids 1024-2047 emptied but for two tasks, one task in 13 gone everywhere
+      const gone = saved.filter((task) => (task.id >= 1024 && task.id < 2048 && task.id !== 1500 && task.id !== 2047) || task.id % 13 === 0);
+      await rows.delete({ id: In(gone.map((task) => task.id)) });
+      await rows.update({ id: In(saved.filter((task) => task.id % 11 === 3).map((task) => task.id)) }, { status: DownloadStatus.Failed });
+      const all = await rows.find({ order: { id: 'DESC' } });
+      assert.ok(all[0].id > 3 * 1024, 'the tasks span more than three ranges');
+      const filters: Array<Partial<PageQuery>> = [{}, { statuses: [DownloadStatus.Success] }, { statuses: [DownloadStatus.Failed, DownloadStatus.Waiting] }, { excludeStatus: DownloadStatus.Success }];
+      for (const filter of filters) {
+        const matching = all.filter((task) => (!filter.statuses || filter.statuses.includes(task.status)) && (!filter.excludeStatus || task.status !== filter.excludeStatus));
+        for (const pageSize of [100, 37]) {
+          for (let current = 1; current <= Math.ceil(matching.length / pageSize) + 1; current++) {
+            const query = aPage({ ...filter, pageSize, current });
+            const page = await repository.page(query);
+            const want = matching.slice((current - 1) * pageSize, current * pageSize).map((task) => task.id);
+            assert.deepEqual({ total: page.total, ids: page.list.map((task) => task.id) }, { total: matching.length, ids: want }, JSON.stringify(query));
+          }
+        }
+      }
+    });
+
     it('narrowed by a search, counts the matching rows themselves', async () => {
       const page = await repository.page(aPage({ search: 't1', pageSize: 2, current: 2, excludeStatus: DownloadStatus.Success }));
       const all = (await dataSource.getRepository(DownloadEntity).find({ order: { id: 'DESC' } })).filter((task) => task.name.includes('t1') && task.status !== DownloadStatus.Success);
@@ -533,36 +558,41 @@ describe('DownloadRepository (real SQLite file)', () => {
   });
 });
 
-describe('AddTaskListIndexes on a database written before it', () => {
-  it('counts the tasks already stored, and keeps counting after', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'download-repository-upgrade-'));
-    const options = dataSourceOptions(dir);
-    const before = new DataSource({ ...options, migrations: (options.migrations as unknown[]).filter((migration) => migration !== AddTaskListIndexes1765238400000) as DataSourceOptions['migrations'] });
-    try {
-      await before.initialize();
-      await new DownloadRepository(before.getRepository(DownloadEntity)).insertMany([
-        aTask({ status: DownloadStatus.Success }),
-        aTask({ status: DownloadStatus.Success }),
-        aTask({ status: DownloadStatus.Failed }),
-      ]);
-      await before.destroy();
-      const after = new DataSource(options);
-      await after.initialize();
+for (const migration of [AddTaskListIndexes1765238400000, CountTasksByIdRange1765600000000]) {
+  describe(`${migration.name} on a database written before it`, () => {
+    it('counts the tasks already stored, and keeps counting after', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'download-repository-upgrade-'));
+      const options = dataSourceOptions(dir);
+      // the entity's columns need the other migrations: only this one is left out
+      const before = new DataSource({ ...options, migrations: (options.migrations as unknown[]).filter((other) => other !== migration) as DataSourceOptions['migrations'] });
       try {
-        const repository = new DownloadRepository(after.getRepository(DownloadEntity));
-        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1 });
-        await repository.insertMany([aTask({ status: DownloadStatus.Waiting })]);
-        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1, [DownloadStatus.Waiting]: 1 });
-        assert.equal((await repository.page(aPage({ excludeStatus: DownloadStatus.Success }))).total, 2);
+        await before.initialize();
+        await new DownloadRepository(before.getRepository(DownloadEntity)).insertMany([
+          aTask({ status: DownloadStatus.Success }),
+          aTask({ status: DownloadStatus.Success }),
+          aTask({ status: DownloadStatus.Failed }),
+        ]);
+        await before.destroy();
+        const after = new DataSource(options);
+        await after.initialize();
+        try {
+          const repository = new DownloadRepository(after.getRepository(DownloadEntity));
+          assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1 });
+          await repository.insertMany([aTask({ status: DownloadStatus.Waiting })]);
+          assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 2, [DownloadStatus.Failed]: 1, [DownloadStatus.Waiting]: 1 });
+          const page = await repository.page(aPage({ excludeStatus: DownloadStatus.Success }));
+          assert.equal(page.total, 2);
+          assert.deepEqual(page.list.map((task) => task.status), [DownloadStatus.Waiting, DownloadStatus.Failed]);
+        } finally {
+          await after.destroy();
+        }
       } finally {
-        await after.destroy();
+        if (before.isInitialized) await before.destroy();
+        rmSync(dir, { recursive: true, force: true });
       }
-    } finally {
-      if (before.isInitialized) await before.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    });
   });
-});
+}
 
 describe('ormconfig (the data source of the TypeORM CLI)', () => {
   it('is a DataSource with the same entities and migrations, that does not run migrations by itself', () => {
@@ -579,6 +609,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
       AddTaskListIndexes1765238400000,
       AddTaskLeases1765400000000,
       AddMediaChoice1765500000000,
+      CountTasksByIdRange1765600000000,
     ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
