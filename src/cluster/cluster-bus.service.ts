@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { EventEmitter2 } from '@nestjs/event-emitter';
-import pg from 'pg';
+import type pg from 'pg';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DownloadEvent, type DownloadEventMap, type DownloadEventName, REMOTE_DOWNLOAD_EVENT, type RemoteDownloadEvent } from '../events/download-events.js';
 
@@ -99,7 +99,9 @@ export class ClusterBus implements OnModuleInit, OnApplicationShutdown {
   }
 
   private async connect(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.config.databaseUrl!, connectionTimeoutMillis: 5_000 });
+    // loaded only when nodes share a PostgreSQL database
+    const { default: postgres } = await import('pg');
+    const client = new postgres.Client({ connectionString: this.config.databaseUrl!, connectionTimeoutMillis: 5_000 });
     client.on('notification', (message) => void this.receive(message.channel, message.payload ?? ''));
     client.on('error', (error) => this.lost(client, error));
     client.on('end', () => this.lost(client, null));
