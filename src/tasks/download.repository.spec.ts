@@ -173,6 +173,18 @@ describe('DownloadRepository (real SQLite file)', () => {
       await assert.rejects(repository.insertMany([aTask({ name: 'good' }), aTask({ name: null as unknown as string })]));
       assert.equal((await repository.page(aPage())).total, 0);
     });
+
+    it('keeps the writes other callers make while a failing batch is inserted (one connection, no shared transaction)', async () => {
+      const [other] = await insert({ name: 'other' });
+      const batch = [...Array.from({ length: 2999 }, (_, index) => aTask({ name: `good ${index}` })), aTask({ name: null as unknown as string })];
+      // the edit is asked for while the batch is being written (a few milliseconds in)
+      const editedLater = new Promise<boolean>((resolve, reject) => setTimeout(() => repository.editDescription(other, { name: 'renamed meanwhile' }).then(resolve, reject), 3));
+      const [inserted, edited] = await Promise.allSettled([repository.insertMany(batch), editedLater]);
+      assert.equal(inserted.status, 'rejected');
+      assert.deepEqual(edited, { status: 'fulfilled', value: true });
+      assert.equal((await repository.findById(other.id))?.name, 'renamed meanwhile');
+      assert.equal((await repository.page(aPage())).total, 1);
+    });
   });
 
   describe('page', () => {

@@ -114,7 +114,7 @@ function pageIndex(query: PageQuery): { index: string; where: string | null } | 
   return null;
 }
 
-/** Rows per INSERT: about 22 columns each stays far below SQLite's 32,766 bound variables. */
+/** Rows per INSERT on PostgreSQL: about 30 columns each stays far below its 65,535 bound parameters. */
 const INSERT_CHUNK = 500;
 
 /** The only place that talks to the ORM about download tasks. */
@@ -122,20 +122,42 @@ const INSERT_CHUNK = 500;
 export class DownloadRepository {
   constructor(@InjectRepository(DownloadEntity) private readonly orm: Repository<DownloadEntity>) {}
 
-  /** Transactions one at a time: SQLite has one connection here, and a second BEGIN inside the first fails. */
-  private transactions: Promise<unknown> = Promise.resolve();
+  /** Inserts one at a time: each finds its own rows as the ids above the largest before it. */
+  private inserts: Promise<unknown> = Promise.resolve();
 
   async insertMany(rows: NewDownload[]): Promise<DownloadEntity[]> {
-    const next = this.transactions.then(() => this.insertInTransaction(rows));
-    this.transactions = next.catch(() => undefined);
+    const next = this.inserts.then(() => (this.kind === 'postgres' ? this.insertInTransaction(rows) : this.insertAtOnce(rows)));
+    this.inserts = next.catch(() => undefined);
     return next;
   }
 
   /**
-   * One INSERT per chunk, then one read of the ids above the largest before it: ids only grow (AUTOINCREMENT)
-   * and inserts run one transaction at a time, so those rows are this chunk. (Stamps would not do: they run
-   * ahead of the clock by a millisecond a row, and a restarted process stamps from the clock again.)
+   * SQLite: every row in one INSERT, its values one bound JSON array that SQLite unpacks (json_each), then one
+   * read of the ids above the largest before it: ids only grow (AUTOINCREMENT) and only this inserts tasks, one
+   * call at a time, so those rows are these. One statement is atomic by itself: no transaction is opened on the
+   * one connection that every other query of the service shares, where a rollback would also undo their writes.
+   * (Stamps would not do to find the rows: they run ahead of the clock by a millisecond a row, and a restarted
+   * process stamps from the clock again.)
    */
+  private async insertAtOnce(rows: NewDownload[]): Promise<DownloadEntity[]> {
+    if (rows.length === 0) return [];
+    const { driver } = this.orm.manager.connection;
+    const columns = this.orm.metadata.columns.filter((column) => !column.isGenerated);
+    const values = rows.map((row) => {
+      const stamp = nowIso();
+      const entity = { ...row, createdDate: stamp, updatedDate: stamp };
+      return columns.map((column) => driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column) as unknown);
+    });
+    const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
+    const picks = columns.map((_, index) => `"value" ->> ${index}`).join(', ');
+    const [{ last }] = (await this.orm.query('SELECT COALESCE(MAX(id), 0) AS last FROM download_tasks')) as Array<{ last: number }>;
+    await this.orm.query(`INSERT INTO "download_tasks" (${names}) SELECT ${picks} FROM json_each(?) ORDER BY "key"`, [JSON.stringify(values)]);
+    const written = await this.orm.find({ where: { id: MoreThan(last) }, order: { id: 'ASC' } });
+    if (written.length !== rows.length) throw new Error(`wrote ${rows.length} tasks but read back ${written.length}`);
+    return written;
+  }
+
+  /** PostgreSQL: one INSERT per chunk in one transaction; each statement says which ids it took (other nodes insert at the same time). */
   private insertInTransaction(rows: NewDownload[]): Promise<DownloadEntity[]> {
     return this.orm.manager.transaction(async (manager) => {
       const saved: DownloadEntity[] = [];
@@ -144,17 +166,9 @@ export class DownloadRepository {
           const stamp = nowIso();
           return { ...row, createdDate: stamp, updatedDate: stamp };
         });
-        let written: DownloadEntity[];
-        if (this.kind === 'postgres') {
-          // other nodes insert at the same time there: the statement itself says which ids it took
-          const [sql, values] = this.insertStatement(chunk);
-          const ids = ((await manager.query(`${sql} RETURNING "id"`, values)) as Array<{ id: number }>).map((row) => row.id);
-          written = await manager.find(DownloadEntity, { where: { id: In(ids) }, order: { id: 'ASC' } });
-        } else {
-          const [{ last }] = (await manager.query('SELECT COALESCE(MAX(id), 0) AS last FROM download_tasks')) as Array<{ last: number }>;
-          await manager.query(...this.insertStatement(chunk));
-          written = await manager.find(DownloadEntity, { where: { id: MoreThan(last) }, order: { id: 'ASC' } });
-        }
+        const [sql, values] = this.insertStatement(chunk);
+        const ids = ((await manager.query(`${sql} RETURNING "id"`, values)) as Array<{ id: number }>).map((row) => row.id);
+        const written = await manager.find(DownloadEntity, { where: { id: In(ids) }, order: { id: 'ASC' } });
         if (written.length !== chunk.length) throw new Error(`wrote ${chunk.length} tasks but read back ${written.length}`);
         saved.push(...written);
       }
@@ -172,8 +186,7 @@ export class DownloadRepository {
     const names = columns.map((column) => connection.driver.escape(column.databaseName)).join(', ');
     const values = rows.flatMap((entity) => columns.map((column) => connection.driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column)));
     let bound = 0;
-    const placeholder = this.kind === 'postgres' ? () => `$${++bound}` : () => '?';
-    const tuples = rows.map(() => `(${columns.map(() => placeholder()).join(', ')})`);
+    const tuples = rows.map(() => `(${columns.map(() => `$${++bound}`).join(', ')})`);
     return [`INSERT INTO ${connection.driver.escape(this.orm.metadata.tableName)} (${names}) VALUES ${tuples.join(', ')}`, values];
   }
 
@@ -556,6 +569,9 @@ export class DownloadRepository {
     const result = await this.orm.update({ id: lease.id, leaseToken: lease.token }, { ...changes, updatedDate: nowIso(), version: () => '"version" + 1' });
     return (result.affected ?? 0) > 0;
   }
+
+  /** PostgreSQL's transactions of this node, one at a time. */
+  private transactions: Promise<unknown> = Promise.resolve();
 
   private inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
     const next = this.transactions.then(() => this.orm.manager.transaction(work));
