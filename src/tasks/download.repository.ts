@@ -201,7 +201,8 @@ export class DownloadRepository {
   /**
    * One page, newest first, and the total of all matches. The page's ids are read from an index (skipping
    * `offset` entries there, not rows), from whichever end of the matches is nearer, then only its rows are
-   * loaded; the total comes from the per-status counts unless a directory or a search narrows the list.
+   * loaded. On SQLite, unless a directory or a search narrows the list, the total and the id range a page starts
+   * in come from the counts kept per range; otherwise the matches are counted.
    */
   async page(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
     if (this.kind === 'sqlite' && !query.under && !query.search) return this.countedPage(query);
