@@ -1,6 +1,15 @@
-import { type DashPlaylist, type MpdByteRange, type MpdSegment, type MpdNode, type MpdSegmentReference, type RepresentationInfo, inheritAttributes, stringToMpdXml, toPlaylists } from 'mpd-parser';
+import { createRequire } from 'node:module';
+import type * as MpdParser from 'mpd-parser';
+import type { DashPlaylist, MpdByteRange, MpdSegment, MpdNode, MpdSegmentReference, RepresentationInfo } from 'mpd-parser';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { MAX_DASH_SEGMENTS, countMpdSegments, parseIsoDuration } from './segment-count.js';
+
+/**
+ * mpd-parser, with the XML parser under it (0.8 MiB of heap), loaded the first time a manifest is read: a
+ * service that never meets DASH does without it.
+ */
+let mpdParser: typeof MpdParser | undefined;
+const loadMpdParser = (): typeof MpdParser => (mpdParser ??= createRequire(import.meta.url)('mpd-parser') as typeof MpdParser);
 
 export type DashTrackKind = 'video' | 'audio' | 'text' | 'other';
 
@@ -94,6 +103,7 @@ const KEY_SYSTEMS: Record<string, string> = {
  * and regroups its flat output by Period and AdaptationSet. `url` is the MPD's final URL after redirects.
  */
 export function parseMpd(text: string, url: string): DashManifest {
+  const { stringToMpdXml, inheritAttributes, toPlaylists } = loadMpdParser();
   let mpd: MpdNode;
   try {
     mpd = stringToMpdXml(text);
