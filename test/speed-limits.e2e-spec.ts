@@ -35,9 +35,11 @@ describe('speed limits', () => {
     await origin.stop();
   });
 
-  it("holds one task to its own limit: 20 MiB at 4 MiB/s takes 5 s ± 15%", async () => {
+  // The lower bounds are the limiter's promise and hold however loaded the machine is; the upper bounds only
+  // catch a limiter far stricter than asked, with room for a shared machine that stretches every transfer.
+  it("holds one task to its own limit: 20 MiB at 4 MiB/s takes at least 5 s less 15%, and not 1.6 times that", async () => {
     const [ms] = await timedDownloads(test, [{ type: 'direct', url: origin.url('/files/big.bin'), name: 'limited', speedLimit: 4 * MiB }]);
-    assert.ok(ms >= 4250 && ms <= 5750, `took ${ms} ms`);
+    assert.ok(ms >= 4250 && ms <= 8000, `took ${ms} ms`);
     const task = (await test.api('GET', '/api/downloads?search=limited')).body.data.list[0];
     assert.equal(task.speedLimit, 4 * MiB);
     assert.deepEqual(await readFile(task.file), big);
@@ -46,13 +48,14 @@ describe('speed limits', () => {
   it('shares a global limit set live between running tasks', async () => {
     const answer = await test.api('PUT', '/api/settings', { speedLimit: 4 * MiB });
     assert.deepEqual(answer.body.data.speedLimit, { value: 4 * MiB, source: 'saved' });
-    // 16 MiB at 4 MiB/s in all: about 4 s, and the two finish close together
+    // 16 MiB at 4 MiB/s in all: about 4 s, and the two finish close together (served one after the other,
+    // the first would end at about half the time of the second)
     const [a, b] = await timedDownloads(test, [
       { type: 'direct', url: origin.url('/files/a.bin'), name: 'a' },
       { type: 'direct', url: origin.url('/files/b.bin'), name: 'b' },
     ]);
-    assert.ok(Math.max(a, b) >= 3400 && Math.max(a, b) <= 4600 * 1.15, `took ${a} and ${b} ms`);
-    assert.ok(Math.abs(a - b) < 1000, `finished ${Math.abs(a - b)} ms apart`);
+    assert.ok(Math.max(a, b) >= 3400 && Math.max(a, b) <= 4000 * 1.6, `took ${a} and ${b} ms`);
+    assert.ok(Math.abs(a - b) < 0.3 * Math.max(a, b), `finished ${Math.abs(a - b)} ms apart`);
     await test.api('PUT', '/api/settings', { speedLimit: null });
   });
 
