@@ -141,15 +141,8 @@ export class DownloadRepository {
    */
   private async insertAtOnce(rows: NewDownload[]): Promise<DownloadEntity[]> {
     if (rows.length === 0) return [];
-    const { driver } = this.orm.manager.connection;
-    const columns = this.orm.metadata.columns.filter((column) => !column.isGenerated);
-    const values = rows.map((row) => {
-      const stamp = nowIso();
-      const entity = { ...row, createdDate: stamp, updatedDate: stamp };
-      return columns.map((column) => driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column) as unknown);
-    });
-    const names = columns.map((column) => driver.escape(column.databaseName)).join(', ');
-    const picks = columns.map((_, index) => `"value" ->> ${index}`).join(', ');
+    const { names, values } = this.storedRows(rows);
+    const picks = values[0].map((_, index) => `"value" ->> ${index}`).join(', ');
     const [{ last }] = (await this.orm.query('SELECT COALESCE(MAX(id), 0) AS last FROM download_tasks')) as Array<{ last: number }>;
     await this.orm.query(`INSERT INTO "download_tasks" (${names}) SELECT ${picks} FROM json_each(?) ORDER BY "key"`, [JSON.stringify(values)]);
     const written = await this.orm.find({ where: { id: MoreThan(last) }, order: { id: 'ASC' } });
@@ -157,19 +150,21 @@ export class DownloadRepository {
     return written;
   }
 
-  /** PostgreSQL: one INSERT per chunk in one transaction; each statement says which ids it took (other nodes insert at the same time). */
+  /**
+   * PostgreSQL: one multi-row INSERT per chunk in one transaction; each statement says which ids it took (other
+   * nodes insert at the same time). Written here: the query builder takes about as long to build one for 500 rows
+   * as the database takes to run it.
+   */
   private insertInTransaction(rows: NewDownload[]): Promise<DownloadEntity[]> {
     return this.orm.manager.transaction(async (manager) => {
       const saved: DownloadEntity[] = [];
       for (let start = 0; start < rows.length; start += INSERT_CHUNK) {
-        const chunk = rows.slice(start, start + INSERT_CHUNK).map((row) => {
-          const stamp = nowIso();
-          return { ...row, createdDate: stamp, updatedDate: stamp };
-        });
-        const [sql, values] = this.insertStatement(chunk);
-        const ids = ((await manager.query(`${sql} RETURNING "id"`, values)) as Array<{ id: number }>).map((row) => row.id);
-        const written = await manager.find(DownloadEntity, { where: { id: In(ids) }, order: { id: 'ASC' } });
-        if (written.length !== chunk.length) throw new Error(`wrote ${chunk.length} tasks but read back ${written.length}`);
+        const { names, values } = this.storedRows(rows.slice(start, start + INSERT_CHUNK));
+        let bound = 0;
+        const tuples = values.map((row) => `(${row.map(() => `$${++bound}`).join(', ')})`).join(', ');
+        const inserted = (await manager.query(`INSERT INTO "download_tasks" (${names}) VALUES ${tuples} RETURNING "id"`, values.flat())) as Array<{ id: number }>;
+        const written = await manager.find(DownloadEntity, { where: { id: In(inserted.map((row) => row.id)) }, order: { id: 'ASC' } });
+        if (written.length !== values.length) throw new Error(`wrote ${values.length} tasks but read back ${written.length}`);
         saved.push(...written);
       }
       return saved;
@@ -177,17 +172,18 @@ export class DownloadRepository {
   }
 
   /**
-   * A multi-row INSERT with bound values, built from the entity's columns: the query builder takes about as long
-   * to build one for 500 rows as SQLite takes to run it. Values are converted as the ORM converts them (booleans).
+   * New tasks as stored: each stamped now, created = updated, its values in the order of the entity's written
+   * columns (`names`), converted as the ORM converts them (booleans, JSON).
    */
-  private insertStatement(rows: Array<Omit<DownloadEntity, 'id'>>): [string, unknown[]] {
-    const { connection } = this.orm.manager;
+  private storedRows(rows: NewDownload[]): { names: string; values: unknown[][] } {
+    const { driver } = this.orm.manager.connection;
     const columns = this.orm.metadata.columns.filter((column) => !column.isGenerated);
-    const names = columns.map((column) => connection.driver.escape(column.databaseName)).join(', ');
-    const values = rows.flatMap((entity) => columns.map((column) => connection.driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column)));
-    let bound = 0;
-    const tuples = rows.map(() => `(${columns.map(() => `$${++bound}`).join(', ')})`);
-    return [`INSERT INTO ${connection.driver.escape(this.orm.metadata.tableName)} (${names}) VALUES ${tuples.join(', ')}`, values];
+    const values = rows.map((row) => {
+      const stamp = nowIso();
+      const entity = { ...row, createdDate: stamp, updatedDate: stamp };
+      return columns.map((column) => driver.preparePersistentValue(column.getEntityValue(entity) ?? null, column) as unknown);
+    });
+    return { names: columns.map((column) => driver.escape(column.databaseName)).join(', '), values };
   }
 
   findById(id: number): Promise<DownloadEntity | null> {
@@ -247,21 +243,13 @@ export class DownloadRepository {
 
   /** The number of matching tasks in each id range that has any, newest range first (SQLite's kept counts). */
   private async rangeCounts(query: PageQuery): Promise<Array<[range: number, count: number]>> {
-    const conditions: string[] = [];
-    const parameters: string[] = [];
-    if (query.statuses) {
-      conditions.push(`"status" IN (${query.statuses.map(() => '?').join(', ')})`);
-      parameters.push(...query.statuses);
-    }
-    if (query.excludeStatus) {
-      conditions.push(`"status" != ?`);
-      parameters.push(query.excludeStatus);
-    }
-    const where = conditions.length > 0 ? ` WHERE ${conditions.join(' AND ')}` : '';
+    // the statuses' conditions of any page query: the counts have a status column of the same name
+    const counts = this.applyPageFilter(this.orm.manager.createQueryBuilder().select('counts.range', 'range').addSelect('SUM(counts.count)', 'count').from(TASK_COUNTS, 'counts'), 'counts', query)
+      .groupBy('counts.range')
+      .having('SUM(counts.count) > 0');
+    const [sql, parameters] = counts.getQueryAndParameters();
     // one JSON text: a few hundred small rows cost the sqlite3 binding more as objects than the query costs
-    const sql = `SELECT json_group_array(json_array("range", "count") ORDER BY "range" DESC) AS "ranges" FROM (
-      SELECT "range", SUM("count") AS "count" FROM "${TASK_COUNTS}"${where} GROUP BY "range" HAVING SUM("count") > 0)`;
-    const [row] = (await this.orm.query(sql, parameters)) as Array<{ ranges: string }>;
+    const [row] = (await this.orm.query(`SELECT json_group_array(json_array("range", "count") ORDER BY "range" DESC) AS "ranges" FROM (${sql})`, parameters)) as Array<{ ranges: string }>;
     return JSON.parse(row.ranges) as Array<[number, number]>;
   }
 
@@ -270,15 +258,16 @@ export class DownloadRepository {
    * newest match, or with `from` the newest below an id (DESC) or the oldest at or above one (ASC).
    */
   private pageIds(query: PageQuery, direction: 'ASC' | 'DESC', limit: number, skip: number, from?: { below: number } | { atOrAbove: number }): [string, unknown[]] {
-    const start = !from ? null : 'below' in from ? `"id" < ${from.below}` : `"id" >= ${from.atOrAbove}`;
+    const start = (column: string) => (!from ? null : 'below' in from ? `${column} < ${from.below}` : `${column} >= ${from.atOrAbove}`);
     const indexed = pageIndex(query);
     if (indexed) {
       // literal SQL: a partial index serves a query only when its condition is written out, not bound
-      const where = [indexed.where, start].filter(Boolean).join(' AND ');
+      const where = [indexed.where, start('"id"')].filter(Boolean).join(' AND ');
       return [`SELECT "id" FROM "download_tasks" INDEXED BY "${indexed.index}"${where ? ` WHERE ${where}` : ''} ORDER BY "id" ${direction} LIMIT ${limit} OFFSET ${skip}`, []];
     }
     const builder = this.applyPageFilter(this.orm.manager.createQueryBuilder().select('match.id').from(DownloadEntity, 'match'), 'match', query);
-    if (start) builder.andWhere(start.replace('"id"', '"match"."id"'));
+    const after = start('"match"."id"');
+    if (after) builder.andWhere(after);
     return builder.orderBy('match.id', direction).limit(limit).offset(skip).getQueryAndParameters();
   }
 
