@@ -18,26 +18,7 @@ export class AddTaskListIndexes1765238400000 implements MigrationInterface {
     await queryRunner.query(`CREATE INDEX "idx_download_tasks_success" ON "download_tasks" ("id") WHERE "status" = 'success'`);
     // PostgreSQL counts by itself, and several nodes writing at once would all queue on one counter row
     if (storeKind(queryRunner) === 'postgres') return;
-    await queryRunner.query(`CREATE TABLE "download_status_counts" ("status" varchar(16) PRIMARY KEY NOT NULL, "count" integer NOT NULL)`);
-    await queryRunner.query(`INSERT INTO "download_status_counts" ("status", "count") SELECT "status", COUNT(*) FROM "download_tasks" GROUP BY "status"`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_insert" AFTER INSERT ON "download_tasks"
-      BEGIN
-        INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
-          ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
-      END`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_delete" AFTER DELETE ON "download_tasks"
-      BEGIN
-        UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
-      END`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_update" AFTER UPDATE OF "status" ON "download_tasks" WHEN OLD."status" IS NOT NEW."status"
-      BEGIN
-        UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
-        INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
-          ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
-      END`);
+    await createStatusCounts(queryRunner);
   }
 
   async down(queryRunner: QueryRunner): Promise<void> {
@@ -53,4 +34,28 @@ export class AddTaskListIndexes1765238400000 implements MigrationInterface {
     await queryRunner.query(`DROP TRIGGER "trg_download_tasks_count_insert"`);
     await queryRunner.query(`DROP TABLE "download_status_counts"`);
   }
+}
+
+/** The per-status counts, filled from the tasks stored, and the triggers that keep them (also the way back from CountTasksByIdRange). */
+export async function createStatusCounts(queryRunner: QueryRunner): Promise<void> {
+  await queryRunner.query(`CREATE TABLE "download_status_counts" ("status" varchar(16) PRIMARY KEY NOT NULL, "count" integer NOT NULL)`);
+  await queryRunner.query(`INSERT INTO "download_status_counts" ("status", "count") SELECT "status", COUNT(*) FROM "download_tasks" GROUP BY "status"`);
+  await queryRunner.query(`
+    CREATE TRIGGER "trg_download_tasks_count_insert" AFTER INSERT ON "download_tasks"
+    BEGIN
+      INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
+        ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
+    END`);
+  await queryRunner.query(`
+    CREATE TRIGGER "trg_download_tasks_count_delete" AFTER DELETE ON "download_tasks"
+    BEGIN
+      UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
+    END`);
+  await queryRunner.query(`
+    CREATE TRIGGER "trg_download_tasks_count_update" AFTER UPDATE OF "status" ON "download_tasks" WHEN OLD."status" IS NOT NEW."status"
+    BEGIN
+      UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
+      INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
+        ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
+    END`);
 }

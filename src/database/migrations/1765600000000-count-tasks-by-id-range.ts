@@ -1,5 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 import { storeKind } from '../../common/store-kind.js';
+import { createStatusCounts } from './1765238400000-add-task-list-indexes.js';
 
 /**
  * SQLite's task counts kept per range of 1024 ids as well as per status (`download_task_counts`, replacing
@@ -43,25 +44,6 @@ export class CountTasksByIdRange1765600000000 implements MigrationInterface {
     if (storeKind(queryRunner) === 'postgres') return;
     for (const trigger of ['insert', 'delete', 'update']) await queryRunner.query(`DROP TRIGGER "trg_download_tasks_range_count_${trigger}"`);
     await queryRunner.query(`DROP TABLE "download_task_counts"`);
-    await queryRunner.query(`CREATE TABLE "download_status_counts" ("status" varchar(16) PRIMARY KEY NOT NULL, "count" integer NOT NULL)`);
-    await queryRunner.query(`INSERT INTO "download_status_counts" ("status", "count") SELECT "status", COUNT(*) FROM "download_tasks" GROUP BY "status"`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_insert" AFTER INSERT ON "download_tasks"
-      BEGIN
-        INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
-          ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
-      END`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_delete" AFTER DELETE ON "download_tasks"
-      BEGIN
-        UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
-      END`);
-    await queryRunner.query(`
-      CREATE TRIGGER "trg_download_tasks_count_update" AFTER UPDATE OF "status" ON "download_tasks" WHEN OLD."status" IS NOT NEW."status"
-      BEGIN
-        UPDATE "download_status_counts" SET "count" = "count" - 1 WHERE "status" = OLD."status";
-        INSERT INTO "download_status_counts" ("status", "count") VALUES (NEW."status", 1)
-          ON CONFLICT ("status") DO UPDATE SET "count" = "count" + 1;
-      END`);
+    await createStatusCounts(queryRunner);
   }
 }
