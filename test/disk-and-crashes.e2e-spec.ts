@@ -75,8 +75,16 @@ describe('full disks, crash loops, bad paths and what users read', { concurrency
   it('fails a task whose runs died with the process twice (kill -9), while SIGTERM never counts', async () => {
     const root = join(scratch, 'crash-loop');
     const env = { DIRECT_CONNECTIONS: '1' };
-    const runStarted = async (service: ServiceProcess, id: number) =>
-      waitFor(async () => (await service.api('GET', `/api/downloads/${id}`)).body.data.status === 'downloading', 45_000, 'the run to start');
+    const runStarted = async (service: ServiceProcess, id: number) => {
+      try {
+        await waitFor(async () => (await service.api('GET', `/api/downloads/${id}`)).body.data.status === 'downloading', 45_000, 'the run to start');
+      } catch (error) {
+        // what the task and the service said, for a failure seen once on a loaded machine and not since
+        const task = (await service.api('GET', `/api/downloads/${id}`)).body.data;
+        const { log } = (await service.api('GET', `/api/downloads/${id}/logs`)).body.data;
+        throw new Error(`${(error as Error).message}; the task: ${JSON.stringify(task)}\nits log:\n${log}\nthe service:\n${service.output.slice(-4000)}`, { cause: error });
+      }
+    };
 
     // a clean shutdown first: it must not count towards the limit of two
     const first = new ServiceProcess(root, env);
