@@ -22,13 +22,13 @@ describe('ytdlpPredatesCookieFix', () => {
 
 describe('ToolsService.status for yt-dlp', () => {
   /** A stand-in yt-dlp executable that prints the given version, as the real one does for --version. */
-  async function statusFor(version: string) {
+  async function statusFor(version: string, before = '') {
     const dir = await mkdtemp(join(tmpdir(), 'ytdlp-version-'));
     const path = join(dir, 'yt-dlp');
-    await writeFile(path, `#!/bin/sh\necho ${version}\n`);
+    await writeFile(path, `#!/bin/sh\n${before}\necho ${version}\n`);
     await chmod(path, 0o755);
     try {
-      return new ToolsService(loadConfig({ YTDLP_PATH: path }, dir)).status().ytdlp;
+      return (await new ToolsService(loadConfig({ YTDLP_PATH: path }, dir)).status()).ytdlp;
     } finally {
       await rm(dir, { recursive: true, force: true });
     }
@@ -45,5 +45,18 @@ describe('ToolsService.status for yt-dlp', () => {
 
   it('adds nothing for a current yt-dlp', async () => {
     assert.deepEqual(await statusFor('2024.12.13'), { found: true, version: '2024.12.13' });
+  });
+
+  it('reads the version without blocking the event loop: a slow yt-dlp delays only the answer', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    try {
+      const status = await statusFor('2024.12.13', 'sleep 1');
+      assert.equal(status.version, '2024.12.13');
+      // a synchronous read would have held every timer for the whole second
+      assert.ok(ticks >= 20, `the event loop ran ${ticks} timer ticks while yt-dlp answered`);
+    } finally {
+      clearInterval(timer);
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { spawnSync } from 'node:child_process';
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { execFile } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
@@ -54,11 +54,11 @@ function ytdlpStatus(version: string | null): ToolStatus {
 
 /** The external programs some strategies use (ffmpeg, ffprobe, yt-dlp), located once. */
 @Injectable()
-export class ToolsService {
+export class ToolsService implements OnModuleInit {
   readonly ffmpeg: string | null;
   readonly ffprobe: string | null;
   readonly ytdlp: string | null;
-  private versions: Record<string, ToolStatus> | null = null;
+  private versions: Promise<Record<string, ToolStatus>> | null = null;
 
   constructor(@Inject(APP_CONFIG) config: AppConfig) {
     this.ffmpeg = findExecutable('ffmpeg', config.ffmpegPath);
@@ -66,19 +66,30 @@ export class ToolsService {
     this.ytdlp = findExecutable('yt-dlp', config.ytdlpPath);
   }
 
-  /** What /healthy reports: which optional tools were found, and their versions. */
-  status(): Record<string, ToolStatus> {
-    if (!this.versions) {
-      this.versions = {
-        ffmpeg: { found: this.ffmpeg !== null, version: this.ffmpeg ? readVersion(this.ffmpeg, ['-version'], /ffmpeg version (\S+)/) : null },
-        ytdlp: this.ytdlp ? ytdlpStatus(readVersion(this.ytdlp, ['--version'], /^(\S+)/)) : { found: false, version: null },
-      };
-    }
+  /**
+   * Asks the tools their versions while the rest of the service starts: yt-dlp is a Python program that
+   * takes half a second or more to print one, which the first /healthy would otherwise wait for.
+   */
+  onModuleInit(): void {
+    void this.status();
+  }
+
+  /** What /healthy reports: which optional tools were found, and their versions (read once, without blocking the event loop). */
+  status(): Promise<Record<string, ToolStatus>> {
+    this.versions ??= Promise.all([
+      this.ffmpeg ? readVersion(this.ffmpeg, ['-version'], /ffmpeg version (\S+)/) : null,
+      this.ytdlp ? readVersion(this.ytdlp, ['--version'], /^(\S+)/) : null,
+    ]).then(([ffmpeg, ytdlp]) => ({
+      ffmpeg: { found: this.ffmpeg !== null, version: ffmpeg },
+      ytdlp: this.ytdlp ? ytdlpStatus(ytdlp) : { found: false, version: null },
+    }));
     return this.versions;
   }
 }
 
-function readVersion(path: string, args: string[], pattern: RegExp): string | null {
-  const result = spawnSync(path, args, { encoding: 'utf8', timeout: 10_000 });
-  return pattern.exec(result.stdout ?? '')?.[1] ?? null;
+/** The version a tool prints, or null when it cannot be read (it failed, hung for 10 s, or printed something else). */
+function readVersion(path: string, args: string[], pattern: RegExp): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile(path, args, { encoding: 'utf8', timeout: 10_000 }, (_error, stdout) => resolve(pattern.exec(stdout ?? '')?.[1] ?? null));
+  });
 }

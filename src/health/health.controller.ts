@@ -42,7 +42,7 @@ export class HealthController {
   @ApiErrors(ANY_REQUEST, { 503: [ErrorCode.DatabaseUnavailable] })
   async healthy(): Promise<Health> {
     if (!(await this.database.answers())) throw new ApiError(503, ErrorCode.DatabaseUnavailable, 'The database does not answer: tasks cannot be read or saved');
-    const tools = this.tools.status();
+    const tools = await this.tools.status();
     const reasons = degradedReasons(tools, await this.space.free(), this.space.floor);
     return {
       status: reasons.length ? 'degraded' : 'ok',
