@@ -407,16 +407,6 @@ describe('DownloadRepository (real SQLite file)', () => {
     assert.deepEqual(await repository.urlsNewestFirst(), ['https://example.com/1', 'https://example.com/2', 'https://example.com/1']);
   });
 
-  it('findQueued gives the queued tasks by queuedAt, then id', async () => {
-    await insert(
-      { name: 'queued last', queuedAt: '2026-01-01T00:00:03.000Z', status: DownloadStatus.Waiting },
-      { name: 'not queued', queuedAt: null, status: DownloadStatus.Waiting },
-      { name: 'tie, inserted first', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Downloading },
-      { name: 'queued first', queuedAt: '2026-01-01T00:00:01.000Z', status: DownloadStatus.Downloading },
-      { name: 'tie, inserted second', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Waiting },
-    );
-    assert.deepEqual(namesOf(await repository.findQueued()), ['queued first', 'tie, inserted first', 'tie, inserted second', 'queued last']);
-  });
 
   it('findActive gives waiting and downloading tasks, newest first', async () => {
     await insert({ name: 'w', status: DownloadStatus.Waiting }, { name: 's', status: DownloadStatus.Success }, { name: 'd', status: DownloadStatus.Downloading }, { name: 'x', status: DownloadStatus.Stopped });

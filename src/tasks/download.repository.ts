@@ -325,14 +325,6 @@ export class DownloadRepository {
     return this.orm.find({ where: { status: In([DownloadStatus.Waiting, DownloadStatus.Downloading]) }, order: { id: 'DESC' } });
   }
 
-  /**
-   * Tasks that held or waited for a slot when the service last stopped, in queue order. Written as IS NOT NULL
-   * (the ORM's Not(IsNull()) is NOT (… IS NULL)) so that SQLite seeks past the unqueued tasks in the queuedAt
-   * index instead of reading every entry of it.
-   */
-  findQueued(): Promise<DownloadEntity[]> {
-    return this.orm.createQueryBuilder('task').where('task.queuedAt IS NOT NULL').orderBy('task.queuedAt', 'ASC').addOrderBy('task.id', 'ASC').getMany();
-  }
 
   /** How many tasks are in each status (statuses without tasks are absent), from the counts the triggers keep. */
   async countByStatus(): Promise<Partial<Record<DownloadStatus, number>>> {
