@@ -5,7 +5,9 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json nest-cli.json ./
+COPY scripts/bundle.mjs ./scripts/
 COPY src ./src
+# dist/main.js: the service bundled into one file (scripts/bundle.mjs); the packages it leaves out stay in node_modules
 RUN npm run build && npm prune --omit=dev
 # the dashboard served at /
 COPY web/package.json web/package-lock.json ./web/

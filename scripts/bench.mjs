@@ -2,6 +2,7 @@
 // `npm run bench`: compiles, then runs test/bench/run-bench.ts (our engines beside aria2c, ffmpeg and yt-dlp).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
+import { bundle } from './bundle.mjs';
 import { ensureDependencies, root } from './ensure-installed.mjs';
 import { ensurePostgres } from './postgres.mjs';
 
@@ -9,6 +10,8 @@ ensureDependencies();
 const out = join(root, 'build');
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
+// the service runs as users run it: one bundled file
+await bundle(join(out, 'src', 'main.js'), join(out, 'main.js'));
 // the scale section runs nodes on PostgreSQL, each node count on a database of its own on this server
 const names = ['direct', 'm3u8', 'store', 'scale'];
 const chosen = process.argv.slice(2).filter((name) => names.includes(name));

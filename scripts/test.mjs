@@ -5,6 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
+import { bundle } from './bundle.mjs';
 import { ensureDependencies, ensureWebBuilt, root } from './ensure-installed.mjs';
 import { ensurePostgres } from './postgres.mjs';
 
@@ -18,6 +19,8 @@ const tsc = spawnSync(
 );
 const typeErrors = tsc.status !== 0;
 if (typeErrors) console.error('\ntsc reported errors (above); the specs run anyway, and the run fails at the end.\n');
+// the specs that run the service as its own process run it as users do: one bundled file (see scripts/bundle.mjs)
+await bundle(join(out, 'src', 'main.js'), join(out, 'main.js'));
 
 function findSpecs(dir) {
   if (!existsSync(dir)) return [];

@@ -1,18 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 
-/**
- * Where the built dashboard (web/dist) is: WEB_DIR when set, else beside the compiled service (dist/ → ../web/dist;
- * the test build in build/src/ → ../../web/dist). Null when it has not been built.
- */
+/** Where the built dashboard is: WEB_DIR when set, else web/dist in the service's folder. Null when it has not been built. */
 export function findDashboardDir(explicit: string | null): string | null {
-  if (explicit) return existsSync(join(explicit, 'index.html')) ? explicit : null;
-  const here = fileURLToPath(new URL('.', import.meta.url));
-  for (const candidate of [join(here, '..', '..', 'web', 'dist'), join(here, '..', '..', '..', 'web', 'dist')]) {
-    if (existsSync(join(candidate, 'index.html'))) return candidate;
-  }
-  return null;
+  const dir = explicit ?? join(PACKAGE_ROOT, 'web', 'dist');
+  return existsSync(join(dir, 'index.html')) ? dir : null;
 }
 
 /** Hashed assets never change under their name; the page itself is revalidated so that a new build shows at once. */

@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { join } from 'node:path';
 import { ErrorCode } from '../common/error-codes.js';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 import { HttpError, PermanentError } from '../engine/http-error.js';
 import { DependencyMissingError } from '../engine/task-errors.js';
 import { describeFailure, diskFullKind, isInternalError, withoutPrivatePaths } from './failure-message.js';
@@ -53,6 +55,15 @@ describe('describeFailure', () => {
     assert.equal(describeFailure(ffmpeg, aTask, paths).message, 'ffmpeg failed: video.ts: Invalid data found when processing input');
     assert.equal(withoutPrivatePaths('cannot open /media/videos/.mediago-task-7', paths), "cannot open the task's working directory");
     assert.equal(withoutPrivatePaths('cannot write /var/lib/mediago/logs/7.log', paths), 'cannot write DATA_DIR/logs/7.log');
+  });
+
+  it("names the service's code by no path, and a user's file in the service's folder by its path", () => {
+    const bundle = join(PACKAGE_ROOT, 'dist', 'main.js');
+    assert.equal(withoutPrivatePaths(`TypeError: x is not a function at ${bundle}:1:2345`, paths), 'TypeError: x is not a function at (the service):1:2345');
+    assert.equal(withoutPrivatePaths(`at ${join(PACKAGE_ROOT, 'node_modules', 'typeorm', 'index.js')}:3`, paths), 'at (the service):3');
+    // the default DOWNLOAD_DIR is ./downloads, under the folder `npm start` runs in
+    const download = join(PACKAGE_ROOT, 'downloads', 'clip.mp4');
+    assert.equal(withoutPrivatePaths(`cannot write ${download}`, paths), `cannot write ${download}`);
   });
 });
 

@@ -1,10 +1,13 @@
-import { fileURLToPath } from 'node:url';
 import { ErrorCode } from '../common/error-codes.js';
+import { PACKAGE_ROOT } from '../config/package-root.js';
 import { describeError } from '../engine/http-error.js';
 import { failureCode } from '../engine/task-errors.js';
 
-/** Where the service's own code lives: no message a user reads names it. */
-const SERVICE_ROOT = fileURLToPath(new URL('../../', import.meta.url)).replace(/\/+$/, '');
+/**
+ * Where the service's own code lives (its build, sources and packages under its folder): no message a user reads
+ * names it. Only those folders: with the default DOWNLOAD_DIR (./downloads) a user's files are in the same folder.
+ */
+const SERVICE_CODE = new RegExp(`${escapeForRegExp(PACKAGE_ROOT.replace(/\/+$/, ''))}/(?:dist|build|src|node_modules|scripts)/[^\\s'":)]*`, 'g');
 
 const DISK_FULL = /\bENOSPC\b|\bEDQUOT\b|No space left on device|Disk quota exceeded|\[Errno 28\]/i;
 const STORE_FULL = /\bSQLITE_FULL\b|database or disk is full/i;
@@ -59,7 +62,7 @@ export function withoutPrivatePaths(message: string, paths: PrivatePaths): strin
     text = text.replace(new RegExp(`${escapeForRegExp(paths.workDir)}(/?)`, 'g'), (_match, slash: string) => (slash ? '' : "the task's working directory"));
   }
   if (paths.dataDir) text = text.replace(new RegExp(escapeForRegExp(paths.dataDir), 'g'), 'DATA_DIR');
-  return text.replace(new RegExp(`${escapeForRegExp(SERVICE_ROOT)}/[^\\s'":)]*`, 'g'), '(the service)');
+  return text.replace(SERVICE_CODE, '(the service)');
 }
 
 export interface TaskFailure {

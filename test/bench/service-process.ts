@@ -17,7 +17,8 @@ export class BenchService {
   async start(root: string, env: Record<string, string>): Promise<number> {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
-    const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+    // bundled into one file, as `npm run build` ships it
+    const main = fileURLToPath(new URL('../../main.js', import.meta.url));
     const began = performance.now();
     // as a user runs it, with no Node flags: whatever the service needs, it sets itself
     this.child = spawn(process.execPath, [main], {

@@ -5,7 +5,8 @@ import { fileURLToPath } from 'node:url';
 import { callApi, waitFor } from './app-harness.js';
 import { freePort } from './free-port.js';
 
-export const SERVICE_MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
+/** The service bundled into one file, as `npm run build` ships it (npm test bundles the test build the same way). */
+export const SERVICE_MAIN = fileURLToPath(new URL('../../main.js', import.meta.url));
 
 /** The built service as its own process, as a user runs it: `node main.js`, no flags (it sets what it needs itself). */
 export class ServiceProcess {
