@@ -11,7 +11,7 @@ const out = join(root, 'build');
 const tsc = spawnSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.json')], { stdio: 'inherit' });
 if (tsc.status !== 0) process.exit(tsc.status ?? 1);
 // the service runs as users run it: one bundled file
-await bundle(join(out, 'src', 'main.js'), join(out, 'main.js'));
+await bundle(join(out, 'src'), out);
 // the scale section runs nodes on PostgreSQL, each node count on a database of its own on this server
 const names = ['direct', 'm3u8', 'store', 'scale'];
 const chosen = process.argv.slice(2).filter((name) => names.includes(name));

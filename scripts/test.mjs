@@ -20,7 +20,7 @@ const tsc = spawnSync(
 const typeErrors = tsc.status !== 0;
 if (typeErrors) console.error('\ntsc reported errors (above); the specs run anyway, and the run fails at the end.\n');
 // the specs that run the service as its own process run it as users do: one bundled file (see scripts/bundle.mjs)
-await bundle(join(out, 'src', 'main.js'), join(out, 'main.js'));
+await bundle(join(out, 'src'), out);
 
 function findSpecs(dir) {
   if (!existsSync(dir)) return [];
