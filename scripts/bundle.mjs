@@ -9,6 +9,7 @@
 // Usage: node scripts/bundle.mjs <compiled folder> <output folder> [--only]
 //   --only: the bundle replaces the compiled tree it came from (npm run build: dist/ holds main.js and serve.js alone)
 import { readdirSync, rmSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 
 /**
@@ -38,6 +39,23 @@ const COMMONJS_GLOBALS = [
   "const __dirname = __fileURLToPath(new URL('.', import.meta.url));",
 ].join(' ');
 
+/**
+ * @nestjs/typeorm reads two optional typeorm exports through a createRequire of its own, which a bundler cannot
+ * see: left as it is, the bundle loads all of typeorm a second time from node_modules at start (some 400 modules).
+ * The same lookup is pointed at the bundled typeorm; the build fails if that file no longer reads as expected.
+ */
+const ONE_TYPEORM = {
+  name: 'one-typeorm',
+  setup(build) {
+    build.onLoad({ filter: /@nestjs[\\/]typeorm[\\/]dist[\\/]common[\\/]typeorm-compat\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      const lookup = "require('typeorm')";
+      if (!source.includes(lookup)) throw new Error(`${path} no longer contains ${lookup}: check how it loads typeorm before bundling it`);
+      return { contents: `import * as bundledTypeorm from 'typeorm';\n${source.replace(lookup, 'bundledTypeorm')}`, loader: 'js' };
+    });
+  },
+};
+
 const ENTRY = 'main.js';
 const REST = 'serve.js';
 
@@ -53,6 +71,7 @@ export async function bundle(compiled, out, { only = false } = {}) {
     format: 'esm',
     target: 'node20.19',
     external,
+    plugins: [ONE_TYPEORM],
     banner: { js: COMMONJS_GLOBALS },
     // whitespace and syntax only: names stay, for Nest's messages and for stack traces
     minifyWhitespace: true,
