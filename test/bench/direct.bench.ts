@@ -60,8 +60,8 @@ export async function runDirectBench(): Promise<string[]> {
     const lines = [
       `direct bench: ${SIZE / MiB} MiB, ${PER_CONNECTION / MiB} MiB/s per connection, ${CONNECTIONS} connections`,
       `  physical limit (size ÷ (${CONNECTIONS} × ${PER_CONNECTION / MiB} MiB/s)): ${limitMs.toFixed(0)} ms`,
-      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, ${(serviceMs / limitMs).toFixed(2)}× the limit, sha256 ${serviceCorrect ? 'ok' : 'MISMATCH'}, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MB, idle ${(service.idleRssKb / 1024).toFixed(1)} MB (whole service: API, SQLite, Swagger; target < 150 MB)`,
-      `  ours, the downloader alone in a fresh process: ${ours.wallMs.toFixed(0)} ms process wall (${report.totalMs.toFixed(0)} ms in the download), sha256 ${oursCorrect ? 'ok' : 'MISMATCH'}, peak RSS ${(report.maxRssKb / 1024).toFixed(1)} MB (target < 150 MB)`,
+      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, ${(serviceMs / limitMs).toFixed(2)}× the limit, sha256 ${serviceCorrect ? 'ok' : 'MISMATCH'}, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MiB, idle ${(service.idleRssKb / 1024).toFixed(1)} MiB (whole service: API, SQLite, Swagger; target < 150 MiB)`,
+      `  ours, the downloader alone in a fresh process: ${ours.wallMs.toFixed(0)} ms process wall (${report.totalMs.toFixed(0)} ms in the download), sha256 ${oursCorrect ? 'ok' : 'MISMATCH'}, peak RSS ${(report.maxRssKb / 1024).toFixed(1)} MiB (target < 150 MiB)`,
     ];
     const aria2c = findExecutable('aria2c', null);
     if (!aria2c) return [...lines, '  aria2c not found (apt-get install aria2): comparison skipped'];

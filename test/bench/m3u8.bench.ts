@@ -93,10 +93,10 @@ export async function runM3u8Bench(): Promise<string[]> {
       `  physical limit (${SEGMENTS} × ${LATENCY_MS} ms ÷ ${CONCURRENCY}): ${limitMs.toFixed(0)} ms`,
       `  ours, the engine alone in a fresh process (fetch + merge): ${report.totalMs.toFixed(0)} ms, ${rate(bytes, report.totalMs)}; segments fetched in ${report.downloadMs.toFixed(0)} ms = ${(report.downloadMs / limitMs).toFixed(2)}× the limit (target ≤ 1.3×)`,
       `  ours, whole process incl. Node start-up and module load: ${ours.wallMs.toFixed(0)} ms`,
-      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MB, idle ${(service.idleRssKb / 1024).toFixed(1)} MB (target < 150 MB)`,
+      `  ours, a task in the running service (POST to success): ${serviceMs.toFixed(0)} ms, service peak RSS ${(serviceRssKb / 1024).toFixed(1)} MiB, idle ${(service.idleRssKb / 1024).toFixed(1)} MiB (target < 150 MiB)`,
       `  ffmpeg -c copy: ${ffmpegRun.wallMs.toFixed(0)} ms, ${rate(bytes, ffmpegRun.wallMs)} → ours ${ratio(ffmpegRun.wallMs, report.totalMs)} faster per task, ${ratio(ffmpegRun.wallMs, ours.wallMs)} by process wall (target ≥ 5×)`,
       ...(ytdlpMs !== null ? [`  yt-dlp -N ${CONCURRENCY}: ${ytdlpMs.toFixed(0)} ms, ${rate(bytes, ytdlpMs)} → ours ${ratio(ytdlpMs, report.totalMs)} faster per task, ${ratio(ytdlpMs, ours.wallMs)} by process wall (target ≥ 1.5×)`] : ytdlpLines),
-      `  our peak RSS, the engine alone in a fresh process: ${(report.maxRssKb / 1024).toFixed(1)} MB (target < 150 MB)`,
+      `  our peak RSS, the engine alone in a fresh process: ${(report.maxRssKb / 1024).toFixed(1)} MiB (target < 150 MiB)`,
     ];
   } finally {
     await origin.stop();
