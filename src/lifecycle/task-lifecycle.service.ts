@@ -206,12 +206,11 @@ export class TaskLifecycleService implements RunReporter, OnModuleInit, OnApplic
   async onApplicationBootstrap(): Promise<void> {
     const leftovers = await this.repository.findLeftoverRuns(this.config.nodeId);
     for (const task of leftovers) await this.recover(task, 'boot');
-    // one node: the tasks still queued waited on this very process. One line says so; a line in each task's log
-    // would be a file write per task before the service answers (3,000 queued tasks held it 2 s), about runs the
-    // restart did not touch (those it did, recover() wrote to above)
+    // one node: every task still queued waited on this very process, and its log says that it restarted
     if (!this.cluster.enabled) {
-      const waiting = (await this.repository.countByStatus())[DownloadStatus.Waiting] ?? 0;
-      if (waiting > 0) this.logger.log(`${waiting} task${waiting === 1 ? ' is' : 's are'} queued; runs this process left unfinished: ${leftovers.length} (each task's log says what became of it)`);
+      const recovered = new Set(leftovers.map((task) => task.id));
+      const waited = (await this.repository.findWaitingIds()).filter((id) => !recovered.has(id));
+      this.logs.appendToEach(waited, 'queued again: the service restarted while this task was queued or running');
     }
     // with one node too: a run whose heartbeat stopped (its event loop stalled past the lease) is not left hanging
     await this.takeOverExpired();

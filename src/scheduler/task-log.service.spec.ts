@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -65,6 +66,27 @@ describe('TaskLogService on a disk that refuses writes', () => {
       assert.match(await logs.read(1), /after space was freed/);
     } finally {
       spawnSync('umount', ['-l', disk]);
+    }
+  });
+});
+
+describe('TaskLogService.appendToEach', () => {
+  it("writes one line into each task's log, one file after another, before the lines that come later", async () => {
+    const dataDir = await mkdtemp(join(tmpdir(), 'task-log-each-'));
+    try {
+      const logs = new TaskLogService(loadConfig({ DATA_DIR: dataDir }));
+      const ids = Array.from({ length: 300 }, (_, index) => index + 1);
+      logs.appendToEach(ids, 'queued again: the service restarted');
+      logs.append(150, 'run started');
+      // deleted while the lines are still being written: its file goes, and none comes back
+      await logs.remove(300);
+      await logs.onApplicationShutdown();
+      assert.equal(readdirSync(join(dataDir, 'logs')).length, 299);
+      assert.match(await logs.read(1), /^\S+ queued again: the service restarted\n$/);
+      assert.match(await logs.read(150), /queued again: the service restarted\n\S+ run started\n$/);
+      assert.equal(await logs.read(300), '');
+    } finally {
+      await rm(dataDir, { recursive: true, force: true });
     }
   });
 });

@@ -408,6 +408,18 @@ describe('DownloadRepository (real SQLite file)', () => {
   });
 
 
+  it('findWaitingIds gives the ids of the waiting tasks still queued, by queuedAt, then id', async () => {
+    await insert(
+      { name: 'queued last', queuedAt: '2026-01-01T00:00:03.000Z', status: DownloadStatus.Waiting },
+      { name: 'not queued', queuedAt: null, status: DownloadStatus.Waiting },
+      { name: 'running', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Downloading },
+      { name: 'queued first', queuedAt: '2026-01-01T00:00:01.000Z', status: DownloadStatus.Waiting },
+      { name: 'tie, inserted second', queuedAt: '2026-01-01T00:00:03.000Z', status: DownloadStatus.Waiting },
+    );
+    const names = new Map((await repository.findActive()).map((task) => [task.id, task.name]));
+    assert.deepEqual((await repository.findWaitingIds()).map((id) => names.get(id)), ['queued first', 'queued last', 'tie, inserted second']);
+  });
+
   it('findActive gives waiting and downloading tasks, newest first', async () => {
     await insert({ name: 'w', status: DownloadStatus.Waiting }, { name: 's', status: DownloadStatus.Success }, { name: 'd', status: DownloadStatus.Downloading }, { name: 'x', status: DownloadStatus.Stopped });
     assert.deepEqual(namesOf(await repository.findActive()), ['d', 'w']);

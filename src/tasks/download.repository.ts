@@ -325,6 +325,22 @@ export class DownloadRepository {
     return this.orm.find({ where: { status: In([DownloadStatus.Waiting, DownloadStatus.Downloading]) }, order: { id: 'DESC' } });
   }
 
+  /**
+   * The ids of the tasks that waited for a slot when the service last stopped, in queue order: ids only, since a
+   * restart may find thousands. Written as IS NOT NULL (the ORM's Not(IsNull()) is NOT (… IS NULL)) so that SQLite
+   * seeks past the unqueued tasks in the queuedAt index instead of reading every entry of it.
+   */
+  async findWaitingIds(): Promise<number[]> {
+    const rows = await this.orm
+      .createQueryBuilder('task')
+      .select('task.id', 'id')
+      .where('task.queuedAt IS NOT NULL')
+      .andWhere('task.status = :waiting', { waiting: DownloadStatus.Waiting })
+      .orderBy('task.queuedAt', 'ASC')
+      .addOrderBy('task.id', 'ASC')
+      .getRawMany<{ id: number | string }>();
+    return rows.map((row) => Number(row.id));
+  }
 
   /** How many tasks are in each status (statuses without tasks are absent), from the counts the triggers keep. */
   async countByStatus(): Promise<Partial<Record<DownloadStatus, number>>> {
