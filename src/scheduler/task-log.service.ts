@@ -36,20 +36,7 @@ export class TaskLogService implements OnApplicationShutdown {
 
   append(id: number, line: string): void {
     this.serviceLog.log({ taskId: id, msg: line });
-    const stamped = stamp(line);
-    const queue = this.pending.get(id);
-    if (queue) {
-      queue.push(stamped);
-      return;
-    }
-    this.pending.set(id, [stamped]);
-    const previous = this.writing.get(id) ?? Promise.resolve();
-    // a full or failing disk loses log lines, never the process (an unhandled rejection would end it)
-    const next = previous
-      .then(() => new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)))
-      .then(() => this.flush(id))
-      .catch((error: unknown) => this.warn(id, error));
-    this.writing.set(id, next);
+    this.queue(id, stamp(line), () => new Promise((resolve) => setTimeout(resolve, FLUSH_DELAY_MS)));
   }
 
   /**
@@ -62,24 +49,31 @@ export class TaskLogService implements OnApplicationShutdown {
     if (ids.length === 0) return;
     this.serviceLog.log({ tasks: ids.length, msg: `${line} (${ids.length} task${ids.length === 1 ? '' : 's'})` });
     const stamped = stamp(line);
-    let turn = this.bulk;
     for (const id of ids) {
-      const queue = this.pending.get(id);
-      if (queue) {
-        // a write of this task's log is already on its way
-        queue.push(stamped);
-        continue;
-      }
-      this.pending.set(id, [stamped]);
-      const previous = this.writing.get(id) ?? Promise.resolve();
-      const after = turn;
-      const next = Promise.all([previous, after])
-        .then(() => this.flush(id))
-        .catch((error: unknown) => this.warn(id, error));
-      this.writing.set(id, next);
-      turn = next;
+      const after = this.bulk;
+      this.bulk = this.queue(id, stamped, () => after) ?? after;
     }
-    this.bulk = turn;
+  }
+
+  /**
+   * Queues a line for a task's file. It joins a write already on its way, or starts one that runs once the task's
+   * last write is done and `before` has settled; that write is returned.
+   */
+  private queue(id: number, stamped: string, before: () => Promise<unknown>): Promise<void> | null {
+    const pending = this.pending.get(id);
+    if (pending) {
+      pending.push(stamped);
+      return null;
+    }
+    this.pending.set(id, [stamped]);
+    const previous = this.writing.get(id) ?? Promise.resolve();
+    // a full or failing disk loses log lines, never the process (an unhandled rejection would end it)
+    const next = previous
+      .then(before)
+      .then(() => this.flush(id))
+      .catch((error: unknown) => this.warn(id, error));
+    this.writing.set(id, next);
+    return next;
   }
 
   /** The log, oldest first; only its last 256 KiB when it is longer. */
