@@ -67,7 +67,7 @@ const ONE_TYPEORM = {
  * own (an identity escape, the same character) loses that backslash.
  */
 function asciiOnly(text) {
-  return text.replace(/(\\*)([^\x00-\x7f])/g, (_match, slashes, character) => {
+  return text.replace(/(\\*)([\u0080-\uffff])/g, (_match, slashes, character) => {
     const kept = slashes.length % 2 === 1 ? slashes.slice(1) : slashes;
     return `${kept}\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`;
   });
