@@ -66,6 +66,11 @@ describe('service logs', () => {
 
   it('writes only JSON lines with a level, an ISO time and a message when not on a terminal', () => {
     assert.ok(lines.length > 5);
+    // JSON.parse keeps the last of two equal keys: the raw lines are checked for repeats
+    for (const raw of service.output.split('\n').filter((line) => line.trim() !== '')) {
+      const keys = [...raw.matchAll(/[{,]"([A-Za-z]+)":/g)].map((match) => match[1]);
+      assert.equal(new Set(keys).size, keys.length, `a key written twice: ${raw}`);
+    }
     for (const line of lines) {
       assert.equal(typeof line.level, 'number');
       assert.ok(!Number.isNaN(Date.parse(line.time)), JSON.stringify(line));

@@ -4,14 +4,13 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 const QUIET_ROUTES = new Set(['/healthy', '/metrics', '/api/downloads/:id/stream/segments/:name']);
 
 /**
- * One line per answered request: request id, method, route pattern, path (never the query string: it may carry
- * ?token=<key>), status and duration.
+ * One line per answered request: request id (bound to the request's logger by Fastify, so not written again
+ * here), method, route pattern, path (never the query string: it may carry ?token=<key>), status and duration.
  */
 export function logRequests(fastify: FastifyInstance): void {
   fastify.addHook('onResponse', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
     const route = request.routeOptions.url ?? null;
     const fields = {
-      reqId: request.id,
       method: request.method,
       route,
       path: request.url.split('?')[0],
