@@ -8,6 +8,8 @@ import { DownloadStatus } from './download-status.enum.js';
 @Index('idx_download_tasks_id_status', ['id', 'status'])
 @Index('idx_download_tasks_unfinished', ['id'], { where: `"status" != 'success'` })
 @Index('idx_download_tasks_success', ['id'], { where: `"status" = 'success'` })
+// the queue in claim order (see the repository's QUEUED)
+@Index('idx_download_tasks_queue', ['queuedAt', 'id'], { where: `"status" = 'waiting' AND "queuedAt" IS NOT NULL` })
 export class DownloadEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;

@@ -16,6 +16,7 @@ import { AddTaskListIndexes1765238400000 } from '../database/migrations/17652384
 import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000-add-task-leases.js';
 import { AddMediaChoice1765500000000 } from '../database/migrations/1765500000000-add-media-choice.js';
 import { CountTasksByIdRange1765600000000 } from '../database/migrations/1765600000000-count-tasks-by-id-range.js';
+import { IndexTheQueue1765700000000 } from '../database/migrations/1765700000000-index-the-queue.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -69,6 +70,7 @@ describe('DownloadRepository (real SQLite file)', () => {
           'idx_download_tasks_id_status',
           'idx_download_tasks_lease_expires_at',
           'idx_download_tasks_owner_node',
+          'idx_download_tasks_queue',
           'idx_download_tasks_queued_at',
           'idx_download_tasks_status',
           'idx_download_tasks_success',
@@ -85,6 +87,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         'AddTaskLeases1765400000000',
         'AddMediaChoice1765500000000',
         'CountTasksByIdRange1765600000000',
+        'IndexTheQueue1765700000000',
       ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
@@ -104,7 +107,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 8);
+      assert.equal(migrations.length, 9);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -420,6 +423,20 @@ describe('DownloadRepository (real SQLite file)', () => {
     assert.deepEqual((await repository.findWaitingIds()).map((id) => names.get(id)), ['queued first', 'queued last', 'tie, inserted second']);
   });
 
+  it('peekNextQueued gives the task the next claim takes, read from the queue index (SQLite fails an INDEXED BY it cannot serve)', async () => {
+    assert.equal(await repository.peekNextQueued(), null);
+    await insert(
+      { name: 'not queued', queuedAt: null, status: DownloadStatus.Waiting },
+      { name: 'queued last', queuedAt: '2026-01-01T00:00:03.000Z', status: DownloadStatus.Waiting },
+      { name: 'running', queuedAt: '2026-01-01T00:00:01.000Z', status: DownloadStatus.Downloading },
+      { name: 'queued first', queuedAt: '2026-01-01T00:00:02.000Z', status: DownloadStatus.Waiting },
+    );
+    assert.equal((await repository.peekNextQueued())?.name, 'queued first');
+    const claimed = await repository.claimNext('node-a', 30_000);
+    assert.equal(claimed?.name, 'queued first');
+    assert.equal((await repository.peekNextQueued())?.name, 'queued last');
+  });
+
   it('findActive gives waiting and downloading tasks, newest first', async () => {
     await insert({ name: 'w', status: DownloadStatus.Waiting }, { name: 's', status: DownloadStatus.Success }, { name: 'd', status: DownloadStatus.Downloading }, { name: 'x', status: DownloadStatus.Stopped });
     assert.deepEqual(namesOf(await repository.findActive()), ['d', 'w']);
@@ -624,6 +641,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
       AddTaskLeases1765400000000,
       AddMediaChoice1765500000000,
       CountTasksByIdRange1765600000000,
+      IndexTheQueue1765700000000,
     ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata.js';
-import { type EntityManager, In, IsNull, LessThan, MoreThan, Not, type ObjectLiteral, type Repository, type SelectQueryBuilder } from 'typeorm';
+import { type EntityManager, In, IsNull, LessThan, MoreThan, type ObjectLiteral, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { StoreKind } from '../common/store-kind.js';
 import { DownloadEntity } from './download.entity.js';
 import { nowIso } from '../common/iso-time.js';
@@ -84,6 +84,8 @@ export interface PageQuery {
 /** The conditions of the partial indexes of the download_tasks entity, as SQL. */
 const UNFINISHED = `"status" != '${DownloadStatus.Success}'`;
 const SUCCEEDED = `"status" = '${DownloadStatus.Success}'`;
+/** The queue: waiting tasks that were queued (a waiting task without a queuedAt waits for a start command). */
+const QUEUED = `"status" = '${DownloadStatus.Waiting}' AND "queuedAt" IS NOT NULL`;
 
 /** SQLite's number of tasks per id range and status, kept by triggers on download_tasks (migration CountTasksByIdRange). */
 const TASK_COUNTS = 'download_task_counts';
@@ -327,18 +329,10 @@ export class DownloadRepository {
 
   /**
    * The ids of the tasks that waited for a slot when the service last stopped, in queue order: ids only, since a
-   * restart may find thousands. Written as IS NOT NULL (the ORM's Not(IsNull()) is NOT (… IS NULL)) so that SQLite
-   * seeks past the unqueued tasks in the queuedAt index instead of reading every entry of it.
+   * restart may find thousands, read in order from the queue's own index.
    */
   async findWaitingIds(): Promise<number[]> {
-    const rows = await this.orm
-      .createQueryBuilder('task')
-      .select('task.id', 'id')
-      .where('task.queuedAt IS NOT NULL')
-      .andWhere('task.status = :waiting', { waiting: DownloadStatus.Waiting })
-      .orderBy('task.queuedAt', 'ASC')
-      .addOrderBy('task.id', 'ASC')
-      .getRawMany<{ id: number | string }>();
+    const rows = (await this.orm.query(`SELECT "id" FROM "download_tasks" ${this.queueIndex()} WHERE ${QUEUED} ORDER BY "queuedAt" ASC, "id" ASC`)) as Array<{ id: number | string }>;
     return rows.map((row) => Number(row.id));
   }
 
@@ -449,7 +443,7 @@ export class DownloadRepository {
     const affected = await this.execute(
       `UPDATE "download_tasks" SET "status" = 'downloading', "ownerNode" = :nodeId, "leaseToken" = :token, "leaseExpiresAt" = ${this.clock(':leaseMs')},
         "interruptedRuns" = "interruptedRuns" + 1, "error" = NULL, "file" = NULL, "version" = "version" + 1, "updatedDate" = :now
-       WHERE "id" = (SELECT "id" FROM "download_tasks" WHERE "status" = 'waiting' AND "queuedAt" IS NOT NULL ORDER BY "queuedAt" ASC, "id" ASC LIMIT 1 ${skipLocked})`,
+       WHERE "id" = (${this.queueHead()} ${skipLocked})`,
       { nodeId, token, leaseMs, now: nowIso() },
     );
     return affected > 0 ? this.orm.findOneBy({ leaseToken: token }) : null;
@@ -457,7 +451,20 @@ export class DownloadRepository {
 
   /** The task the next claim would take, without claiming it (to look at its disk first). */
   peekNextQueued(): Promise<DownloadEntity | null> {
-    return this.orm.findOne({ where: { status: DownloadStatus.Waiting, queuedAt: Not(IsNull()) }, order: { queuedAt: 'ASC', id: 'ASC' } });
+    return this.orm.createQueryBuilder('task').where(`task.id = (${this.queueHead()})`).getOne();
+  }
+
+  /**
+   * SQL that selects the id of the task the next claim takes, read from the queue's own index. SQLite is told
+   * which: without statistics its planner prefers the status index, then sorts every waiting task (queued or
+   * not) to find the oldest; PostgreSQL's planner finds the partial index by itself.
+   */
+  private queueHead(): string {
+    return `SELECT "id" FROM "download_tasks" ${this.queueIndex()} WHERE ${QUEUED} ORDER BY "queuedAt" ASC, "id" ASC LIMIT 1`;
+  }
+
+  private queueIndex(): string {
+    return this.kind === 'sqlite' ? 'INDEXED BY "idx_download_tasks_queue"' : '';
   }
 
   /** Extends this node's leases; answers the tokens it still holds (a lease taken over is gone for good). */
