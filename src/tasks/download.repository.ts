@@ -116,6 +116,21 @@ function pageIndex(query: PageQuery): { index: string; where: string | null } | 
   return null;
 }
 
+/** The statuses' condition of a page query on a table with a "status" column (the tasks, or SQLite's counts), and its parameters. */
+function statusCondition(query: PageQuery): [sql: string | null, parameters: string[]] {
+  const conditions: string[] = [];
+  const parameters: string[] = [];
+  if (query.statuses) {
+    conditions.push(`"status" IN (${query.statuses.map(() => '?').join(', ')})`);
+    parameters.push(...query.statuses);
+  }
+  if (query.excludeStatus) {
+    conditions.push('"status" != ?');
+    parameters.push(query.excludeStatus);
+  }
+  return [conditions.length ? conditions.join(' AND ') : null, parameters];
+}
+
 /** Rows per INSERT on PostgreSQL: about 30 columns each stays far below its 65,535 bound parameters. */
 const INSERT_CHUNK = 500;
 
@@ -222,37 +237,28 @@ export class DownloadRepository {
   }
 
   /**
-   * A page on SQLite when only statuses narrow the list: the counts per id range and status give the total and
-   * the range the page starts in, so that the page's ids are skipped to from there, through fewer than
-   * ID_RANGE index entries, however deep the page.
+   * A page on SQLite when only statuses narrow the list, in one statement: the counts per id range and status
+   * give the total and the range the page starts in, so that the page's ids are skipped to from there, through
+   * fewer than ID_RANGE index entries, however deep the page. One statement, not a count and then a page: each
+   * statement is a round trip to the sqlite3 binding's worker thread and back, and on a busy machine each of
+   * those hand-offs is a chance for a thread to wait for a core.
    */
   private async countedPage(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
-    const ranges = await this.rangeCounts(query);
-    const total = ranges.reduce((sum, [, count]) => sum + count, 0);
-    const { offset, limit, direction } = pageWindow(query, total);
-    if (limit === 0) return { total, list: [] };
-    // the ranges come newest first; counted from the oldest end, they are walked the other way
-    let skipped = 0;
-    let bound: { range: number; skip: number } = { range: 0, skip: offset };
-    for (const [range, count] of direction === 'DESC' ? ranges : [...ranges].reverse()) {
-      bound = { range, skip: offset - skipped };
-      if (skipped + count > offset) break;
-      skipped += count;
-    }
-    const from = direction === 'DESC' ? { below: (bound.range + 1) * ID_RANGE } : { atOrAbove: bound.range * ID_RANGE };
-    return { total, list: await this.sqlitePage(this.pageIds(query, direction, limit, bound.skip, from)) };
-  }
-
-  /** The number of matching tasks in each id range that has any, newest range first (SQLite's kept counts). */
-  private async rangeCounts(query: PageQuery): Promise<Array<[range: number, count: number]>> {
-    // the statuses' conditions of any page query: the counts have a status column of the same name
-    const counts = this.applyPageFilter(this.orm.manager.createQueryBuilder().select('counts.range', 'range').addSelect('SUM(counts.count)', 'count').from(TASK_COUNTS, 'counts'), 'counts', query)
-      .groupBy('counts.range')
-      .having('SUM(counts.count) > 0');
-    const [sql, parameters] = counts.getQueryAndParameters();
-    // one JSON text: a few hundred small rows cost the sqlite3 binding more as objects than the query costs
-    const [row] = (await this.orm.query(`SELECT json_group_array(json_array("range", "count") ORDER BY "range" DESC) AS "ranges" FROM (${sql})`, parameters)) as Array<{ ranges: string }>;
-    return JSON.parse(row.ranges) as Array<[number, number]>;
+    const start = (query.current - 1) * query.pageSize;
+    const [statuses, parameters] = statusCondition(query);
+    const indexed = pageIndex(query);
+    const matches = indexed ? `INDEXED BY "${indexed.index}"${indexed.where ? ` WHERE ${indexed.where}` : ''}` : statuses ? `WHERE ${statuses}` : '';
+    const [answer] = (await this.orm.query(
+      `WITH "ranges" AS (
+          SELECT "range", SUM("count") AS "n" FROM "${TASK_COUNTS}"${statuses ? ` WHERE ${statuses}` : ''} GROUP BY "range" HAVING SUM("count") > 0),
+        "reach" AS (SELECT "range", "n", SUM("n") OVER (ORDER BY "range" DESC ROWS UNBOUNDED PRECEDING) AS "upTo" FROM "ranges"),
+        "bound" AS (SELECT "range", ${start} - ("upTo" - "n") AS "skip" FROM "reach" WHERE "upTo" > ${start} ORDER BY "range" DESC LIMIT 1)
+      SELECT (SELECT COALESCE(SUM("n"), 0) FROM "ranges") AS "total", (${this.jsonPageSelect()} WHERE "id" IN (
+        SELECT "id" FROM "download_tasks" ${matches} ${matches.includes('WHERE') ? 'AND' : 'WHERE'} "id" < (SELECT ("range" + 1) * ${ID_RANGE} FROM "bound")
+        ORDER BY "id" DESC LIMIT ${query.pageSize} OFFSET COALESCE((SELECT "skip" FROM "bound"), 0))) AS "rows"`,
+      indexed ? parameters : [...parameters, ...parameters],
+    )) as Array<{ total: number; rows: string }>;
+    return { total: answer.total, list: this.hydrateRows(answer.rows) };
   }
 
   /**
@@ -279,13 +285,22 @@ export class DownloadRepository {
    * times the CPU of the query itself (measured: 2.4 against 0.6 ms a page).
    */
   private async sqlitePage([ids, parameters]: [string, unknown[]]): Promise<DownloadEntity[]> {
-    this.jsonPageSelect ??= `SELECT json_group_array(json_array(${this.orm.metadata.columns.map((column) => `"${column.databaseName}"`).join(', ')}) ORDER BY "id" DESC) AS "rows" FROM "download_tasks"`;
-    const [answer] = (await this.orm.query(`${this.jsonPageSelect} WHERE "id" IN (${ids})`, parameters)) as Array<{ rows: string }>;
-    return (JSON.parse(answer.rows) as unknown[][]).map((row) => this.hydrate((_, index) => row[index]));
+    const [answer] = (await this.orm.query(`${this.jsonPageSelect()} WHERE "id" IN (${ids})`, parameters)) as Array<{ rows: string }>;
+    return this.hydrateRows(answer.rows);
   }
 
-  /** SELECT … FROM download_tasks with each row as a JSON array of the entity's columns, in metadata order. */
-  private jsonPageSelect?: string;
+  /** SELECT … FROM download_tasks with each row as a JSON array of the entity's columns, in metadata order: one JSON text. */
+  private jsonPageSelect(): string {
+    this.jsonPageSelectSql ??= `SELECT json_group_array(json_array(${this.orm.metadata.columns.map((column) => `"${column.databaseName}"`).join(', ')}) ORDER BY "id" DESC) AS "rows" FROM "download_tasks"`;
+    return this.jsonPageSelectSql;
+  }
+
+  private jsonPageSelectSql?: string;
+
+  /** The tasks of a jsonPageSelect's text. */
+  private hydrateRows(rows: string): DownloadEntity[] {
+    return (JSON.parse(rows) as unknown[][]).map((row) => this.hydrate((_, index) => row[index]));
+  }
 
   /**
    * A task built directly from stored values (`value` gives the one of each column, in metadata order): for a
