@@ -1,12 +1,15 @@
 // Runs our direct downloader once in its own process, so that the benchmark can read this process's peak RSS.
 // Usage: node build/test/bench/direct-worker.js <url> <work dir>; prints one JSON line.
+// the heap the service runs with, set as src/main.ts sets it: before the engine's modules are even parsed
+// (static imports all load before any of them runs), so the engine's are imported once it is set
+import '../../src/young-generation.js';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/app-config.js';
-import { DirectDownloader } from '../../src/downloaders/direct/direct.downloader.js';
-import { DownloadType } from '../../src/common/download-type.enum.js';
-import { HttpClient } from '../../src/engine/http-client.js';
-import { peakRssKb } from './peak-rss.js';
+const { loadConfig } = await import('../../src/config/app-config.js');
+const { DirectDownloader } = await import('../../src/downloaders/direct/direct.downloader.js');
+const { DownloadType } = await import('../../src/common/download-type.enum.js');
+const { HttpClient } = await import('../../src/engine/http-client.js');
+const { peakRssKb } = await import('./peak-rss.js');
 
 const [url, workDir] = process.argv.slice(2);
 const config = loadConfig(process.env, workDir);

@@ -1,12 +1,15 @@
 // Runs our HLS engine once in its own process, so that the benchmark can read this process's peak RSS.
 // Usage: node build/test/bench/m3u8-worker.js <playlist url> <work dir>; prints one JSON line.
+// the heap the service runs with, set as src/main.ts sets it: before the engine's modules are even parsed
+// (static imports all load before any of them runs), so the engine's are imported once it is set
+import '../../src/young-generation.js';
 import { join } from 'node:path';
-import { loadConfig } from '../../src/config/app-config.js';
-import { M3u8Downloader } from '../../src/downloaders/m3u8/m3u8.downloader.js';
-import { DownloadType } from '../../src/common/download-type.enum.js';
-import { HttpClient } from '../../src/engine/http-client.js';
-import { peakRssKb } from './peak-rss.js';
-import { ToolsService } from '../../src/engine/tools.service.js';
+const { loadConfig } = await import('../../src/config/app-config.js');
+const { M3u8Downloader } = await import('../../src/downloaders/m3u8/m3u8.downloader.js');
+const { DownloadType } = await import('../../src/common/download-type.enum.js');
+const { HttpClient } = await import('../../src/engine/http-client.js');
+const { peakRssKb } = await import('./peak-rss.js');
+const { ToolsService } = await import('../../src/engine/tools.service.js');
 
 const [url, workDir] = process.argv.slice(2);
 const config = loadConfig(process.env, workDir);
