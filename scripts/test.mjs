@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Compiles src/ and test/ with tsc (decorator metadata needs it) and runs every spec with node's test runner.
+// Compiles src/ and test/ with tsc (decorator metadata needs it), lints (a whole run), and runs every spec with node's test runner.
 // Usage: npm test [-- <path substring> ...]  e.g. `npm test -- direct` runs only specs whose path contains "direct".
 // TEST_BUILD_DIR picks another output folder (default build/), TEST_CONCURRENCY the number of spec files run at once.
 import { spawnSync } from 'node:child_process';
@@ -42,6 +42,16 @@ if (specs.length === 0 && !filters.includes('web')) {
   console.error(`No spec matches ${filters.join(', ') || 'anything'}`);
   process.exit(1);
 }
+// a whole run lints too (ESLint, and the dashboard's type-check; tsc above checked the service's types): CI runs
+// `npm test` alone, and a lint failure once went unnoticed for several commits while it ran only in `npm run lint`
+const lintStatus =
+  filters.length === 0
+    ? Math.max(
+        spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.'], { stdio: 'inherit', cwd: root }).status ?? 1,
+        spawnSync('npm', ['--prefix', 'web', 'run', 'typecheck'], { stdio: 'inherit', cwd: root }).status ?? 1,
+      )
+    : 0;
+if (lintStatus !== 0) console.error('\nThe linter reported problems (above); the specs run anyway, and the run fails at the end.\n');
 // the dashboard's own unit tests (Vitest) first, so that node's summary closes the output; `npm test -- web` runs them alone
 const webStatus = filters.length === 0 || filters.includes('web') ? (spawnSync('npm', ['test'], { stdio: 'inherit', cwd: join(root, 'web') }).status ?? 1) : 0;
 // the specs that need PostgreSQL read TEST_DATABASE_URL; each makes its own database on that server
@@ -62,4 +72,4 @@ const run =
         { stdio: 'inherit', cwd: root, env: { ...process.env, NODE_ENV: 'test', ...(postgres.url ? { TEST_DATABASE_URL: postgres.url } : {}) } },
       );
 postgres.stop();
-process.exit(typeErrors ? 1 : (run.status ?? 1) || webStatus);
+process.exit(typeErrors || lintStatus !== 0 ? 1 : (run.status ?? 1) || webStatus);
