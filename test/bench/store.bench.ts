@@ -1,14 +1,14 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { Agent, get } from 'node:http';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import sqlite3 from 'sqlite3';
 import { DATABASE_FILE } from '../../src/database/data-source-options.js';
 import { freePort } from '../helpers/free-port.js';
 import { BenchService } from './service-process.js';
-import { LOOPBACK_ENV } from './timed-run.js';
+import { LOOPBACK_ENV, timedRun } from './timed-run.js';
 
 const TASKS = 100_000;
 const QUEUED = 3_000;
@@ -75,33 +75,28 @@ async function createFigures(service: BenchService, label: string): Promise<stri
   return `  create ${BATCH} tasks in one POST, ${label}: median ${ms(median)}, slowest ${ms(times.at(-1)!)} of ${POSTS} (target < ${CREATE_TARGET_MS} ms: ${verdict(median, CREATE_TARGET_MS)})`;
 }
 
-/** A GET on one kept-alive connection: the status and the body, timed to its last byte. */
-function timedGet(url: string, agent: Agent): Promise<{ ms: number; status: number; body: Buffer }> {
-  const began = performance.now();
-  return new Promise((resolve, reject) => {
-    get(url, { agent }, (response) => {
-      const chunks: Buffer[] = [];
-      response.on('data', (chunk: Buffer) => chunks.push(chunk));
-      response.on('end', () => resolve({ ms: performance.now() - began, status: response.statusCode ?? 0, body: Buffer.concat(chunks) }));
-      response.on('error', reject);
-    }).on('error', reject);
-  });
+/**
+ * WARM_UP + SAMPLES GETs of one URL on one kept-alive connection, timed from request to last byte, by a client in a
+ * fresh process of its own (timed-gets-worker.ts): the SAMPLES times, sorted, and the last body. Plain node:http,
+ * and nothing parsed while the clock runs: fetch and parsing would add about a millisecond of the client's own time
+ * to a figure about the service, and a client that ran the other benches first carries their heap (on Node 20,
+ * its collections added up to 10 ms to this p99).
+ */
+async function timedGets(url: string, scratch: string): Promise<{ times: number[]; body: Buffer }> {
+  const bodyFile = join(scratch, 'last-answer.json');
+  const run = await timedRun(process.execPath, [fileURLToPath(new URL('./timed-gets-worker.js', import.meta.url)), url, String(WARM_UP), String(SAMPLES), bodyFile], LOOPBACK_ENV);
+  if (run.code !== 0) throw new Error(`the timing client failed: ${run.stderr.trim()}`);
+  const { times } = JSON.parse(run.stdout) as { times: number[] };
+  return { times, body: await readFile(bodyFile) };
 }
 
-/**
- * One list query asked SAMPLES times in a row (after WARM_UP): p50 and p99 from request to last byte. Plain
- * node:http on a kept-alive connection, and the JSON parsed after the clock stops: fetch and parsing would add
- * about a millisecond of this process's own time to a figure about the service.
- */
-async function listFigures(service: BenchService, query: string): Promise<{ line: string; p99: number; body: Buffer }> {
-  let total = 0;
-  let cpuBefore = 0;
-  const { times, body } = await timedGets(`${service.baseUrl}/api/downloads?${query}`, (request, answer) => {
-    total = (JSON.parse(answer.toString()) as { data: { total: number } }).data.total;
-    if (request + 1 === WARM_UP) cpuBefore = service.cpuMs();
-  });
+/** One list query asked WARM_UP + SAMPLES times in a row: p50 and p99 of the SAMPLES, and the service's CPU over all of them. */
+async function listFigures(service: BenchService, query: string, scratch: string): Promise<{ line: string; p99: number; body: Buffer }> {
+  const cpuBefore = service.cpuMs();
+  const { times, body } = await timedGets(`${service.baseUrl}/api/downloads?${query}`, scratch);
+  const cpu = (service.cpuMs() - cpuBefore) / (WARM_UP + SAMPLES);
+  const total = (JSON.parse(body.toString()) as { data: { total: number } }).data.total;
   const p99 = percentile(times, 0.99);
-  const cpu = (service.cpuMs() - cpuBefore) / SAMPLES;
   return {
     p99,
     body,
@@ -109,28 +104,9 @@ async function listFigures(service: BenchService, query: string): Promise<{ line
   };
 }
 
-/** WARM_UP + SAMPLES GETs of one URL on one kept-alive connection: the SAMPLES times, sorted, and the last body. */
-async function timedGets(url: string, each: (request: number, body: Buffer) => void = () => undefined): Promise<{ times: number[]; body: Buffer }> {
-  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
-  const times: number[] = [];
-  let last: Buffer = Buffer.alloc(0);
-  try {
-    for (let request = 0; request < WARM_UP + SAMPLES; request++) {
-      const { ms, status, body } = await timedGet(url, agent);
-      if (status !== 200) throw new Error(`GET ${url} answered ${status}`);
-      each(request, body);
-      last = body;
-      if (request >= WARM_UP) times.push(ms);
-    }
-  } finally {
-    agent.destroy();
-  }
-  return { times: times.sort((a, b) => a - b), body: last };
-}
-
 /**
  * The floor under the list figures: the same bytes answered by a bare node:http server in a process of its own,
- * with no work at all, timed the same way. What it costs is the machine's (loopback, scheduling, this client);
+ * with no work at all, timed the same way. What it costs is the machine's (loopback, scheduling, the client);
  * on a shared, noisy machine its p99 alone can be several milliseconds.
  */
 async function floorFigures(body: Buffer, scratch: string): Promise<string> {
@@ -143,7 +119,7 @@ async function floorFigures(body: Buffer, scratch: string): Promise<string> {
   const child = spawn(process.execPath, ['-e', server], { stdio: ['ignore', 'pipe', 'inherit'] });
   try {
     await once(child.stdout, 'data');
-    const { times } = await timedGets(`http://127.0.0.1:${port}/`);
+    const { times } = await timedGets(`http://127.0.0.1:${port}/`, scratch);
     return `  the same ${body.length}-byte answer from a bare node:http server, no work (this machine's floor): p50 ${ms(percentile(times, 0.5))}, p99 ${ms(percentile(times, 0.99))}`;
   } finally {
     child.kill();
@@ -199,7 +175,7 @@ export async function runStoreBench(): Promise<string[]> {
         const first = await fetch(`${listed.baseUrl}/api/downloads?pageSize=100${filter}`).then((response) => response.json() as Promise<{ data: { total: number } }>);
         const pages = Math.ceil(first.data.total / 100);
         for (const current of [1, Math.ceil(pages / 2), pages]) {
-          const figures = await listFigures(listed, `pageSize=100${filter}&current=${current}`);
+          const figures = await listFigures(listed, `pageSize=100${filter}&current=${current}`, scratch);
           lines.push(figures.line);
           floorBody ??= figures.body;
         }
