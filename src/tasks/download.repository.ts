@@ -247,14 +247,16 @@ export class DownloadRepository {
     const start = (query.current - 1) * query.pageSize;
     const [statuses, parameters] = statusCondition(query);
     const indexed = pageIndex(query);
-    const matches = indexed ? `INDEXED BY "${indexed.index}"${indexed.where ? ` WHERE ${indexed.where}` : ''}` : statuses ? `WHERE ${statuses}` : '';
+    // the page's ids: those of the range the page starts in and below it, skipped through in an index
+    const hint = indexed ? `INDEXED BY "${indexed.index}"` : '';
+    const matches = [indexed ? indexed.where : statuses, `"id" < (SELECT ("range" + 1) * ${ID_RANGE} FROM "bound")`].filter(Boolean).join(' AND ');
     const [answer] = (await this.orm.query(
       `WITH "ranges" AS (
           SELECT "range", SUM("count") AS "n" FROM "${TASK_COUNTS}"${statuses ? ` WHERE ${statuses}` : ''} GROUP BY "range" HAVING SUM("count") > 0),
         "reach" AS (SELECT "range", "n", SUM("n") OVER (ORDER BY "range" DESC ROWS UNBOUNDED PRECEDING) AS "upTo" FROM "ranges"),
         "bound" AS (SELECT "range", ${start} - ("upTo" - "n") AS "skip" FROM "reach" WHERE "upTo" > ${start} ORDER BY "range" DESC LIMIT 1)
       SELECT (SELECT COALESCE(SUM("n"), 0) FROM "ranges") AS "total", (${this.jsonPageSelect()} WHERE "id" IN (
-        SELECT "id" FROM "download_tasks" ${matches} ${matches.includes('WHERE') ? 'AND' : 'WHERE'} "id" < (SELECT ("range" + 1) * ${ID_RANGE} FROM "bound")
+        SELECT "id" FROM "download_tasks" ${hint} WHERE ${matches}
         ORDER BY "id" DESC LIMIT ${query.pageSize} OFFSET COALESCE((SELECT "skip" FROM "bound"), 0))) AS "rows"`,
       indexed ? parameters : [...parameters, ...parameters],
     )) as Array<{ total: number; rows: string }>;
