@@ -47,7 +47,7 @@ if (specs.length === 0 && !filters.includes('web')) {
 const lintStatus =
   filters.length === 0
     ? Math.max(
-        spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.'], { stdio: 'inherit', cwd: root }).status ?? 1,
+        spawnSync(process.execPath, [join(root, 'node_modules/eslint/bin/eslint.js'), '.', '--ignore-pattern', `${relative(root, out)}/`], { stdio: 'inherit', cwd: root }).status ?? 1,
         spawnSync('npm', ['--prefix', 'web', 'run', 'typecheck'], { stdio: 'inherit', cwd: root }).status ?? 1,
       )
     : 0;

@@ -212,10 +212,11 @@ export class DownloadRepository {
   }
 
   /**
-   * One page, newest first, and the total of all matches. The page's ids are read from an index (skipping
-   * `offset` entries there, not rows), from whichever end of the matches is nearer, then only its rows are
-   * loaded. On SQLite, unless a directory or a search narrows the list, the total and the id range a page starts
-   * in come from the counts kept per range; otherwise the matches are counted.
+   * One page, newest first, and the total of all matches. On SQLite, unless a directory or a search narrows the
+   * list, one statement gives both: the total from the counts kept per range, the page's ids skipped to in an index
+   * from the range the page starts in (countedPage). Otherwise the matches are counted, the page's ids are read
+   * (skipping `offset` entries of an index, not rows, from whichever end of the matches is nearer), then only its
+   * rows are loaded.
    */
   async page(query: PageQuery): Promise<{ total: number; list: DownloadEntity[] }> {
     if (this.kind === 'sqlite' && !query.under && !query.search) return this.countedPage(query);
@@ -263,21 +264,9 @@ export class DownloadRepository {
     return { total: answer.total, list: this.hydrateRows(answer.rows) };
   }
 
-  /**
-   * The SQL (and its parameters) that selects a page's ids on SQLite, `skip` matches after the start: the
-   * newest match, or with `from` the newest below an id (DESC) or the oldest at or above one (ASC).
-   */
-  private pageIds(query: PageQuery, direction: 'ASC' | 'DESC', limit: number, skip: number, from?: { below: number } | { atOrAbove: number }): [string, unknown[]] {
-    const start = (column: string) => (!from ? null : 'below' in from ? `${column} < ${from.below}` : `${column} >= ${from.atOrAbove}`);
-    const indexed = pageIndex(query);
-    if (indexed) {
-      // literal SQL: a partial index serves a query only when its condition is written out, not bound
-      const where = [indexed.where, start('"id"')].filter(Boolean).join(' AND ');
-      return [`SELECT "id" FROM "download_tasks" INDEXED BY "${indexed.index}"${where ? ` WHERE ${where}` : ''} ORDER BY "id" ${direction} LIMIT ${limit} OFFSET ${skip}`, []];
-    }
+  /** The SQL (and its parameters) that selects a page's ids on SQLite, `skip` matches from the newest (DESC) or the oldest (ASC). */
+  private pageIds(query: PageQuery, direction: 'ASC' | 'DESC', limit: number, skip: number): [string, unknown[]] {
     const builder = this.applyPageFilter(this.orm.manager.createQueryBuilder().select('match.id').from(DownloadEntity, 'match'), 'match', query);
-    const after = start('"match"."id"');
-    if (after) builder.andWhere(after);
     return builder.orderBy('match.id', direction).limit(limit).offset(skip).getQueryAndParameters();
   }
 

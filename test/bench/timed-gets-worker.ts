@@ -6,6 +6,7 @@ import { writeFileSync } from 'node:fs';
 import { Agent, get } from 'node:http';
 
 const [url, warmUp, samples, bodyFile] = process.argv.slice(2);
+if (!url || !(Number(samples) > 0) || !(Number(warmUp) >= 0)) throw new Error('usage: timed-gets-worker.js <url> <warm-up> <samples> [<file for the last body>]');
 
 /** A GET on the kept-alive connection: the status and the body, timed to its last byte. */
 function timedGet(agent: Agent): Promise<{ ms: number; status: number; body: Buffer }> {
