@@ -105,11 +105,11 @@ function pageWindow(query: PageQuery, total: number): { offset: number; limit: n
 }
 
 /**
- * The index a page's ids are skipped through, for the lists the dashboard shows (everything, done, everything
- * but done): its entries are those of the list, so skipping one costs no test. Other filters: the planner's choice.
+ * The index a counted page's ids are skipped through, for the lists the dashboard shows (everything, done,
+ * everything but done): its entries are those of the list, so skipping one costs no test. Other filters: the
+ * planner's choice.
  */
 function pageIndex(query: PageQuery): { index: string; where: string | null } | null {
-  if (query.under || query.search) return null;
   if (!query.statuses && !query.excludeStatus) return { index: 'idx_download_tasks_id_status', where: null };
   if (!query.statuses && query.excludeStatus === DownloadStatus.Success) return { index: 'idx_download_tasks_unfinished', where: UNFINISHED };
   if (!query.excludeStatus && query.statuses?.length === 1 && query.statuses[0] === DownloadStatus.Success) return { index: 'idx_download_tasks_success', where: SUCCEEDED };
@@ -338,7 +338,7 @@ export class DownloadRepository {
    * restart may find thousands, read in order from the queue's own index.
    */
   async findWaitingIds(): Promise<number[]> {
-    const rows = (await this.orm.query(`SELECT "id" FROM "download_tasks" ${this.queueIndex()} WHERE ${QUEUED} ORDER BY "queuedAt" ASC, "id" ASC`)) as Array<{ id: number | string }>;
+    const rows = (await this.orm.query(this.queueInOrder())) as Array<{ id: number | string }>;
     return rows.map((row) => Number(row.id));
   }
 
@@ -461,16 +461,18 @@ export class DownloadRepository {
   }
 
   /**
-   * SQL that selects the id of the task the next claim takes, read from the queue's own index. SQLite is told
+   * SQL that selects the ids of the queued tasks in claim order, read from the queue's own index. SQLite is told
    * which: without statistics its planner prefers the status index, then sorts every waiting task (queued or
    * not) to find the oldest; PostgreSQL's planner finds the partial index by itself.
    */
-  private queueHead(): string {
-    return `SELECT "id" FROM "download_tasks" ${this.queueIndex()} WHERE ${QUEUED} ORDER BY "queuedAt" ASC, "id" ASC LIMIT 1`;
+  private queueInOrder(): string {
+    const index = this.kind === 'sqlite' ? 'INDEXED BY "idx_download_tasks_queue"' : '';
+    return `SELECT "id" FROM "download_tasks" ${index} WHERE ${QUEUED} ORDER BY "queuedAt" ASC, "id" ASC`;
   }
 
-  private queueIndex(): string {
-    return this.kind === 'sqlite' ? 'INDEXED BY "idx_download_tasks_queue"' : '';
+  /** SQL that selects the id of the task the next claim takes. */
+  private queueHead(): string {
+    return `${this.queueInOrder()} LIMIT 1`;
   }
 
   /** Extends this node's leases; answers the tokens it still holds (a lease taken over is gone for good). */
