@@ -17,6 +17,8 @@ describe('service logs', () => {
   let origin: OriginServer;
   let service: ServiceProcess;
   let root: string;
+  /** The service's output, a line each, as written */
+  let rawLines: string[];
   let lines: Array<Record<string, any>>;
   let taskId: number;
 
@@ -47,16 +49,14 @@ describe('service logs', () => {
     await callApi(service.baseUrl, 'GET', '/api/downloads');
     await callApi(service.baseUrl, 'GET', `/api/downloads/${taskId}/logs?token=${API_KEY}`);
     await service.kill('SIGTERM');
-    lines = service.output
-      .split('\n')
-      .filter((line) => line.trim() !== '')
-      .map((line) => {
-        try {
-          return JSON.parse(line);
-        } catch {
-          assert.fail(`a log line that is not JSON: ${line}`);
-        }
-      });
+    rawLines = service.output.split('\n').filter((line) => line.trim() !== '');
+    lines = rawLines.map((line) => {
+      try {
+        return JSON.parse(line);
+      } catch {
+        assert.fail(`a log line that is not JSON: ${line}`);
+      }
+    });
   });
 
   after(async () => {
@@ -67,7 +67,7 @@ describe('service logs', () => {
   it('writes only JSON lines with a level, an ISO time and a message when not on a terminal', () => {
     assert.ok(lines.length > 5);
     // JSON.parse keeps the last of two equal keys: the raw lines are checked for repeats
-    for (const raw of service.output.split('\n').filter((line) => line.trim() !== '')) {
+    for (const raw of rawLines) {
       const keys = topLevelKeys(raw);
       assert.equal(new Set(keys).size, keys.length, `a key written twice: ${raw}`);
     }
