@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import sqlite3 from 'sqlite3';
 import { DataSource, type DataSourceOptions } from 'typeorm';
 import { DownloadEntity } from '../tasks/download.entity.js';
+import { StatementCachingDatabase } from '../tasks/prepared-statements.js';
 import { CreateDownloadTasks1764201600000 } from './migrations/1764201600000-create-download-tasks.js';
 import { CreateSettings1765065600000 } from './migrations/1765065600000-create-settings.js';
 import { AddSpeedLimit1765152000000 } from './migrations/1765152000000-add-speed-limit.js';
@@ -16,11 +17,15 @@ import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-
 export const DATABASE_FILE = 'mediago.sqlite';
 
 /**
- * The sqlite3 module as TypeORM is given it: TypeORM calls `verbose()` on its driver, which wraps every database
- * call of the process in a long-stack-trace helper (an Error and a util.inspect of the arguments per call, about
- * a tenth of a task page's CPU). Errors keep their message and SQL without it.
+ * The sqlite3 module as TypeORM is given it: its connections keep the task store's hot statements prepared
+ * (StatementCachingDatabase), and `verbose()`, which TypeORM calls on its driver, changes nothing: the real one
+ * wraps every database call of the process in a long-stack-trace helper (an Error and a util.inspect of the
+ * arguments per call, about a tenth of a task page's CPU). Errors keep their message and SQL without it.
  */
-const SQLITE_DRIVER: typeof sqlite3 = Object.assign(Object.create(sqlite3) as typeof sqlite3, { verbose: () => sqlite3 });
+const SQLITE_DRIVER: typeof sqlite3 = Object.assign(Object.create(sqlite3) as typeof sqlite3, {
+  Database: StatementCachingDatabase,
+  verbose: () => SQLITE_DRIVER,
+});
 
 /** The migrations, oldest first: the same list on both stores, each branching where their SQL must differ. */
 export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000, AddTaskLeases1765400000000, AddMediaChoice1765500000000, CountTasksByIdRange1765600000000, IndexTheQueue1765700000000];

@@ -225,6 +225,43 @@ describe('DownloadRepository (real SQLite file)', () => {
       assert.equal(page.total, 2);
     });
 
+    it('gives each task as the ORM reads it, every column set: booleans, numbers, nulls, lists, media choice, lease', async () => {
+      await insert(
+        {
+          name: 'Live show',
+          nameIsDerived: true,
+          type: DownloadType.M3u8,
+          folder: 'shows/2024',
+          headers: 'Referer: https://example.com/',
+          isLive: true,
+          status: DownloadStatus.Downloading,
+          file: '/media/shows/2024/Live show.ts',
+          localPath: '/media',
+          deleteSegments: false,
+          downloadedBytes: 123_456_789_012,
+          totalBytes: 223_456_789_012,
+          percent: 55.2,
+          queuedAt: '2026-01-01T00:00:00.000Z',
+          interruptedRuns: 1,
+          speedLimit: 1_000_000,
+          ownerNode: 'node-a',
+          leaseToken: '00000000-0000-4000-8000-000000000000',
+          leaseExpiresAt: '2026-01-01T00:01:00.000Z',
+          quality: '1080',
+          audioLanguage: 'ja,en',
+          subtitleLanguages: '',
+          version: 3,
+        },
+        { name: 'Done', status: DownloadStatus.Success, file: '/media/a.mp4', outputs: ['/media/a.mp4', '/media/a.en.vtt'], fileNode: 'node-b', replacesFile: '/media/old.mp4', error: 'a "quoted" error\nover two lines' },
+        { name: 'Plain' },
+      );
+      for (const query of [aPage(), aPage({ statuses: [DownloadStatus.Success] }), aPage({ excludeStatus: DownloadStatus.Success }), aPage({ search: 'o' })]) {
+        const page = await repository.page(query);
+        assert.ok(page.list.length > 0);
+        for (const task of page.list) assert.deepEqual(task, await dataSource.getRepository(DownloadEntity).findOneBy({ id: task.id }), JSON.stringify(query));
+      }
+    });
+
     it('searches a substring of the name or the URL, ASCII case ignored, wildcards literal', async () => {
       await insert(
         { name: 'Holiday Film', url: 'https://a.test/1.mp4' },
