@@ -15,6 +15,7 @@ import { ErrorCode } from './common/error-codes.js';
 import { useLenientJsonParser } from './common/json-body-parser.js';
 import { corsOptions, registerOriginCheck } from './common/cors-policy.js';
 import { registerHostCheck } from './common/host-check.js';
+import { serializeJsonReply } from './common/json-reply.js';
 import { setupOpenApi } from './common/openapi-document.js';
 import { createValidationPipe } from './common/validation.js';
 import { type AppConfig, NODE_ID_FILE } from './config/app-config.js';
@@ -76,6 +77,7 @@ export async function createApp(config: AppConfig, options: { logger?: boolean }
     logger: new NestLoggerAdapter(serviceLogger),
   });
   logRequests(app.getHttpAdapter().getInstance());
+  app.getHttpAdapter().getInstance().setReplySerializer(serializeJsonReply);
   app.setGlobalPrefix('api', { exclude: ['healthy', 'metrics'] });
   useLenientJsonParser(app, config.bodyLimitBytes);
   app.useGlobalPipes(createValidationPipe());
