@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../helpers/free-port.js';
@@ -9,6 +9,12 @@ import { freePort } from '../helpers/free-port.js';
 export class BenchService {
   private child: ChildProcess | null = null;
   baseUrl = '';
+
+  /**
+   * `requestLog`: a file the service's output goes to, so that its request log can be read back (requestTimes). A
+   * file, not a pipe: a bench process reading each line as it comes would take a core from the service per request.
+   */
+  constructor(private readonly options: { requestLog?: string } = {}) {}
 
   /** Resident memory right after start-up, before any task (KiB). */
   idleRssKb = NaN;
@@ -21,10 +27,15 @@ export class BenchService {
     const main = fileURLToPath(new URL('../../main.js', import.meta.url));
     const began = performance.now();
     // as a user runs it, with no Node flags: whatever the service needs, it sets itself
-    this.child = spawn(process.execPath, [main], {
-      env: { ...process.env, DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true' },
-      stdio: 'ignore',
-    });
+    const output = this.options.requestLog ? openSync(this.options.requestLog, 'a') : 'ignore';
+    try {
+      this.child = spawn(process.execPath, [main], {
+        env: { ...process.env, DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), ...env, PORT: String(port), HOST: '127.0.0.1', ALLOW_PRIVATE_ADDRESSES: 'true' },
+        stdio: ['ignore', output, 'ignore'],
+      });
+    } finally {
+      if (typeof output === 'number') closeSync(output);
+    }
     const deadline = Date.now() + 30_000;
     while (Date.now() < deadline) {
       if (await fetch(`${this.baseUrl}/healthy`).then((response) => response.ok, () => false)) {
@@ -56,6 +67,21 @@ export class BenchService {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     throw new Error('the task did not finish within 5 minutes');
+  }
+
+  /**
+   * The duration of each request in the request log so far, in the order logged (its durationMs: from the request's
+   * headers read to its last byte handed to the socket). A line is written once its answer has gone out, so it can
+   * trail the client: this waits (up to 2 s) until there are at least `atLeast`.
+   */
+  async requestTimes(atLeast: number): Promise<number[]> {
+    const deadline = Date.now() + 2_000;
+    for (;;) {
+      const times = [...readFileSync(this.options.requestLog!, 'utf8').matchAll(/"durationMs":([0-9.]+)/g)].map((match) => Number(match[1]));
+      if (times.length >= atLeast) return times;
+      if (Date.now() > deadline) throw new Error(`the service logged ${times.length} requests, not ${atLeast}`);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
   }
 
   /** The service process's peak resident memory so far, in KiB. */
