@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
-import { type EntityManager, In, IsNull, LessThan, MoreThan, type ObjectLiteral, type Repository, type SelectQueryBuilder } from 'typeorm';
+import { type EntityManager, In, IsNull, LessThan, MoreThan, type ObjectLiteral, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { StoreKind } from '../common/store-kind.js';
 import { DownloadEntity } from './download.entity.js';
 import { compileRowHydrator, type RowHydrator } from './row-hydrator.js';
@@ -272,7 +272,10 @@ export class DownloadRepository {
   /** Rows of a SQL statement run on every page request: kept prepared on SQLite's connection (StatementCachingDatabase says why). */
   private queryPrepared<T>(sql: string, parameters: unknown[]): Promise<T[]> {
     const connection: unknown = (this.orm.manager.connection.driver as { databaseConnection?: unknown }).databaseConnection;
-    if (connection instanceof StatementCachingDatabase) return connection.allPrepared<T>(sql, parameters);
+    if (connection instanceof StatementCachingDatabase) {
+      // failing as the ORM's own queries fail
+      return connection.allPrepared<T>(sql, parameters).catch((error: Error) => Promise.reject(new QueryFailedError(sql, parameters, error)));
+    }
     return this.orm.query(sql, parameters) as Promise<T[]>;
   }
 

@@ -76,6 +76,28 @@ describe('StatementCachingDatabase (real SQLite file)', () => {
     assert.equal(prepares.length, 41, 'the newest kept, the oldest prepared again');
   });
 
+  it('evicts a statement a run still waits for only once that run has had it', async () => {
+    const waiting = database.allPrepared('SELECT name FROM t WHERE id = ?', [1]);
+    // 32 newer statements push it out of the cache while its prepare is still on the way
+    const newer = Array.from({ length: 33 }, (_, index) => database.allPrepared(`SELECT ${index} AS v`, []));
+    assert.deepEqual(await waiting, [{ name: 'a' }]);
+    assert.deepEqual((await Promise.all(newer)).map(([row]) => (row as { v: number }).v), Array.from({ length: 33 }, (_, index) => index));
+  });
+
+  it('closes once the runs in flight are done, a run asked for meanwhile included', async () => {
+    const inFlight = database.allPrepared('SELECT name FROM t WHERE id = ?', [2]);
+    const closing = closed(database);
+    // prepared by the binding's own all(), which finalizes it: nothing is left open for the close to trip on
+    const late = database.allPrepared('SELECT name FROM t WHERE id = ?', [3]).catch((error: Error) => error.message);
+    assert.deepEqual(await inFlight, [{ name: 'b' }]);
+    await closing;
+    const answer = await late;
+    // answered before the close, or refused by it; never a close that fails
+    if (typeof answer === 'string') assert.match(answer, /closed/i);
+    else assert.deepEqual(answer, [{ name: 'c' }]);
+    await assert.rejects(database.allPrepared('SELECT 1', []), /closed/i);
+  });
+
   it('closes with statements kept, ready, failed and still preparing', async () => {
     await database.allPrepared('SELECT 1', []);
     await database.allPrepared('SELECT broken FROM', []).catch(() => undefined);
