@@ -11,6 +11,7 @@ import { AddTaskLeases1765400000000 } from './migrations/1765400000000-add-task-
 import { AddMediaChoice1765500000000 } from './migrations/1765500000000-add-media-choice.js';
 import { CountTasksByIdRange1765600000000 } from './migrations/1765600000000-count-tasks-by-id-range.js';
 import { IndexTheQueue1765700000000 } from './migrations/1765700000000-index-the-queue.js';
+import { ByteCountsAsBigint1765800000000 } from './migrations/1765800000000-byte-counts-as-bigint.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { AddInterruptedRuns1764979200000 } from './migrations/1764979200000-add-interrupted-runs.js';
 
@@ -28,7 +29,7 @@ const SQLITE_DRIVER: typeof sqlite3 = Object.assign(Object.create(sqlite3) as ty
 });
 
 /** The migrations, oldest first: the same list on both stores, each branching where their SQL must differ. */
-export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000, AddTaskLeases1765400000000, AddMediaChoice1765500000000, CountTasksByIdRange1765600000000, IndexTheQueue1765700000000];
+export const MIGRATIONS = [CreateDownloadTasks1764201600000, AddInterruptedRuns1764979200000, CreateSettings1765065600000, AddSpeedLimit1765152000000, AddTaskListIndexes1765238400000, AddTaskLeases1765400000000, AddMediaChoice1765500000000, CountTasksByIdRange1765600000000, IndexTheQueue1765700000000, ByteCountsAsBigint1765800000000];
 
 export const ENTITIES = [DownloadEntity, SettingEntity];
 

@@ -49,10 +49,11 @@ export class DownloadEntity {
   @Column({ type: 'boolean', default: true })
   deleteSegments: boolean;
 
-  @Column({ type: 'integer', default: 0 })
+  /** Byte counts and rates are bigint: past 2 GiB on PostgreSQL (numbers in JS: the pg driver is told to read int8 as one). */
+  @Column({ type: 'bigint', default: 0 })
   downloadedBytes: number;
 
-  @Column({ type: 'integer', nullable: true, default: null })
+  @Column({ type: 'bigint', nullable: true, default: null })
   totalBytes: number | null;
 
   @Column({ type: 'real', nullable: true, default: null })
@@ -74,7 +75,7 @@ export class DownloadEntity {
   interruptedRuns: number;
 
   /** This task's own limit in bytes per second (the global SPEED_LIMIT applies as well); null: none. */
-  @Column({ type: 'integer', nullable: true, default: null })
+  @Column({ type: 'bigint', nullable: true, default: null })
   speedLimit: number | null;
 
   /** The node holding this task's lease while it runs (several nodes on one database). */

@@ -58,6 +58,11 @@ describe('DownloadRepository (real PostgreSQL database)', () => {
     assert.equal(((await first.query('SELECT COUNT(*) AS n FROM migrations')) as Array<{ n: number }>)[0].n, migrations.length);
   });
 
+  it('matches the entity: no pending schema change (byte counts are bigint in both)', async () => {
+    const pending = await first.driver.createSchemaBuilder().log();
+    assert.deepEqual(pending.upQueries.map((query) => query.query), []);
+  });
+
   it('inserts in order and reads back numbers as numbers, sizes past 4 GiB included', async () => {
     const saved = await nodeA.insertMany(Array.from({ length: 1200 }, (_, index) => aTask({ name: `t${index}`, totalBytes: 5 * 1024 ** 3 + index })));
     assert.deepEqual(

@@ -17,6 +17,7 @@ import { AddTaskLeases1765400000000 } from '../database/migrations/1765400000000
 import { AddMediaChoice1765500000000 } from '../database/migrations/1765500000000-add-media-choice.js';
 import { CountTasksByIdRange1765600000000 } from '../database/migrations/1765600000000-count-tasks-by-id-range.js';
 import { IndexTheQueue1765700000000 } from '../database/migrations/1765700000000-index-the-queue.js';
+import { ByteCountsAsBigint1765800000000 } from '../database/migrations/1765800000000-byte-counts-as-bigint.js';
 import { SettingEntity } from '../settings/setting.entity.js';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
@@ -31,6 +32,8 @@ const aTask = (overrides: Partial<NewDownload> = {}): NewDownload => ({
 });
 const aPage = (overrides: Partial<PageQuery> = {}): PageQuery => ({ current: 1, pageSize: 100, ...overrides });
 const namesOf = (tasks: DownloadEntity[]) => tasks.map((task) => task.name);
+/** Every migration up to the one that declares byte counts bigint. */
+const MIGRATIONS_BEFORE_BIGINT = (dataSourceOptions('/unused').migrations as Array<new () => unknown>).filter((migration) => migration !== ByteCountsAsBigint1765800000000);
 
 describe('DownloadRepository (real SQLite file)', () => {
   let dir: string;
@@ -88,6 +91,7 @@ describe('DownloadRepository (real SQLite file)', () => {
         'AddMediaChoice1765500000000',
         'CountTasksByIdRange1765600000000',
         'IndexTheQueue1765700000000',
+        'ByteCountsAsBigint1765800000000',
       ]);
       assert.equal((dataSource.options as { database: string }).database, join(dir, 'mediago.sqlite'));
     });
@@ -107,7 +111,7 @@ describe('DownloadRepository (real SQLite file)', () => {
       await dataSource.destroy();
       await connect();
       const migrations = (await dataSource.query('SELECT name FROM migrations')) as unknown[];
-      assert.equal(migrations.length, 9);
+      assert.equal(migrations.length, 10);
       assert.equal((await repository.findById(kept.id))?.name, 'kept across restarts');
     });
   });
@@ -662,6 +666,68 @@ for (const migration of [AddTaskListIndexes1765238400000, CountTasksByIdRange176
   });
 }
 
+describe(`${ByteCountsAsBigint1765800000000.name} on a database written before it`, () => {
+  it('keeps every value, index, trigger and the id sequence, and declares the byte counts bigint', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'download-repository-bigint-'));
+    const options = dataSourceOptions(dir);
+    const before = new DataSource({ ...options, migrations: MIGRATIONS_BEFORE_BIGINT });
+    try {
+      await before.initialize();
+      // the entity now says bigint: rows go in by SQL, as the service before this migration wrote them
+      await before.query(
+        `INSERT INTO download_tasks (name, type, url, status, downloadedBytes, totalBytes, speedLimit, createdDate, updatedDate)
+         VALUES ('big', 'direct', 'https://example.com/a', 'success', 5000000000, 5000000001, 3000000000, '2026-01-01T00:00:00.000Z', '2026-01-01T00:00:00.000Z'),
+                ('small', 'direct', 'https://example.com/b', 'failed', 7, NULL, NULL, '2026-01-01T00:00:01.000Z', '2026-01-01T00:00:01.000Z'),
+                ('gone', 'direct', 'https://example.com/c', 'waiting', 0, NULL, NULL, '2026-01-01T00:00:02.000Z', '2026-01-01T00:00:02.000Z')`,
+      );
+      // the newest task deleted: its id must not come back
+      await before.query(`DELETE FROM download_tasks WHERE name = 'gone'`);
+      const schema = async (source: DataSource) =>
+        (await source.query(`SELECT type, name, sql FROM sqlite_master WHERE tbl_name = 'download_tasks' AND type IN ('index', 'trigger') ORDER BY name`)) as unknown[];
+      const objects = await schema(before);
+      await before.destroy();
+
+      const after = new DataSource(options);
+      await after.initialize();
+      try {
+        const types = (await after.query(`SELECT name, type FROM pragma_table_info('download_tasks') WHERE name IN ('downloadedBytes', 'totalBytes', 'speedLimit') ORDER BY name`)) as unknown[];
+        assert.deepEqual(types, [
+          { name: 'downloadedBytes', type: 'bigint' },
+          { name: 'speedLimit', type: 'bigint' },
+          { name: 'totalBytes', type: 'bigint' },
+        ]);
+        assert.deepEqual(await schema(after), objects);
+        assert.deepEqual((await after.driver.createSchemaBuilder().log()).upQueries, []);
+        const repository = new DownloadRepository(after.getRepository(DownloadEntity));
+        const page = await repository.page(aPage());
+        assert.deepEqual(
+          page.list.map(({ name, downloadedBytes, totalBytes, speedLimit }) => ({ name, downloadedBytes, totalBytes, speedLimit })),
+          [
+            { name: 'small', downloadedBytes: 7, totalBytes: null, speedLimit: null },
+            { name: 'big', downloadedBytes: 5_000_000_000, totalBytes: 5_000_000_001, speedLimit: 3_000_000_000 },
+          ],
+        );
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 1, [DownloadStatus.Failed]: 1 });
+        const [next] = await repository.insertMany([aTask({ name: 'next' })]);
+        assert.equal(next.id, 4, 'ids go on after the deleted one');
+        assert.deepEqual(await repository.countByStatus(), { [DownloadStatus.Success]: 1, [DownloadStatus.Failed]: 1, [DownloadStatus.Waiting]: 1 });
+        // and back: integer again, values kept
+        await after.undoLastMigration();
+        assert.deepEqual(
+          (await after.query(`SELECT name, type FROM pragma_table_info('download_tasks') WHERE name IN ('downloadedBytes', 'totalBytes', 'speedLimit')`)).map((column: { type: string }) => column.type.toLowerCase()),
+          ['integer', 'integer', 'integer'],
+        );
+        assert.deepEqual(await after.query(`SELECT downloadedBytes, totalBytes, speedLimit FROM download_tasks WHERE name = 'big'`), [{ downloadedBytes: 5_000_000_000, totalBytes: 5_000_000_001, speedLimit: 3_000_000_000 }]);
+      } finally {
+        await after.destroy();
+      }
+    } finally {
+      if (before.isInitialized) await before.destroy();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('ormconfig (the data source of the TypeORM CLI)', () => {
   it('is a DataSource with the same entities and migrations, that does not run migrations by itself', () => {
     assert.ok(ormDataSource instanceof DataSource);
@@ -679,6 +745,7 @@ describe('ormconfig (the data source of the TypeORM CLI)', () => {
       AddMediaChoice1765500000000,
       CountTasksByIdRange1765600000000,
       IndexTheQueue1765700000000,
+      ByteCountsAsBigint1765800000000,
     ]);
     assert.equal(ormDataSource.options.synchronize, false);
     assert.match(String((ormDataSource.options as { database: string }).database), /mediago\.sqlite$/);
