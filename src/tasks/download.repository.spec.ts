@@ -32,6 +32,34 @@ const aTask = (overrides: Partial<NewDownload> = {}): NewDownload => ({
 });
 const aPage = (overrides: Partial<PageQuery> = {}): PageQuery => ({ current: 1, pageSize: 100, ...overrides });
 const namesOf = (tasks: DownloadEntity[]) => tasks.map((task) => task.name);
+/** A running live recording with every column away from its default: booleans flipped, sizes past 2^32, a lease, a media choice. */
+const EVERY_COLUMN_SET: Partial<NewDownload> = {
+  name: 'Live show',
+  nameIsDerived: true,
+  type: DownloadType.M3u8,
+  url: 'https://example.com/live.m3u8',
+  folder: 'shows/2024',
+  headers: 'Referer: https://example.com/',
+  isLive: true,
+  status: DownloadStatus.Downloading,
+  file: '/media/shows/2024/Live show.ts',
+  localPath: '/media',
+  deleteSegments: false,
+  downloadedBytes: 123_456_789_012,
+  totalBytes: 223_456_789_012,
+  percent: 55.2,
+  error: null,
+  queuedAt: '2026-01-01T00:00:00.000Z',
+  interruptedRuns: 1,
+  speedLimit: 1_000_000,
+  ownerNode: 'node-a',
+  leaseToken: '00000000-0000-4000-8000-000000000000',
+  leaseExpiresAt: '2026-01-01T00:01:00.000Z',
+  quality: '1080',
+  audioLanguage: 'ja,en',
+  subtitleLanguages: '',
+  version: 3,
+};
 /** Every migration up to the one that declares byte counts bigint. */
 const MIGRATIONS_BEFORE_BIGINT = (dataSourceOptions('/unused').migrations as Array<new () => unknown>).filter((migration) => migration !== ByteCountsAsBigint1765800000000);
 
@@ -136,24 +164,7 @@ describe('DownloadRepository (real SQLite file)', () => {
     });
 
     it('stores every column as given, booleans and nulls included', async () => {
-      const given = aTask({
-        name: 'Live show',
-        nameIsDerived: true,
-        type: DownloadType.M3u8,
-        url: 'https://example.com/live.m3u8',
-        folder: 'shows/2024',
-        headers: 'Referer: https://example.com/',
-        isLive: true,
-        status: DownloadStatus.Downloading,
-        file: '/media/shows/2024/Live show.ts',
-        localPath: '/media',
-        deleteSegments: false,
-        downloadedBytes: 123_456_789_012,
-        totalBytes: 223_456_789_012,
-        percent: 55.2,
-        error: null,
-        queuedAt: '2026-01-01T00:00:00.000Z',
-      });
+      const given = aTask(EVERY_COLUMN_SET);
       const [saved] = await repository.insertMany([given]);
       const stored = await repository.findById(saved.id);
       assert.deepEqual({ ...stored, id: undefined, createdDate: undefined, updatedDate: undefined }, { ...given, id: undefined, createdDate: undefined, updatedDate: undefined });
@@ -231,31 +242,7 @@ describe('DownloadRepository (real SQLite file)', () => {
 
     it('gives each task as the ORM reads it, every column set: booleans, numbers, nulls, lists, media choice, lease', async () => {
       await insert(
-        {
-          name: 'Live show',
-          nameIsDerived: true,
-          type: DownloadType.M3u8,
-          folder: 'shows/2024',
-          headers: 'Referer: https://example.com/',
-          isLive: true,
-          status: DownloadStatus.Downloading,
-          file: '/media/shows/2024/Live show.ts',
-          localPath: '/media',
-          deleteSegments: false,
-          downloadedBytes: 123_456_789_012,
-          totalBytes: 223_456_789_012,
-          percent: 55.2,
-          queuedAt: '2026-01-01T00:00:00.000Z',
-          interruptedRuns: 1,
-          speedLimit: 1_000_000,
-          ownerNode: 'node-a',
-          leaseToken: '00000000-0000-4000-8000-000000000000',
-          leaseExpiresAt: '2026-01-01T00:01:00.000Z',
-          quality: '1080',
-          audioLanguage: 'ja,en',
-          subtitleLanguages: '',
-          version: 3,
-        },
+        EVERY_COLUMN_SET,
         { name: 'Done', status: DownloadStatus.Success, file: '/media/a.mp4', outputs: ['/media/a.mp4', '/media/a.en.vtt'], fileNode: 'node-b', replacesFile: '/media/old.mp4', error: 'a "quoted" error\nover two lines' },
         { name: 'Plain' },
       );
