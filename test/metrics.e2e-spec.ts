@@ -82,6 +82,7 @@ describe('metrics and stats', () => {
         assert.ok((sample(text, 'mediago_http_request_duration_seconds_count', { method: 'GET', route: '/api/downloads/:id', status: '200' }) ?? 0) >= 2);
         assert.ok(!text.includes(`/api/downloads/${ok}"`), 'no series per task id');
         assert.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 0, 'default process metrics are there');
+        assert.ok(!text.includes('nodejs_gc_duration_seconds'), 'GC durations only with METRICS_GC=true');
       } finally {
         events.close();
       }
@@ -105,6 +106,19 @@ describe('metrics and stats', () => {
       assert.equal(stats.running, 0);
       assert.ok(stats.disk.freeBytes > 0 && stats.disk.totalBytes >= stats.disk.freeBytes);
     });
+  });
+
+  it('adds the GC durations by kind with METRICS_GC=true', async () => {
+    const test = await startTestApp({ METRICS_GC: 'true' });
+    try {
+      // each scrape allocates: a few of them make the young generation collect
+      await waitFor(async () => (sample(await (await fetch(`${test.baseUrl}/metrics`)).text(), 'nodejs_gc_duration_seconds_count', { kind: 'minor' }) ?? 0) > 0, 10_000, 'a collection to be counted');
+      const text = await (await fetch(`${test.baseUrl}/metrics`)).text();
+      assert.ok((sample(text, 'nodejs_gc_duration_seconds_sum', { kind: 'minor' }) ?? 0) > 0);
+      assert.ok((sample(text, 'process_resident_memory_bytes') ?? 0) > 0, 'the other process metrics are there as well');
+    } finally {
+      await test.close();
+    }
   });
 
   describe('with API_KEY', () => {

@@ -52,6 +52,7 @@ describe('loadConfig', () => {
       allowNoAuth: false,
       allowPrivateAddresses: false,
       metricsPublic: false,
+      metricsGc: false,
       webDir: null,
       logLevel: 'info',
       logFormat: null,
@@ -91,6 +92,7 @@ describe('loadConfig', () => {
       LOG_LEVEL: 'DEBUG',
       LOG_FORMAT: 'json',
       METRICS_PUBLIC: 'yes',
+      METRICS_GC: 'true',
       WEBHOOK_URLS: 'https://hooks.example.com/a?token=1 , http://127.0.0.1:9000/b',
       WEBHOOK_SECRET: 's3cret-value',
       WEBHOOK_EVENTS: '*',
@@ -99,6 +101,7 @@ describe('loadConfig', () => {
     assert.equal(config.logLevel, 'debug');
     assert.equal(config.logFormat, 'json');
     assert.equal(config.metricsPublic, true);
+    assert.equal(config.metricsGc, true);
     assert.deepEqual(config.webhookUrls, ['https://hooks.example.com/a?token=1', 'http://127.0.0.1:9000/b']);
     assert.equal(config.webhookSecret, 's3cret-value');
     assert.equal(config.webhookEvents.length, 7);
@@ -109,6 +112,7 @@ describe('loadConfig', () => {
     assert.throws(() => configWith({ LOG_LEVEL: 'loud' }), /LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent/);
     assert.throws(() => configWith({ LOG_FORMAT: 'xml' }), /LOG_FORMAT must be one of json, pretty/);
     assert.throws(() => configWith({ METRICS_PUBLIC: 'maybe' }), /METRICS_PUBLIC must be true or false/);
+    assert.throws(() => configWith({ METRICS_GC: 'sometimes' }), /METRICS_GC must be true or false/);
     assert.throws(() => configWith({ WEBHOOK_URLS: 'https://ok.example.com, ftp://files.example.com' }), /WEBHOOK_URLS must be an http:\/\/ or https:\/\/ URL/);
     assert.throws(() => configWith({ WEBHOOK_EVENTS: 'download-success,download-progress' }), /WEBHOOK_EVENTS names unknown events \(download-progress\)/);
   });

@@ -33,6 +33,8 @@ export interface AppConfig {
   ssePingIntervalMs: number;
   /** GET /metrics answers without the API key */
   metricsPublic: boolean;
+  /** GET /metrics also carries nodejs_gc_duration_seconds (an observer of every collection: off by default) */
+  metricsGc: boolean;
   /** the built dashboard; null: web/dist beside the service */
   webDir: string | null;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
@@ -261,6 +263,7 @@ export function loadConfig(env: Env = process.env, cwd: string = process.cwd()):
     bilibiliApiBase: httpUrl(env, 'BILIBILI_API_BASE') ?? 'https://api.bilibili.com',
     ssePingIntervalMs: integer(env, 'SSE_PING_INTERVAL_MS', 15_000, 100, 3_600_000),
     metricsPublic: flag(env, 'METRICS_PUBLIC'),
+    metricsGc: flag(env, 'METRICS_GC'),
     webDir: text(env, 'WEB_DIR') === undefined ? null : directory(env, 'WEB_DIR', '', cwd),
     logLevel: choice(env, 'LOG_LEVEL', ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info'),
     logFormat: choice(env, 'LOG_FORMAT', ['json', 'pretty'] as const, null),

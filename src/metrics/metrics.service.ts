@@ -1,13 +1,15 @@
-import { Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
 import { HttpAdapterHost } from '@nestjs/core';
 import { OnEvent } from '@nestjs/event-emitter';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Registry, collectDefaultMetrics } from 'prom-client';
+import { Registry } from 'prom-client';
+import { APP_CONFIG, type AppConfig } from '../config/app-config.js';
 import { DownloadRepository } from '../tasks/download.repository.js';
 import { onRetry } from '../engine/retry.js';
 import { DownloadStatus } from '../tasks/download-status.enum.js';
 import { DownloadEvent, type DownloadEventMap } from '../events/download-events.js';
 import { EventStreamService } from '../events/event-stream.service.js';
+import { collectProcessMetrics } from './process-metrics.js';
 import { type TaskMetrics, createTaskMetrics } from './task-metrics.js';
 
 /** What the metrics remember of a running task: its type, when it started, and the bytes already counted. */
@@ -30,8 +32,9 @@ export class MetricsService implements OnModuleInit, OnModuleDestroy {
     private readonly repository: DownloadRepository,
     private readonly adapterHost: HttpAdapterHost,
     eventStream: EventStreamService,
+    @Inject(APP_CONFIG) config: AppConfig,
   ) {
-    collectDefaultMetrics({ register: this.registry });
+    collectProcessMetrics(this.registry, { gcDurations: config.metricsGc });
     this.metrics = createTaskMetrics(this.registry, {
       tasksByStatus: () => this.countsByStatus(),
       speed: () => this.totalSpeed(),
