@@ -2,14 +2,23 @@ import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm';
 import { DownloadType } from '../common/download-type.enum.js';
 import { DownloadStatus } from './download-status.enum.js';
 
+/**
+ * The conditions of the partial indexes below, as SQL. The repository's queries repeat them word for word: a
+ * planner only uses a partial index for a query whose WHERE implies its condition.
+ */
+export const UNFINISHED = `"status" != '${DownloadStatus.Success}'`;
+export const SUCCEEDED = `"status" = '${DownloadStatus.Success}'`;
+/** The queue: waiting tasks that were queued (a waiting task without a queuedAt waits for a start command). */
+export const QUEUED = `"status" = '${DownloadStatus.Waiting}' AND "queuedAt" IS NOT NULL`;
+
 /** One download task as stored. Dates are ISO 8601 UTC strings, so no driver ever shifts a time zone. */
 @Entity({ name: 'download_tasks' })
 // a page's ids are skipped through these, not through the rows (see the repository's page())
 @Index('idx_download_tasks_id_status', ['id', 'status'])
-@Index('idx_download_tasks_unfinished', ['id'], { where: `"status" != 'success'` })
-@Index('idx_download_tasks_success', ['id'], { where: `"status" = 'success'` })
-// the queue in claim order (see the repository's QUEUED)
-@Index('idx_download_tasks_queue', ['queuedAt', 'id'], { where: `"status" = 'waiting' AND "queuedAt" IS NOT NULL` })
+@Index('idx_download_tasks_unfinished', ['id'], { where: UNFINISHED })
+@Index('idx_download_tasks_success', ['id'], { where: SUCCEEDED })
+// the queue in claim order (see the repository's queueInOrder())
+@Index('idx_download_tasks_queue', ['queuedAt', 'id'], { where: QUEUED })
 export class DownloadEntity {
   @PrimaryGeneratedColumn({ type: 'integer' })
   id: number;

@@ -3,7 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { randomUUID } from 'node:crypto';
 import { type EntityManager, In, IsNull, LessThan, MoreThan, type ObjectLiteral, QueryFailedError, type Repository, type SelectQueryBuilder } from 'typeorm';
 import type { StoreKind } from '../common/store-kind.js';
-import { DownloadEntity } from './download.entity.js';
+import { DownloadEntity, QUEUED, SUCCEEDED, UNFINISHED } from './download.entity.js';
 import { compileRowHydrator, type RowHydrator } from './row-hydrator.js';
 import { StatementCachingDatabase } from './prepared-statements.js';
 import { nowIso } from '../common/iso-time.js';
@@ -81,12 +81,6 @@ export interface PageQuery {
   /** Tasks whose name or URL contains this text. */
   search?: string;
 }
-
-/** The conditions of the partial indexes of the download_tasks entity, as SQL. */
-const UNFINISHED = `"status" != '${DownloadStatus.Success}'`;
-const SUCCEEDED = `"status" = '${DownloadStatus.Success}'`;
-/** The queue: waiting tasks that were queued (a waiting task without a queuedAt waits for a start command). */
-const QUEUED = `"status" = '${DownloadStatus.Waiting}' AND "queuedAt" IS NOT NULL`;
 
 /** SQLite's number of tasks per id range and status, kept by triggers on download_tasks (migration CountTasksByIdRange). */
 const TASK_COUNTS = 'download_task_counts';
