@@ -3,10 +3,14 @@ import { existsSync, readdirSync, readlinkSync, readFileSync, statSync } from 'n
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { once } from 'node:events';
+import { type Server, createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { type AppConfig, loadConfig } from '../src/config/app-config.js';
 import type { DownloadJob, DownloadOutput, ProgressReport } from '../src/engine/download-job.js';
 import { YoutubeDownloader } from '../src/downloaders/youtube/youtube.downloader.js';
+import { AddressGuard } from '../src/engine/address-guard.js';
 import { DownloadType } from '../src/common/download-type.enum.js';
 import { ToolsService } from '../src/engine/tools.service.js';
 import { OriginServer } from './fixtures/origin-server.js';
@@ -130,8 +134,8 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     };
   }
 
-  function start(job: DownloadJob, signal: AbortSignal = new AbortController().signal) {
-    const { promise, progress, log } = startRun(downloader, job, { signal });
+  function start(job: DownloadJob, signal: AbortSignal = new AbortController().signal, using: YoutubeDownloader = downloader) {
+    const { promise, progress, log } = startRun(using, job, { signal });
     return { promise, reports: progress, logs: log };
   }
 
@@ -309,11 +313,12 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     assert.ok(origin.hits('/media/clip.mp4') - hitsBefore <= 1);
   });
 
-  it('records a live stream until stopped and keeps the recording', async () => {
+  /** Records the live stream for a few seconds, stops, and checks the recording is kept and nothing is left running. */
+  async function recordsLive(using: YoutubeDownloader): Promise<void> {
     const url = origin.url('/live/live.m3u8');
     const job = await aJob({ url, isLive: true, name: 'live show' });
     const controller = new AbortController();
-    const run = start(job, controller.signal);
+    const run = start(job, controller.signal, using);
     const settled = run.promise.then(
       (output) => output,
       (error: Error) => error,
@@ -331,7 +336,9 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
     assert.ok(probed.duration >= 1, `recorded ${probed.duration} s`);
     assert.equal(output.extension, probed.format.includes('mp4') ? 'mp4' : 'ts');
     assert.deepEqual(processesOf(job.workDir, url), [], 'no yt-dlp or ffmpeg is left');
-  });
+  }
+
+  it('records a live stream until stopped and keeps the recording', () => recordsLive(downloader));
 
   it('rejects at once when stopped before it starts', async () => {
     const job = await aJob();
@@ -356,5 +363,63 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
         return true;
       },
     );
+  });
+
+  describe('with private addresses refused (ALLOW_PRIVATE_ADDRESSES=false): every connection yt-dlp makes goes through the guard', () => {
+    let guarded: YoutubeDownloader;
+    let elsewhere: Server;
+    let elsewhereHits = 0;
+
+    before(async () => {
+      const guardedConfig = loadConfig({ DATA_DIR: join(root, 'data'), DOWNLOAD_DIR: join(root, 'downloads'), RETRY_ATTEMPTS: '1', STALL_TIMEOUT_MS: '20000' }, root);
+      assert.equal(guardedConfig.allowPrivateAddresses, false);
+      guarded = new YoutubeDownloader(tools, guardedConfig);
+      // the origin (127.0.0.1) stands for a public host; 127.0.0.2 for one the guard refuses
+      guarded.addressGuard = new AddressGuard((address) => (address === '127.0.0.2' ? 'a private address' : null));
+      elsewhere = createServer((_request, response) => {
+        elsewhereHits += 1;
+        response.writeHead(200, { 'content-type': 'video/mp4' }).end(readFileSync(media.clip));
+      }).listen(0, '127.0.0.2');
+      await once(elsewhere, 'listening');
+      const away = `http://127.0.0.2:${(elsewhere.address() as AddressInfo).port}/media/clip.mp4`;
+      origin.route('/media/moved.mp4', { handler: (_request, response) => void response.writeHead(302, { location: away }).end() });
+      origin.route('/leads-away.html', {
+        body: `<!doctype html><html><head><title>Elsewhere</title></head><body><video src="${away}"></video></body></html>`,
+        contentType: 'text/html; charset=utf-8',
+      });
+    });
+
+    after(() => {
+      elsewhere.close();
+    });
+
+    it('downloads through the guard as it does without it', async () => {
+      const job = await aJob();
+      const { promise, log: logs } = startRun(guarded, job, { signal: new AbortController().signal });
+      assertPlayable(await promise, job);
+      assert.match(logs[0], /--proxy 'http:\/\/\*\*\*@127\.0\.0\.1:\d+'/, 'yt-dlp is pointed at the guard, its password masked');
+    });
+
+    it('records a live stream through the guard: the ffmpeg yt-dlp starts is pointed at it too', () => recordsLive(guarded));
+
+    it('refuses a redirect to a refused address, naming it, and never reaches it', async () => {
+      const job = await aJob({ url: origin.url('/media/moved.mp4') });
+      await assert.rejects(startRun(guarded, job, { signal: new AbortController().signal }).promise, (error: Error) => {
+        assert.equal(error.name, 'AddressNotAllowedError');
+        assert.match(error.message, /the address 127\.0\.0\.2 is a private address, which tasks may not reach/);
+        return true;
+      });
+      assert.equal(elsewhereHits, 0);
+    });
+
+    it('refuses media a page places on a refused address', async () => {
+      const job = await aJob({ url: origin.url('/leads-away.html') });
+      await assert.rejects(startRun(guarded, job, { signal: new AbortController().signal }).promise, (error: Error) => {
+        assert.equal(error.name, 'AddressNotAllowedError');
+        assert.match(error.message, /127\.0\.0\.2/);
+        return true;
+      });
+      assert.equal(elsewhereHits, 0);
+    });
   });
 });

@@ -3,8 +3,9 @@ import { mkdir, mkdtemp, open, readFile, readdir, rm, stat, writeFile } from 'no
 import { tmpdir } from 'node:os';
 import { extname, isAbsolute, join, relative, resolve } from 'node:path';
 import { APP_CONFIG, type AppConfig } from '../../config/app-config.js';
-import { abortError, throwIfAborted } from '../../engine/abort.js';
+import { abortError, isAbortError, throwIfAborted } from '../../engine/abort.js';
 import { AddressGuard, AddressNotAllowedError } from '../../engine/address-guard.js';
+import { GuardedProxy } from '../../engine/guarded-proxy.js';
 import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { DependencyMissingError } from '../../engine/task-errors.js';
 import { ToolsService } from '../../engine/tools.service.js';
@@ -51,6 +52,9 @@ interface YtdlpResult {
 export class YoutubeDownloader implements Downloader {
   readonly type = DownloadType.Youtube;
 
+  /** The address check of every connection yt-dlp makes (ALLOW_PRIVATE_ADDRESSES=false); replaceable so that a test can let one loopback origin through. */
+  addressGuard = new AddressGuard();
+
   constructor(
     private readonly tools: ToolsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -63,7 +67,7 @@ export class YoutubeDownloader implements Downloader {
     await mkdir(job.workDir, { recursive: true });
     // a result left by an earlier run must not be taken for this run's
     await rm(join(job.workDir, RESULT_FILE), { force: true });
-    if (!this.config.allowPrivateAddresses) await checkTaskHost(job.url);
+    if (!this.config.allowPrivateAddresses) await checkTaskHost(this.addressGuard, job.url);
     const { cookies, withheld } = ytdlpHeaders(job.headers);
     if (withheld.length > 0) {
       ctx.log(`${withheld.join(', ')} not passed to yt-dlp: it would send it to every host the page leads to, not only ${new URL(job.url).host}; a Cookie header is passed, limited to that host`);
@@ -73,9 +77,29 @@ export class YoutubeDownloader implements Downloader {
     await rm(cookiesPath, { force: true });
     if (cookies.length > 0) await writeFile(cookiesPath, cookiesFileText(job.url, cookies), { mode: 0o600 });
     try {
-      return await this.runTool(ytdlp, job, ctx);
+      return await this.throughGuard((route) => this.runTool(ytdlp, job, ctx, route));
     } finally {
       await rm(cookiesPath, { force: true });
+    }
+  }
+
+  /**
+   * Runs yt-dlp with the route its connections take. Unless private addresses are allowed, that is a GuardedProxy:
+   * every connection yt-dlp (or the ffmpeg it starts) opens is checked when it is made, redirects and hosts the page
+   * leads to included, and a refusal is the task's error. With a PROXY set, the connections are that proxy's to
+   * make: only the task's own host is checked, before the start.
+   */
+  private async throughGuard<T>(work: (route: { proxy: string | null; noProxy: string | null }) => Promise<T>): Promise<T> {
+    if (this.config.allowPrivateAddresses || this.config.proxy) return work({ proxy: this.config.proxy, noProxy: this.config.noProxy });
+    const proxy = await GuardedProxy.start(this.addressGuard, this.config.stallTimeoutMs);
+    try {
+      // every host through the guard: NO_PROXY names hosts to reach directly, which here would skip the check
+      return await work({ proxy: proxy.url, noProxy: null });
+    } catch (error) {
+      // a stop stays a stop; any other failure after a refused connection is that refusal's doing
+      throw proxy.refusal && !isAbortError(error) ? proxy.refusal : error;
+    } finally {
+      await proxy.close();
     }
   }
 
@@ -87,37 +111,36 @@ export class YoutubeDownloader implements Downloader {
     throwIfAborted(ctx.signal);
     const ytdlp = this.tools.ytdlp;
     if (!ytdlp) throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
-    if (!this.config.allowPrivateAddresses) await checkTaskHost(request.url);
+    if (!this.config.allowPrivateAddresses) await checkTaskHost(this.addressGuard, request.url);
     const { cookies } = ytdlpHeaders(request.headers);
     const workDir = await mkdtemp(join(tmpdir(), 'mediago-resolve-'));
     try {
       if (cookies.length > 0) await writeFile(join(workDir, COOKIES_FILE), cookiesFileText(request.url, cookies), { mode: 0o600 });
-      const args = buildYtdlpListArguments(request.url, request.headers, request.limit, {
-        proxy: this.config.proxy,
-        noProxy: this.config.noProxy,
-        retries: this.config.retryAttempts,
-        socketTimeoutSeconds: Math.max(1, Math.ceil(this.config.stallTimeoutMs / 1000)),
+      const text = await this.throughGuard(async (route) => {
+        const args = buildYtdlpListArguments(request.url, request.headers, request.limit, {
+          ...route,
+          retries: this.config.retryAttempts,
+          socketTimeoutSeconds: Math.max(1, Math.ceil(this.config.stallTimeoutMs / 1000)),
+        });
+        ctx.log(`yt-dlp ${describeArguments(args)}`);
+        try {
+          return await runYtdlpListing(ytdlp, args, { cwd: workDir, signal: ctx.signal, maxBytes: LISTING_MAX_BYTES, killGraceMs: KILL_GRACE_MS });
+        } catch (error) {
+          const code = (error as { code?: string }).code;
+          if (code === 'ENOENT' || code === 'EACCES') throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
+          throw error;
+        }
       });
-      ctx.log(`yt-dlp ${describeArguments(args)}`);
-      let text: string;
-      try {
-        text = await runYtdlpListing(ytdlp, args, { cwd: workDir, signal: ctx.signal, maxBytes: LISTING_MAX_BYTES, killGraceMs: KILL_GRACE_MS });
-      } catch (error) {
-        const code = (error as { code?: string }).code;
-        if (code === 'ENOENT' || code === 'EACCES') throw new DependencyMissingError('yt-dlp', YTDLP_MISSING_MESSAGE);
-        throw error;
-      }
       return parseYtdlpListing(text, request.url, request.limit);
     } finally {
       await rm(workDir, { recursive: true, force: true });
     }
   }
 
-  private async runTool(ytdlp: string, job: DownloadJob, ctx: DownloadContext): Promise<DownloadOutput> {
+  private async runTool(ytdlp: string, job: DownloadJob, ctx: DownloadContext, route: { proxy: string | null; noProxy: string | null }): Promise<DownloadOutput> {
     const args = buildYtdlpArguments(job, {
       ffmpegPath: this.tools.ffmpeg,
-      proxy: this.config.proxy,
-      noProxy: this.config.noProxy,
+      ...route,
       concurrentFragments: this.config.segmentConcurrency,
       retries: this.config.retryAttempts,
       socketTimeoutSeconds: Math.max(1, Math.ceil(this.config.stallTimeoutMs / 1000)),
@@ -270,12 +293,12 @@ export class YoutubeDownloader implements Downloader {
 }
 
 /**
- * yt-dlp connects on its own, so the task's host is resolved and checked before it starts. Redirects
- * inside yt-dlp, and media hosts it finds on the page, are not seen by this check.
+ * yt-dlp connects on its own, so the task's host is resolved and checked before it starts: a clear error at once,
+ * before any process. What yt-dlp reaches later (redirects, media hosts the page names) the GuardedProxy checks.
  */
-async function checkTaskHost(url: string): Promise<void> {
+async function checkTaskHost(guard: AddressGuard, url: string): Promise<void> {
   try {
-    await new AddressGuard().checkUrl(url);
+    await guard.checkUrl(url);
   } catch (error) {
     if (error instanceof AddressNotAllowedError) throw error;
     // a name we cannot check is not handed over: it could resolve to a refused address for yt-dlp

@@ -12,6 +12,7 @@ import {
   outputTemplate,
   proxyFor,
   workFileName,
+  ytdlpEnvironment,
 } from './ytdlp-arguments.js';
 
 function aJob(overrides: Partial<YtdlpJob> = {}): YtdlpJob {
@@ -220,5 +221,21 @@ describe('describeArguments', () => {
 
   it('quotes arguments a shell would split', () => {
     assert.equal(describeArguments(['--output', 'My Video.%(ext)s', '--proxy', '']), "--output 'My Video.%(ext)s' --proxy ''");
+  });
+});
+
+describe('ytdlpEnvironment', () => {
+  it("is the service's environment without proxy variables, in any case, plus the extra ones", () => {
+    const set = { http_proxy: 'http://a:1', HTTPS_PROXY: 'http://b:2', All_Proxy: 'socks5://c:3', no_proxy: '127.0.0.1', NO_PROXY: 'localhost', MEDIAGO_TEST_KEPT: 'yes' };
+    Object.assign(process.env, set);
+    try {
+      const env = ytdlpEnvironment({ PYTHONIOENCODING: 'utf-8' });
+      for (const name of ['http_proxy', 'HTTPS_PROXY', 'All_Proxy', 'no_proxy', 'NO_PROXY']) assert.equal(env[name], undefined, name);
+      assert.equal(env.MEDIAGO_TEST_KEPT, 'yes');
+      assert.equal(env.PATH, process.env.PATH);
+      assert.equal(env.PYTHONIOENCODING, 'utf-8');
+    } finally {
+      for (const name of Object.keys(set)) delete process.env[name];
+    }
   });
 });

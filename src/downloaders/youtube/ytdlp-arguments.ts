@@ -190,6 +190,20 @@ export function proxyFor(url: string, proxy: string | null, noProxy: string | nu
   return entries.some((entry) => noProxyMatches(entry, host, port)) ? '' : proxy;
 }
 
+/** The proxy variables a child process could read from the environment (Python's and ffmpeg's: any case). */
+const PROXY_VARIABLES = /^(?:https?|all|no)_proxy$/i;
+
+/**
+ * The environment yt-dlp runs with: the service's, without proxy variables. Its route is the explicit `--proxy`
+ * (the configured proxy, or the address guard's), and yt-dlp hands that to the ffmpeg it starts as http_proxy;
+ * a no_proxy inherited from the service would let ffmpeg connect around it.
+ */
+export function ytdlpEnvironment(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [name, value] of Object.entries(process.env)) if (!PROXY_VARIABLES.test(name)) env[name] = value;
+  return { ...env, ...extra };
+}
+
 /** One NO_PROXY entry, as curl and undici read them: "*", "host", ".domain", "*.domain", "host:port", "[v6]:port". */
 function noProxyMatches(entry: string, host: string, port: string): boolean {
   if (entry === '*') return true;

@@ -4,7 +4,7 @@ import { abortError } from '../../engine/abort.js';
 import { killGroup, spawnGroup } from '../../engine/child-process.js';
 import { PermanentError, redactUrlsIn } from '../../engine/http-error.js';
 import { type ResolvedEntry, type ResolvedLink, listedLink, singleEntryLink } from '../../engine/resolved-link.js';
-import { COOKIES_FILE, proxyFor, ytdlpHeaders, type YtdlpJob } from './ytdlp-arguments.js';
+import { COOKIES_FILE, proxyFor, ytdlpEnvironment, ytdlpHeaders, type YtdlpJob } from './ytdlp-arguments.js';
 import { cleanErrorMessage, meaningfulError } from './ytdlp-progress.js';
 
 // Listing what a link holds with yt-dlp: one JSON document (--flat-playlist -J), read under a byte cap and
@@ -128,7 +128,7 @@ export interface ListingRun {
  */
 export async function runYtdlpListing(command: string, args: string[], run: ListingRun): Promise<string> {
   if (run.signal.aborted) throw abortError(run.signal);
-  const child = spawnGroup(command, args, { cwd: run.cwd, env: { ...process.env, PYTHONIOENCODING: 'utf-8' }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawnGroup(command, args, { cwd: run.cwd, env: ytdlpEnvironment({ PYTHONIOENCODING: 'utf-8' }), stdio: ['ignore', 'pipe', 'pipe'] });
   const closed = once(child, 'close') as Promise<[number | null, NodeJS.Signals | null]>;
   const chunks: Buffer[] = [];
   let size = 0;

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import { createInterface } from 'node:readline';
 import { killGroup, spawnGroup } from '../../engine/child-process.js';
+import { ytdlpEnvironment } from './ytdlp-arguments.js';
 
 export interface YtdlpProcessOptions {
   cwd: string;
@@ -32,7 +33,7 @@ export async function runYtdlpProcess(command: string, args: string[], options: 
   const child = spawnGroup(command, args, {
     cwd: options.cwd,
     // UTF-8 titles and file names whatever the service's locale; no buffering between lines
-    env: { ...process.env, PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' },
+    env: ytdlpEnvironment({ PYTHONIOENCODING: 'utf-8', PYTHONUNBUFFERED: '1' }),
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   // rejects with the spawn failure (ENOENT, EACCES) if yt-dlp cannot be started
