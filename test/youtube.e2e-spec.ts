@@ -400,6 +400,11 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
       assert.match(logs[0], /--proxy 'http:\/\/\*\*\*@127\.0\.0\.1:\d+'/, 'yt-dlp is pointed at the guard, its password masked');
     });
 
+    it('fetches the fragments of an HLS stream through the guard, many at a time', async () => {
+      const job = await aJob({ url: origin.url('/hls/index.m3u8') });
+      assertPlayable(await startRun(guarded, job, { signal: new AbortController().signal }).promise, job);
+    });
+
     it('records a live stream through the guard: the ffmpeg yt-dlp starts is pointed at it too', () => recordsLive(guarded));
 
     it('refuses a redirect to a refused address, naming it, and never reaches it', async () => {
