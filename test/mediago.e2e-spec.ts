@@ -289,16 +289,21 @@ describe('mediago downloader against a local origin', { timeout: 150_000 }, () =
     for (const path of kept) assert.equal(origin.hits(path), 1, `${path} was not fetched again`);
   });
 
-  it('takes the DASH video of a maximum height, the audio adaptation set of the language asked, and saves the WebVTT text track', async () => {
-    const job = aJob('/languages/manifest.mpd', { quality: 120, audioLanguages: ['fr'], subtitleLanguages: ['en', 'ja', 'de'] });
+  it('takes the DASH video of a maximum height, the audio adaptation set of the language asked, and saves WebVTT and TTML text tracks as WebVTT', async () => {
+    const job = aJob('/languages/manifest.mpd', { quality: 120, audioLanguages: ['fr'], subtitleLanguages: ['en', 'ja', 'ko', 'de'] });
     const { output, log } = await run(downloaderWith(), job);
     const result = assertPlayableMp4(output, job, 160);
     assert.equal(result.streams.find((stream) => stream.codec_type === 'video')?.height, 90, 'the 90-line representation, the tallest not above 120');
     assert.ok(audioZeroCrossingRate(tools.ffmpeg!, output.path) < 0.02, 'the French (330 Hz) adaptation set');
-    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['en']);
+    assert.deepEqual(output.subtitles?.map((subtitle) => subtitle.language), ['en', 'ja', 'ko']);
     assert.deepEqual(cueTimes(readFileSync(output.subtitles![0].path, 'utf8')), ['00:00:00.000 --> 00:00:01.500', '00:00:02.000 --> 00:00:03.500', '00:00:04.000 --> 00:00:05.500']);
-    assert.ok(log.some((line) => line.includes('the ja subtitles are TTML, which is not converted')), log.join('\n'));
-    assert.ok(log.some((line) => /no subtitles in de \(offered: en, ja\)/.test(line)), log.join('\n'));
+    // the TTML file (ja) and the stpp samples in MP4 (ko), as WebVTT with their own times and text
+    for (const [index, language] of [[1, 'ja'], [2, 'ko']] as const) {
+      const text: string = readFileSync(output.subtitles![index].path, 'utf8');
+      assert.deepEqual(cueTimes(text), ['00:00:00.250 --> 00:00:01.500', '00:00:02.250 --> 00:00:03.500', '00:00:04.250 --> 00:00:05.500'], text);
+      assert.ok(text.startsWith('WEBVTT\n') && text.includes(`\n${language} caption 3\n`), text);
+    }
+    assert.ok(log.some((line) => /no subtitles in de \(offered: en, ja, ko\)/.test(line)), log.join('\n'));
   });
 
   it('falls back to the default DASH audio and the nearest height, logging both, and saves the sound alone for quality "audio"', async () => {

@@ -11,6 +11,7 @@ import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, SegmentSessionDependencies, SubtitleFile } from '../../../engine/download-job.js';
 import { mergeWebVtt } from '../../../engine/webvtt.js';
+import { isMp4Box, looksLikeTtml, ttmlDocumentsInMp4, ttmlToWebVtt } from '../../../engine/ttml.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../../../engine/stream-index.js';
@@ -335,11 +336,22 @@ export class DashSession {
     });
   }
 
-  /** Each subtitle track as one WebVTT file in workDir (outside segments/, which deleteSegments removes); cue times as written. */
+  /**
+   * Each subtitle track as one WebVTT file in workDir (outside segments/, which deleteSegments removes); cue times as
+   * written. TTML pieces (a file, or `stpp` samples in MP4 segments) are converted first; a piece that cannot be
+   * read is left out with a line in the task log.
+   */
   private async joinSubtitles(plans: TrackPlan[]): Promise<SubtitleFile[]> {
     const files: SubtitleFile[] = [];
     for (const [index, plan] of plans.filter((each) => each.kind === 'text').entries()) {
-      const texts = await Promise.all(plan.files.map((segment) => readFile(segment.file, 'utf8')));
+      const texts: string[] = [];
+      for (const [position, segment] of plan.files.entries()) {
+        try {
+          texts.push(...subtitlePieceAsWebVtt(await readFile(segment.file)));
+        } catch (error) {
+          this.ctx.log(`the ${plan.language} subtitles: piece ${position + 1} is left out (${(error as Error).message})`);
+        }
+      }
       const merged = mergeWebVtt(texts);
       if (!merged.includes('-->')) {
         this.ctx.log(`the ${plan.language} subtitle track has no cues: no file is saved for it`);
@@ -370,6 +382,13 @@ function streamTrack(workDir: string, plan: TrackPlan & { kind: 'video' | 'audio
     skipped = false;
   }
   return trackIndex(workDir, plan.kind, segments, { bandwidth: plan.bandwidth, codecs: plan.codecs });
+}
+
+/** A downloaded subtitle piece as WebVTT documents: WebVTT as it is, TTML converted, an MP4 segment's `stpp` samples converted. */
+function subtitlePieceAsWebVtt(data: Buffer): string[] {
+  if (isMp4Box(data)) return ttmlDocumentsInMp4(data).map(ttmlToWebVtt);
+  const text = data.toString('utf8');
+  return [looksLikeTtml(text) ? ttmlToWebVtt(text) : text];
 }
 
 /** Encrypted presentations fail before anything is fetched, with a message a user can act on. */

@@ -75,10 +75,12 @@ describe('selectRepresentations', () => {
       aRepresentation({ id: 'zh', kind: 'audio', bandwidth: 96_000, language: 'zh-Hans' }),
       aRepresentation({ id: 'sub-zh', kind: 'text', mimeType: 'text/vtt', language: 'zh' }),
       aRepresentation({ id: 'sub-en', kind: 'text', mimeType: 'application/mp4', codecs: 'wvtt', language: 'en' }),
+      aRepresentation({ id: 'sub-ja', kind: 'text', mimeType: 'application/ttml+xml', language: 'ja' }),
+      aRepresentation({ id: 'sub-ko', kind: 'text', mimeType: 'application/mp4', codecs: 'stpp.ttml.im1t', language: 'ko' }),
     ]);
-    const chosen = selectRepresentations(period, { quality: 900, audioLanguages: ['zh'], subtitleLanguages: ['zh', 'en'] });
-    assert.deepEqual([chosen.video?.id, chosen.audio?.id, chosen.text.map((entry) => entry.representation.id)], ['720', 'zh', ['sub-zh']]);
-    assert.deepEqual(chosen.notes, ['the en subtitles are WebVTT inside MP4 segments, which is not converted: only WebVTT files are saved']);
+    const chosen = selectRepresentations(period, { quality: 900, audioLanguages: ['zh'], subtitleLanguages: ['zh', 'en', 'ja', 'ko'] });
+    assert.deepEqual([chosen.video?.id, chosen.audio?.id, chosen.text.map((entry) => entry.representation.id)], ['720', 'zh', ['sub-zh', 'sub-ja', 'sub-ko']]);
+    assert.deepEqual(chosen.notes, ['the en subtitles are WebVTT inside MP4 segments, which is not converted: WebVTT and TTML are saved']);
     const fallback = selectRepresentations(period, { quality: 480, audioLanguages: ['fr'], subtitleLanguages: [] });
     assert.deepEqual([fallback.video?.id, fallback.audio?.id], ['720', 'en']);
     assert.equal(fallback.notes.length, 2);

@@ -7,7 +7,7 @@ export interface PeriodSelection {
   period: DashPeriod;
   video: DashRepresentation | null;
   audio: DashRepresentation | null;
-  /** One WebVTT text representation per requested language the period has, with the language its file is named by. */
+  /** One text representation (WebVTT or TTML) per requested language the period has, with the language its file is named by. */
   text: Array<{ representation: DashRepresentation; language: string }>;
   /** What could not be had as asked, and what was taken instead: lines for the task log. */
   notes: string[];
@@ -26,10 +26,17 @@ export function compareAudio(a: DashRepresentation, b: DashRepresentation): numb
   return secondary(a) - secondary(b) || b.bandwidth - a.bandwidth;
 }
 
-/** A text representation this service can save: WebVTT as a plain file (TTML and WebVTT inside MP4 are not converted). */
-export function isPlainWebVtt(representation: DashRepresentation): boolean {
+/**
+ * A text representation this service can save as WebVTT: WebVTT files, and TTML as a file or as `stpp` samples in
+ * MP4 segments (converted). WebVTT inside MP4 segments (`wvtt`) is not converted.
+ */
+export function isSavableText(representation: DashRepresentation): boolean {
   const mime = (representation.mimeType ?? '').toLowerCase();
-  return mime === 'text/vtt' || (mime === '' && /\.vtt$/i.test(representation.segments[0]?.url.split('?')[0] ?? ''));
+  const codecs = (representation.codecs ?? '').toLowerCase();
+  const file = representation.segments[0]?.url.split('?')[0] ?? '';
+  if (codecs.startsWith('wvtt')) return false;
+  if (mime === 'text/vtt' || codecs.startsWith('stpp') || mime.includes('ttml')) return true;
+  return mime === '' && /\.(vtt|ttml|dfxp)$/i.test(file);
 }
 
 export function selectRepresentations(period: DashPeriod, choice: MediaChoice = DEFAULT_MEDIA_CHOICE): PeriodSelection {
@@ -51,13 +58,13 @@ export function selectRepresentations(period: DashPeriod, choice: MediaChoice = 
   if (choice.quality === 'audio' && !audio && videos.length > 0) notes.push('the presentation has no audio track: nothing can be saved for quality "audio"');
 
   const texts = period.representations.filter((representation) => representation.kind === 'text');
-  const usable = texts.filter(isPlainWebVtt);
+  const usable = texts.filter(isSavableText);
   const { picked, missing } = pickEachLanguage(usable, (representation) => representation.language, choice.subtitleLanguages);
   for (const language of missing) {
-    const unsupported = texts.find((representation) => !isPlainWebVtt(representation) && pickByLanguage([representation], (each) => each.language, [language]));
+    const unsupported = texts.find((representation) => !isSavableText(representation) && pickByLanguage([representation], (each) => each.language, [language]));
     notes.push(
       unsupported
-        ? `the ${language} subtitles are ${describeText(unsupported)}, which is not converted: only WebVTT files are saved`
+        ? `the ${language} subtitles are ${describeText(unsupported)}, which is not converted: WebVTT and TTML are saved`
         : `no subtitles in ${language} (offered: ${offeredLanguages(texts.map((representation) => representation.language))})`,
     );
   }
