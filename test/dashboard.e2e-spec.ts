@@ -118,6 +118,37 @@ describe('the dashboard in a real browser', () => {
       await screenshot(page, 'dashboard-done');
     });
 
+    it('adds a link with its own quality, audio and subtitle languages, and expands a playlist link through the resolver', async () => {
+      await page.getByLabel('Links, one per line').fill(origin.url('/files/missing.bin'));
+      await page.getByLabel('Name', { exact: true }).fill('chosen');
+      await page.getByText('Quality, languages and playlists').click();
+      await page.getByLabel('Quality').selectOption('720');
+      await page.getByLabel('Audio language').fill('ja, en');
+      await page.getByLabel('Subtitles').fill('zh,en');
+      await page.getByLabel('Start now').uncheck();
+      await page.getByRole('button', { name: 'Add download' }).click();
+      await page.locator('li.task', { hasText: 'chosen' }).waitFor();
+      const { body } = await test.api('GET', `/api/downloads/${await taskIdNamed(test, 'chosen')}`);
+      assert.deepEqual([body.data.quality, body.data.audioLanguage, body.data.subtitleLanguages], ['720', ['ja', 'en'], ['zh', 'en']]);
+      await test.api('DELETE', `/api/downloads/${body.data.id}`);
+
+      // with "one download per entry" the link is resolved first: a link that cannot be read creates nothing and says why
+      await page.getByLabel('Links, one per line').fill(origin.url('/files/missing.bin'));
+      await page.getByLabel(`Type of ${origin.url('/files/missing.bin')}`).selectOption('mediago');
+      await page.getByLabel('Playlist or channel: one download per entry').check();
+      await page.getByRole('button', { name: 'Add download' }).click();
+      const problem = page.locator('[role="alert"]', { hasText: '404' });
+      await problem.waitFor({ timeout: 15_000 });
+      const { body: after } = await test.api('GET', '/api/downloads?pageSize=100');
+      assert.ok(!after.data.list.some((task: { url: string }) => task.url === origin.url('/files/missing.bin')), 'nothing was created');
+      await page.getByLabel('Playlist or channel: one download per entry').uncheck();
+      await page.getByLabel('Quality').selectOption('');
+      await page.getByLabel('Audio language').fill('');
+      await page.getByLabel('Subtitles').fill('');
+      await page.getByLabel('Start now').check();
+      await page.getByLabel('Links, one per line').fill('');
+    });
+
     it('stops a running task and starts it again to the end', async () => {
       await page.getByLabel('Links, one per line').fill(origin.url('/files/slow.bin'));
       await page.getByLabel('Name', { exact: true }).fill('slow one');

@@ -8,6 +8,9 @@ interface Props {
   onCreated(): void;
 }
 
+/** The picture heights offered; the API takes any height (the tallest picture not above it is downloaded). */
+const QUALITIES = ['best', '2160', '1440', '1080', '720', '480', '360', 'audio'] as const;
+
 /** Paste one or many links; each gets a detected type that can be changed. */
 export function AddForm({ folders, onCreated }: Props) {
   const [links, setLinks] = useState('');
@@ -16,6 +19,10 @@ export function AddForm({ folders, onCreated }: Props) {
   const [folder, setFolder] = useState('');
   const [headers, setHeaders] = useState('');
   const [isLive, setIsLive] = useState(false);
+  const [quality, setQuality] = useState('');
+  const [audioLanguage, setAudioLanguage] = useState('');
+  const [subtitleLanguages, setSubtitleLanguages] = useState('');
+  const [expand, setExpand] = useState(false);
   const [startNow, setStartNow] = useState(true);
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<Record<string, string>>({});
@@ -38,6 +45,10 @@ export function AddForm({ folders, onCreated }: Props) {
       ...(name.trim() && urls.length === 1 ? { name: name.trim() } : {}),
       ...(folder.trim() ? { folder: folder.trim() } : {}),
       ...(headers.trim() ? { headers: headers.trim() } : {}),
+      ...(quality ? { quality: /^\d+$/.test(quality) ? Number(quality) : quality } : {}),
+      ...(audioLanguage.trim() ? { audioLanguage: audioLanguage.trim() } : {}),
+      ...(subtitleLanguages.trim() ? { subtitleLanguages: subtitleLanguages.trim() } : {}),
+      ...(expand ? { expand: true } : {}),
     }));
     try {
       await tasksApi.create(tasks, startNow);
@@ -112,6 +123,35 @@ export function AddForm({ folders, onCreated }: Props) {
         <label class="check">
           <input type="checkbox" checked={isLive} onChange={(event) => setIsLive(event.currentTarget.checked)} /> Live stream: record until stopped
         </label>
+      </details>
+      <details>
+        <summary>Quality, languages and playlists</summary>
+        <div class="row">
+          <label class="field">
+            <span>Quality</span>
+            <select name="quality" value={quality} onChange={(event) => setQuality(event.currentTarget.value)}>
+              <option value="">the service's default</option>
+              {QUALITIES.map((each) => (
+                <option value={each}>{each === 'best' ? 'best' : each === 'audio' ? 'sound only' : `up to ${each} lines`}</option>
+              ))}
+            </select>
+            {errors.quality && <small class="error" role="alert">{errors.quality}</small>}
+          </label>
+          <label class="field">
+            <span>Audio language</span>
+            <input name="audioLanguage" value={audioLanguage} placeholder="ja,en (best first)" onInput={(event) => setAudioLanguage(event.currentTarget.value)} />
+            {errors.audioLanguage && <small class="error" role="alert">{errors.audioLanguage}</small>}
+          </label>
+          <label class="field">
+            <span>Subtitles</span>
+            <input name="subtitleLanguages" value={subtitleLanguages} placeholder="zh,en" onInput={(event) => setSubtitleLanguages(event.currentTarget.value)} />
+            {errors.subtitleLanguages && <small class="error" role="alert">{errors.subtitleLanguages}</small>}
+          </label>
+        </div>
+        <label class="check">
+          <input type="checkbox" name="expand" checked={expand} onChange={(event) => setExpand(event.currentTarget.checked)} /> Playlist or channel: one download per entry
+        </label>
+        {errors.expand && <small class="error" role="alert">{errors.expand}</small>}
       </details>
       <div class="row end">
         <label class="check">

@@ -12,6 +12,13 @@ export interface NewTask {
   folder?: string;
   headers?: string;
   isLive: boolean;
+  /** "best", "audio" or a maximum picture height; left out: the service's default */
+  quality?: string | number;
+  /** BCP-47 tags, best first, as "ja,en"; left out: the service's default */
+  audioLanguage?: string;
+  subtitleLanguages?: string;
+  /** one task per entry of a playlist or channel link */
+  expand?: boolean;
 }
 
 export interface TaskEdit {
