@@ -55,7 +55,12 @@ describe('the dashboard in a real browser', () => {
       .route('/files/first.bin', { body: randomBytes(1536 * KiB), bytesPerSecond: 512 * KiB })
       .route('/files/second.bin', { body: randomBytes(1536 * KiB), bytesPerSecond: 512 * KiB })
       .route('/files/slow.bin', { body: randomBytes(3072 * KiB), bytesPerSecond: 384 * KiB })
-      .route('/files/missing.bin', { status: 404 });
+      .route('/files/missing.bin', { status: 404 })
+      // a page embedding three videos: yt-dlp lists them as a playlist of three entries
+      .route('/three.html', {
+        body: `<!doctype html><html><head><title>Three Clips</title></head><body>${[1, 2, 3].map((n) => `<video src="/files/first.bin?n=${n}"></video>`).join('')}</body></html>`,
+        contentType: 'text/html; charset=utf-8',
+      });
     await origin.start();
     browser = await launchBrowser();
   });
@@ -147,6 +152,27 @@ describe('the dashboard in a real browser', () => {
       await page.getByLabel('Subtitles').fill('');
       await page.getByLabel('Start now').check();
       await page.getByLabel('Links, one per line').fill('');
+    });
+
+    it("lists a playlist link's entries and adds the ones ticked, one download each", async () => {
+      const link = origin.url('/three.html');
+      await page.getByLabel('Links, one per line').fill(link);
+      await page.getByLabel(`Type of ${link}`).selectOption('youtube');
+      await page.getByRole('button', { name: /List entries/ }).click();
+      const entries = page.getByRole('group', { name: 'Entries' });
+      await entries.waitFor({ timeout: 30_000 });
+      assert.match((await entries.locator('legend').textContent()) ?? '', /Three Clips: 3 entries/);
+      assert.equal(await entries.locator('li input[type="checkbox"]:checked').count(), 3, 'every entry is ticked at first');
+      await entries.locator('li').nth(1).getByRole('checkbox').uncheck();
+      await screenshot(page, 'dashboard-entries');
+      await page.getByLabel('Start now').uncheck();
+      await page.getByRole('button', { name: 'Add 2 downloads' }).click();
+      await entries.waitFor({ state: 'detached' });
+      const { body } = await test.api('GET', '/api/downloads?pageSize=100');
+      const added = body.data.list.filter((task: { url: string }) => task.url.includes('/files/first.bin?n='));
+      assert.deepEqual(added.map((task: { url: string; type: string }) => [new URL(task.url).search, task.type]).sort(), [['?n=1', 'youtube'], ['?n=3', 'youtube']]);
+      for (const task of added) await test.api('DELETE', `/api/downloads/${task.id}`);
+      await page.getByLabel('Start now').check();
     });
 
     it('stops a running task and starts it again to the end', async () => {

@@ -1,6 +1,6 @@
 import { useMemo, useState } from 'preact/hooks';
 import { ApiFailure } from '../api/client';
-import { type NewTask, tasksApi } from '../api/tasks';
+import { type NewTask, type ResolvedLink, tasksApi } from '../api/tasks';
 import { TASK_TYPES, type TaskType, detectType, splitLinks } from './detect-type';
 
 interface Props {
@@ -23,12 +23,41 @@ export function AddForm({ folders, onCreated }: Props) {
   const [audioLanguage, setAudioLanguage] = useState('');
   const [subtitleLanguages, setSubtitleLanguages] = useState('');
   const [expand, setExpand] = useState(false);
+  /** The entries of the one pasted link, once listed; the numbers of those to add. */
+  const [listing, setListing] = useState<ResolvedLink | null>(null);
+  const [picked, setPicked] = useState<Set<number>>(new Set());
+  const [listingBusy, setListingBusy] = useState(false);
   const [startNow, setStartNow] = useState(true);
   const [busy, setBusy] = useState(false);
   const [errors, setErrors] = useState<Record<string, string>>({});
 
   const urls = useMemo(() => splitLinks(links), [links]);
   const typeOf = (index: number) => overrides[index] ?? detectType(urls[index]);
+  // a listing is of the link and type it was made for: another link or type drops it
+  const shown = listing && urls.length === 1 && listing.url === urls[0] && listing.type === typeOf(0) ? listing : null;
+
+  async function listEntries() {
+    setListingBusy(true);
+    setErrors({});
+    try {
+      const found = await tasksApi.resolve(typeOf(0), urls[0], headers.trim() || undefined);
+      setListing(found);
+      setPicked(new Set(found.entries.map((entry) => entry.number)));
+    } catch (error) {
+      setListing(null);
+      // the resolver's answer concerns the one link: shown under it
+      setErrors({ links: error instanceof Error ? error.message : String(error) });
+    } finally {
+      setListingBusy(false);
+    }
+  }
+
+  function toggle(number: number, on: boolean) {
+    const next = new Set(picked);
+    if (on) next.add(number);
+    else next.delete(number);
+    setPicked(next);
+  }
 
   async function submit(event: Event) {
     event.preventDefault();
@@ -36,25 +65,34 @@ export function AddForm({ folders, onCreated }: Props) {
       setErrors({ links: 'Paste at least one link.' });
       return;
     }
+    if (shown && picked.size === 0) {
+      setErrors({ links: 'Tick at least one entry.' });
+      return;
+    }
     setBusy(true);
     setErrors({});
-    const tasks: NewTask[] = urls.map((url, index) => ({
-      type: typeOf(index),
-      url,
+    // with a listing, one task per ticked entry, named by its title; else one task (or one expand) per link
+    const items = shown
+      ? shown.entries.filter((entry) => picked.has(entry.number)).map((entry) => ({ type: typeOf(0), url: entry.url, name: entry.title ?? undefined }))
+      : urls.map((url, index) => ({ type: typeOf(index), url, name: name.trim() && urls.length === 1 ? name.trim() : undefined }));
+    const tasks: NewTask[] = items.map((item) => ({
+      type: item.type,
+      url: item.url,
       isLive,
-      ...(name.trim() && urls.length === 1 ? { name: name.trim() } : {}),
+      ...(item.name ? { name: item.name } : {}),
       ...(folder.trim() ? { folder: folder.trim() } : {}),
       ...(headers.trim() ? { headers: headers.trim() } : {}),
       ...(quality ? { quality: /^\d+$/.test(quality) ? Number(quality) : quality } : {}),
       ...(audioLanguage.trim() ? { audioLanguage: audioLanguage.trim() } : {}),
       ...(subtitleLanguages.trim() ? { subtitleLanguages: subtitleLanguages.trim() } : {}),
-      ...(expand ? { expand: true } : {}),
+      ...(expand && !shown ? { expand: true } : {}),
     }));
     try {
       await tasksApi.create(tasks, startNow);
       setLinks('');
       setOverrides({});
       setName('');
+      setListing(null);
       onCreated();
     } catch (error) {
       setErrors(fieldErrors(error));
@@ -96,10 +134,44 @@ export function AddForm({ folders, onCreated }: Props) {
           ))}
         </ul>
       )}
+      {urls.length === 1 && !shown && (
+        <div class="row">
+          <button type="button" onClick={listEntries} disabled={listingBusy}>
+            {listingBusy ? 'Listing…' : 'List entries (playlist, parts, season)'}
+          </button>
+        </div>
+      )}
+      {shown && (
+        <fieldset class="entries" aria-label="Entries">
+          <legend>
+            {shown.title ?? shown.url}: {shown.entries.length} {shown.entries.length === 1 ? 'entry' : 'entries'}
+            {shown.truncated ? ` (the link holds ${shown.total ?? 'more'}; the first ${shown.entries.length} are listed)` : ''}
+          </legend>
+          <label class="check">
+            <input
+              type="checkbox"
+              checked={picked.size === shown.entries.length}
+              onChange={(event) => setPicked(event.currentTarget.checked ? new Set(shown.entries.map((entry) => entry.number)) : new Set())}
+            />{' '}
+            All
+          </label>
+          <ul>
+            {shown.entries.map((entry) => (
+              <li key={entry.number}>
+                <label class="check">
+                  <input type="checkbox" checked={picked.has(entry.number)} onChange={(event) => toggle(entry.number, event.currentTarget.checked)} /> {entry.number}.{' '}
+                  {entry.title ?? entry.url}
+                  {entry.duration !== null ? ` (${clock(entry.duration)})` : ''}
+                </label>
+              </li>
+            ))}
+          </ul>
+        </fieldset>
+      )}
       <div class="row">
         <label class="field">
           <span>Name{urls.length > 1 ? ' (one link only)' : ''}</span>
-          <input name="name" value={name} disabled={urls.length > 1} placeholder="derived from the link" onInput={(event) => setName(event.currentTarget.value)} />
+          <input name="name" value={name} disabled={urls.length > 1 || shown !== null} placeholder={shown ? "each entry's title" : "derived from the link"} onInput={(event) => setName(event.currentTarget.value)} />
           {errors.name && <small class="error" role="alert">{errors.name}</small>}
         </label>
         <label class="field">
@@ -158,12 +230,25 @@ export function AddForm({ folders, onCreated }: Props) {
           <input type="checkbox" name="startNow" checked={startNow} onChange={(event) => setStartNow(event.currentTarget.checked)} /> Start now
         </label>
         <button type="submit" class="primary" disabled={busy}>
-          {busy ? 'Adding…' : urls.length > 1 ? `Add ${urls.length} downloads` : 'Add download'}
+          {busy ? 'Adding…' : addLabel(shown ? picked.size : urls.length)}
         </button>
       </div>
       {errors.form && <p class="error" role="alert">{errors.form}</p>}
     </form>
   );
+}
+
+function addLabel(count: number): string {
+  return count === 1 ? 'Add download' : `Add ${count} downloads`;
+}
+
+/** Seconds as m:ss or h:mm:ss. */
+function clock(seconds: number): string {
+  const whole = Math.round(seconds);
+  const hours = Math.floor(whole / 3600);
+  const minutes = Math.floor(whole / 60) % 60;
+  const rest = String(whole % 60).padStart(2, '0');
+  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
 }
 
 /** The API's field errors placed next to the inputs they concern; the rest under the form. */

@@ -30,6 +30,9 @@ export interface TaskEdit {
 
 export type ServiceSettings = components['schemas']['SettingsViewDto'];
 
+/** What a link holds (POST /api/downloads/resolve): its entries, each a link a task of the same type downloads alone. */
+export type ResolvedLink = components['schemas']['ResolvedLinkDto'];
+
 export type Counts = Record<Exclude<StatusFilter, 'all'>, number> & { total: number };
 
 /** Every call the dashboard makes, through the generated client: nothing other clients could not call. */
@@ -43,6 +46,8 @@ export const tasksApi = {
   stats: () => unwrap<{ counts: Counts; speed: number }>(api.GET('/api/stats')),
   folders: () => unwrap<string[]>(api.GET('/api/downloads/folders')),
   create: (tasks: NewTask[], startDownload: boolean) => unwrap<Task[]>(api.POST('/api/downloads', { body: { tasks, startDownload } })),
+  resolve: (type: TaskType, url: string, headers?: string) =>
+    unwrap<ResolvedLink>(api.POST('/api/downloads/resolve', { body: { type, url, ...(headers ? { headers } : {}) } })),
   start: (id: number) => unwrap<Task>(api.POST('/api/downloads/{id}/start', { params: { path: { id } } })),
   stop: (id: number) => unwrap<object>(api.POST('/api/downloads/{id}/stop', { params: { path: { id } } })),
   remove: (id: number, deleteFile: boolean) =>
