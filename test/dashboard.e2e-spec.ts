@@ -10,7 +10,9 @@ import type { Page } from 'playwright-core';
 import { ffmpeg } from './fixtures/hls-media.js';
 import { OriginServer } from './fixtures/origin-server.js';
 import { launchBrowser } from './helpers/browser.js';
-import { type TestApp, startTestApp, waitForStatus } from './helpers/app-harness.js';
+import { type TestApp, startTestApp, waitFor, waitForStatus } from './helpers/app-harness.js';
+import { createTestDatabase } from './helpers/postgres-database.js';
+import { ServiceProcess } from './helpers/service-process.js';
 
 const KiB = 1024;
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -347,6 +349,45 @@ describe('the dashboard in a real browser', () => {
       } finally {
         await page.close();
         await test.close();
+      }
+    });
+  });
+
+  describe('two nodes on one PostgreSQL database', () => {
+    it('says which node it is on, and which node runs each task', async () => {
+      const database = await createTestDatabase('dashboard-nodes');
+      const root = await mkdtemp(join(tmpdir(), 'dashboard-nodes-'));
+      const nodes = ['node-a', 'node-b'].map(
+        (nodeId) =>
+          new ServiceProcess(join(root, nodeId), {
+            DATABASE_URL: database.url,
+            NODE_ID: nodeId,
+            DOWNLOAD_DIR: join(root, 'shared-downloads'),
+            MIN_FREE_SPACE: '0',
+            LEASE_SECONDS: '3',
+          }),
+      );
+      const page = await browser.context.newPage();
+      try {
+        for (const node of nodes) await node.start();
+        await page.goto(nodes[0].baseUrl);
+        await page.locator('.node-line', { hasText: 'Node node-a · tasks in PostgreSQL, shared by every node on that database' }).waitFor({ timeout: 10_000 });
+        // created on node-b: whichever node claims it, its row on node-a's page names that node
+        const created = await nodes[1].api('POST', '/api/downloads', { tasks: [{ type: 'direct', url: origin.url('/files/slow.bin'), name: 'shared' }], startDownload: true });
+        assert.equal(created.status, 200, created.text);
+        const id = created.body.data[0].id as number;
+        const running = await waitFor(async () => {
+          const { body } = await nodes[0].api('GET', `/api/downloads/${id}`);
+          return body.data.status === 'downloading' && body.data.node ? (body.data.node as string) : null;
+        }, 15_000, 'the task to be claimed');
+        await row(page, id).locator('.badge.node', { hasText: `on ${running}` }).waitFor({ timeout: 15_000 });
+        await row(page, id).locator('[data-status="success"]').waitFor({ timeout: 30_000 });
+        await screenshot(page, 'dashboard-nodes');
+      } finally {
+        await page.close();
+        for (const node of nodes) if (node.alive) await node.kill('SIGTERM');
+        await database.drop();
+        await rm(root, { recursive: true, force: true });
       }
     });
   });

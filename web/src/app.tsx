@@ -167,6 +167,10 @@ export function App() {
                   </span>
                 ))}
                 {missingTools.length > 0 && <em>(types that need {missingTools.join(', ')} will fail)</em>}
+                <br />
+                <span class="node-line">
+                  Node {health.node} · {health.database === 'postgres' ? 'tasks in PostgreSQL, shared by every node on that database' : 'tasks in SQLite on this node'}
+                </span>
               </p>
             )}
             {settings && <SettingsPanel settings={settings} />}
@@ -224,6 +228,7 @@ export function App() {
               key={task.id}
               task={task}
               live={progress[String(task.id)]}
+              showNode={health?.database === 'postgres'}
               selected={selected.has(task.id)}
               onSelect={(on) => {
                 const next = new Set(selected);

@@ -239,7 +239,7 @@ export function AddForm({ folders, onCreated }: Props) {
 }
 
 function addLabel(count: number): string {
-  return count === 1 ? 'Add download' : `Add ${count} downloads`;
+  return count > 1 ? `Add ${count} downloads` : 'Add download';
 }
 
 /** Seconds as m:ss or h:mm:ss. */

@@ -19,12 +19,14 @@ interface Props {
   selected: boolean;
   onSelect(selected: boolean): void;
   actions: TaskActions;
+  /** Several nodes share the tasks: each row says which node runs it (or saved its file). */
+  showNode: boolean;
 }
 
 const ACTIVE = new Set(['waiting', 'downloading']);
 
 /** One task: its status, live progress, where it was saved, and what can be done with it. */
-export function TaskRow({ task, live, selected, onSelect, actions }: Props) {
+export function TaskRow({ task, live, selected, onSelect, actions, showNode }: Props) {
   const running = task.status === 'downloading';
   const figures = running && live ? live : task;
   const percent = task.status === 'success' ? 100 : figures.percent;
@@ -41,6 +43,11 @@ export function TaskRow({ task, live, selected, onSelect, actions }: Props) {
           <span class={`badge status`} data-status={task.status}>
             {idle ? 'idle' : task.status}
           </span>
+          {showNode && task.node && (
+            <span class="badge node" title={task.status === 'downloading' ? 'the node running it' : 'the node that ran it (its file is on that node unless the download folder is shared)'}>
+              on {task.node}
+            </span>
+          )}
         </div>
         <progress max={100} value={percent ?? undefined} aria-label={`Progress of ${task.name}`} />
         <div class="figures">
