@@ -1,4 +1,5 @@
 import { open } from 'node:fs/promises';
+import { boxes } from './mp4-boxes.js';
 
 // Where a stream's timeline begins, read from its first segment: WebVTT cues with an X-TIMESTAMP-MAP are
 // placed on the media's own 90 kHz clock, and a saved subtitle file must count from the start of the saved file.
@@ -26,21 +27,6 @@ export function mpegTsFirstPts(data: Buffer): number | null {
     if (first === null || pts < first) first = pts;
   }
   return first;
-}
-
-/** Child boxes of an ISO BMFF box body: type, body start, end. */
-function* boxes(data: Buffer, start: number, end: number): Generator<{ type: string; body: number; end: number }> {
-  for (let offset = start; offset + 8 <= end; ) {
-    let size = data.readUInt32BE(offset);
-    let header = 8;
-    if (size === 1 && offset + 16 <= end) {
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) size = end - offset;
-    if (size < header || offset + size > end) return;
-    yield { type: data.toString('latin1', offset + 4, offset + 8), body: offset + header, end: offset + size };
-    offset += size;
-  }
 }
 
 function child(data: Buffer, start: number, end: number, path: string[]): { body: number; end: number } | null {

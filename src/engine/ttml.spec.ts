@@ -4,7 +4,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { isMp4Box, looksLikeTtml, timeExpression, ttmlCues, ttmlDocumentsInMp4, ttmlToWebVtt } from './ttml.js';
+import { sniffContainer } from './media-sniff.js';
+import { looksLikeTtml, timeExpression, ttmlCues, ttmlDocumentsInMp4, ttmlToWebVtt } from './ttml.js';
 
 const WEBVTT = `WEBVTT
 
@@ -55,13 +56,13 @@ describe('TTML to WebVTT', () => {
 
   it('finds the TTML samples of an MP4 file (stpp) and converts them', () => {
     const data = readFileSync(join(dir, 'out.mp4'));
-    assert.ok(isMp4Box(data));
+    assert.equal(sniffContainer(data), 'mp4', 'read as MP4, not as text');
     const documents = ttmlDocumentsInMp4(data);
     assert.equal(documents.length, 1);
     assert.equal(ttmlToWebVtt(documents[0]), EXPECTED);
     // a cut-off file yields what is whole, never an error or a read past the end
     assert.deepEqual(ttmlDocumentsInMp4(data.subarray(0, 60)), []);
-    assert.ok(!isMp4Box(Buffer.from(WEBVTT)));
+    assert.notEqual(sniffContainer(Buffer.from(WEBVTT)), 'mp4');
   });
 
   it('reads every time expression: clock time with frames, offsets in h, m, s, ms, frames and ticks', () => {

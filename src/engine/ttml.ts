@@ -1,4 +1,6 @@
 import { DOMParser } from '@xmldom/xmldom';
+import { boxes } from './mp4-boxes.js';
+import { formatTimestamp } from './webvtt.js';
 
 /**
  * TTML subtitles (W3C TTML1/TTML2, IMSC, EBU-TT-D, SMPTE-TT) as WebVTT: what DASH streams carry as a sidecar
@@ -60,7 +62,7 @@ export function ttmlCues(document: string): Cue[] {
 export function ttmlToWebVtt(document: string): string {
   const blocks = ttmlCues(document)
     .filter((cue) => cue.text.trim() !== '' && Number.isFinite(cue.end) && cue.end > cue.start)
-    .map((cue) => `${clock(cue.start)} --> ${clock(cue.end)}\n${cue.text}\n`);
+    .map((cue) => `${formatTimestamp(cue.start)} --> ${formatTimestamp(cue.end)}\n${cue.text}\n`);
   return ['WEBVTT', '', ...blocks].join('\n');
 }
 
@@ -70,31 +72,12 @@ export function ttmlToWebVtt(document: string): string {
  */
 export function ttmlDocumentsInMp4(data: Buffer): string[] {
   const documents: string[] = [];
-  let offset = 0;
-  while (offset + 8 <= data.length) {
-    let size = data.readUInt32BE(offset);
-    const type = data.toString('latin1', offset + 4, offset + 8);
-    let header = 8;
-    if (size === 1) {
-      if (offset + 16 > data.length) break;
-      size = Number(data.readBigUInt64BE(offset + 8));
-      header = 16;
-    } else if (size === 0) {
-      size = data.length - offset;
-    }
-    if (size < header || offset + size > data.length) break;
-    if (type === 'mdat') {
-      const text = data.toString('utf8', offset + header, offset + size);
-      for (const part of text.split(/(?=<\?xml)/)) if (looksLikeTtml(part)) documents.push(part);
-    }
-    offset += size;
+  for (const box of boxes(data, 0, data.length)) {
+    if (box.type !== 'mdat') continue;
+    const text = data.toString('utf8', box.body, box.end);
+    for (const part of text.split(/(?=<\?xml)/)) if (looksLikeTtml(part)) documents.push(part);
   }
   return documents;
-}
-
-/** Whether a buffer starts with an MP4 box (an `stpp` segment rather than a text file). */
-export function isMp4Box(data: Buffer): boolean {
-  return data.length >= 8 && ['ftyp', 'styp', 'moof', 'moov', 'sidx', 'mdat', 'emsg', 'prft'].includes(data.toString('latin1', 4, 8));
 }
 
 function collect(node: XmlNode, parentBegin: number, parentEnd: number, parameters: TimingParameters, cues: Cue[]): void {
@@ -129,12 +112,12 @@ function paragraphText(paragraph: XmlNode): string {
     }
   };
   walk(paragraph);
-  // WebVTT cue text: &, < and > are markup; an empty line would end the cue
+  // WebVTT cue text: &, < and > are markup (escaping > also keeps a "-->" from reading as timing); an empty line would end the cue
   return text
     .split('\n')
     .map((line) => line.trim())
     .filter((line) => line !== '')
-    .map((line) => line.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;').replace(/-->/g, '--&gt;'))
+    .map((line) => line.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;'))
     .join('\n');
 }
 
@@ -191,13 +174,4 @@ function attribute(node: XmlNode, name: string): string | null {
 
 function children(node: XmlNode): XmlNode[] {
   return Array.from(node.childNodes).filter((child) => child.nodeType !== ELEMENT || !child.namespaceURI || child.namespaceURI === TT_NS);
-}
-
-/** Seconds as a WebVTT timestamp, hh:mm:ss.ttt. */
-function clock(seconds: number): string {
-  const millis = Math.max(0, Math.round(seconds * 1000));
-  const hours = Math.floor(millis / 3_600_000);
-  const minutes = Math.floor(millis / 60_000) % 60;
-  const secs = Math.floor(millis / 1000) % 60;
-  return `${String(hours).padStart(2, '0')}:${String(minutes).padStart(2, '0')}:${String(secs).padStart(2, '0')}.${String(millis % 1000).padStart(3, '0')}`;
 }

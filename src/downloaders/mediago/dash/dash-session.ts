@@ -6,12 +6,12 @@ import { discardBody } from '../../../engine/http-client.js';
 import { PermanentError, redactUrl } from '../../../engine/http-error.js';
 import { withRetry } from '../../../engine/retry.js';
 import { inTurn } from '../../../engine/in-turn.js';
-import { MP4_PIECE } from '../../../engine/media-sniff.js';
+import { MP4_PIECE, sniffContainer } from '../../../engine/media-sniff.js';
 import { readStateFile, writeStateFile } from '../../../engine/task-workspace.js';
 import { ByteWindow, SegmentPool, type SegmentRequest } from '../../../engine/segment-pool.js';
 import type { DownloadContext, DownloadJob, DownloadOutput, SegmentSessionDependencies, SubtitleFile } from '../../../engine/download-job.js';
 import { mergeWebVtt } from '../../../engine/webvtt.js';
-import { isMp4Box, looksLikeTtml, ttmlDocumentsInMp4, ttmlToWebVtt } from '../../../engine/ttml.js';
+import { looksLikeTtml, ttmlDocumentsInMp4, ttmlToWebVtt } from '../../../engine/ttml.js';
 import { type MergeResult, type TrackFiles, mergeTracks } from '../../../engine/merge-tracks.js';
 import { vodProgress } from '../../../engine/hls/hls-session.js';
 import { type StreamTrackIndex, trackIndex, writeStreamIndex } from '../../../engine/stream-index.js';
@@ -386,7 +386,7 @@ function streamTrack(workDir: string, plan: TrackPlan & { kind: 'video' | 'audio
 
 /** A downloaded subtitle piece as WebVTT documents: WebVTT as it is, TTML converted, an MP4 segment's `stpp` samples converted. */
 function subtitlePieceAsWebVtt(data: Buffer): string[] {
-  if (isMp4Box(data)) return ttmlDocumentsInMp4(data).map(ttmlToWebVtt);
+  if (sniffContainer(data) === 'mp4') return ttmlDocumentsInMp4(data).map(ttmlToWebVtt);
   const text = data.toString('utf8');
   return [looksLikeTtml(text) ? ttmlToWebVtt(text) : text];
 }
