@@ -84,7 +84,8 @@ export class GuardedProxy {
       return;
     }
     const host = target.hostname.replace(/^\[|\]$/g, '');
-    if (!this.allowedLiteral(host, response)) return;
+    const refused = this.refusedLiteral(host);
+    if (refused) return this.fail(refused, response);
     const headers: Record<string, string | string[]> = {};
     for (const [name, value] of Object.entries(request.headers)) if (value !== undefined && !HOP_BY_HOP.has(name)) headers[name] = value;
     const outgoing = httpRequest({ hostname: host, port: target.port || 80, path: `${target.pathname}${target.search}`, method: request.method, headers, lookup: this.guard.lookup, agent: false });
@@ -110,13 +111,10 @@ export class GuardedProxy {
     const port = Number(match?.[3]);
     if (!match || port < 1 || port > 65_535) return refuse('400 Bad Request', 'CONNECT needs host:port');
     const host = match[1] ?? match[2];
-    if (isIP(host)) {
-      try {
-        this.guard.check(host, host);
-      } catch (error) {
-        this.remember(error);
-        return refuse('403 Forbidden', (error as Error).message);
-      }
+    const refused = this.refusedLiteral(host);
+    if (refused) {
+      this.remember(refused);
+      return refuse('403 Forbidden', refused.message);
     }
     const upstream = connect({ host, port, lookup: this.guard.lookup });
     this.track(upstream);
@@ -141,15 +139,15 @@ export class GuardedProxy {
     upstream.on('close', () => connected && client.destroy());
   }
 
-  /** An IP literal is connected to without a lookup: checked here. False when refused (the answer is sent). */
-  private allowedLiteral(host: string, response: ServerResponse): boolean {
-    if (!isIP(host)) return true;
+  /** An IP literal is connected to without a lookup, so it is checked here: the refusal, or null (a name, or an allowed address). */
+  private refusedLiteral(host: string): AddressNotAllowedError | null {
+    if (!isIP(host)) return null;
     try {
       this.guard.check(host, host);
-      return true;
+      return null;
     } catch (error) {
-      this.fail(error as Error, response);
-      return false;
+      if (error instanceof AddressNotAllowedError) return error;
+      throw error;
     }
   }
 
