@@ -12,7 +12,7 @@ import { OriginServer } from './fixtures/origin-server.js';
 import { launchBrowser } from './helpers/browser.js';
 import { type TestApp, startTestApp, waitFor, waitForStatus } from './helpers/app-harness.js';
 import { createTestDatabase } from './helpers/postgres-database.js';
-import { ServiceProcess } from './helpers/service-process.js';
+import { clusterNode } from './helpers/service-process.js';
 
 const KiB = 1024;
 const ARTIFACTS = fileURLToPath(new URL('../../test-artifacts/', import.meta.url));
@@ -357,16 +357,7 @@ describe('the dashboard in a real browser', () => {
     it('says which node it is on, and which node runs each task', async () => {
       const database = await createTestDatabase('dashboard-nodes');
       const root = await mkdtemp(join(tmpdir(), 'dashboard-nodes-'));
-      const nodes = ['node-a', 'node-b'].map(
-        (nodeId) =>
-          new ServiceProcess(join(root, nodeId), {
-            DATABASE_URL: database.url,
-            NODE_ID: nodeId,
-            DOWNLOAD_DIR: join(root, 'shared-downloads'),
-            MIN_FREE_SPACE: '0',
-            LEASE_SECONDS: '3',
-          }),
-      );
+      const nodes = ['node-a', 'node-b'].map((nodeId) => clusterNode(root, database.url, nodeId));
       const page = await browser.context.newPage();
       try {
         for (const node of nodes) await node.start();

@@ -10,7 +10,7 @@ import { after, before, describe, it } from 'node:test';
 import { OriginServer } from './fixtures/origin-server.js';
 import { waitFor } from './helpers/app-harness.js';
 import { createTestDatabase } from './helpers/postgres-database.js';
-import { ServiceProcess } from './helpers/service-process.js';
+import { type ServiceProcess, clusterNode } from './helpers/service-process.js';
 import { SseRecorder } from './helpers/sse-client.js';
 
 const KIB = 1024;
@@ -23,22 +23,6 @@ interface TaskView {
   file: string | null;
   node: string | null;
   error: string | null;
-}
-
-/** A node of the cluster: its own DATA_DIR and NODE_ID, the shared database and DOWNLOAD_DIR. */
-function aNode(root: string, databaseUrl: string, nodeId: string, env: Record<string, string> = {}): ServiceProcess {
-  const dataDir = join(root, nodeId);
-  mkdirSync(dataDir, { recursive: true });
-  return new ServiceProcess(root, {
-    DATABASE_URL: databaseUrl,
-    NODE_ID: nodeId,
-    DATA_DIR: dataDir,
-    DOWNLOAD_DIR: join(root, 'shared-downloads'),
-    MIN_FREE_SPACE: '0',
-    MAX_CONCURRENT_DOWNLOADS: '3',
-    LEASE_SECONDS: '3',
-    ...env,
-  });
 }
 
 async function allTasks(node: ServiceProcess): Promise<TaskView[]> {
@@ -101,7 +85,7 @@ describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () =>
 
   it('three nodes run 60 tasks of mixed types: each succeeds exactly once, byte-exact, and an SSE client on one node sees the others', async () => {
     const url = await database('sixty');
-    const [a, b, c] = await startNodes([aNode(root, url, 'node-a'), aNode(root, url, 'node-b'), aNode(root, url, 'node-c')]);
+    const [a, b, c] = await startNodes([clusterNode(root, url, 'node-a'), clusterNode(root, url, 'node-b'), clusterNode(root, url, 'node-c')]);
     const health = await a.api('GET', '/healthy');
     assert.deepEqual([health.body.data.node, health.body.data.database], ['node-a', 'postgres']);
     const sse = new SseRecorder();
@@ -158,7 +142,7 @@ describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () =>
 
   it('a stop through one node ends a task running on another, and the owner ends the run itself', async (t) => {
     const url = await database('stop');
-    const [a, c] = await startNodes([aNode(root, url, 'stop-a', { MAX_CONCURRENT_DOWNLOADS: '1' }), aNode(root, url, 'stop-c', { MAX_CONCURRENT_DOWNLOADS: '1' })]);
+    const [a, c] = await startNodes([clusterNode(root, url, 'stop-a', { MAX_CONCURRENT_DOWNLOADS: '1' }), clusterNode(root, url, 'stop-c', { MAX_CONCURRENT_DOWNLOADS: '1' })]);
     try {
       const created = await a.api<TaskView[]>('POST', '/api/downloads', {
         tasks: [0, 1].map((index) => ({ type: 'direct', url: origin.url(`/stoppable-${index}.bin`), name: `stoppable-${index}`, folder: 'stop' })),
@@ -182,8 +166,8 @@ describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () =>
 
   it('a killed node’s tasks are taken over after its lease and finish byte-exact; a frozen node that wakes writes nothing to them', async () => {
     const url = await database('takeover');
-    const [a, b] = await startNodes([aNode(root, url, 'take-a', { MAX_CONCURRENT_DOWNLOADS: '3' }), aNode(root, url, 'take-b', { MAX_CONCURRENT_DOWNLOADS: '3' })]);
-    const frozen = aNode(root, url, 'take-f', { MAX_CONCURRENT_DOWNLOADS: '3' });
+    const [a, b] = await startNodes([clusterNode(root, url, 'take-a', { MAX_CONCURRENT_DOWNLOADS: '3' }), clusterNode(root, url, 'take-b', { MAX_CONCURRENT_DOWNLOADS: '3' })]);
+    const frozen = clusterNode(root, url, 'take-f', { MAX_CONCURRENT_DOWNLOADS: '3' });
     try {
       const created = await b.api<TaskView[]>('POST', '/api/downloads', {
         tasks: Array.from({ length: 6 }, (_, index) => ({ type: 'direct', url: origin.url(`/slow-${index}.bin`), name: `slow-${index}`, folder: 'takeover' })),
@@ -212,7 +196,7 @@ describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () =>
 
       // the killed node comes back late: it finds nothing of its own to recover and writes nothing
       const beforeRestart = await allTasks(b);
-      const restarted = aNode(root, url, 'take-a', { MAX_CONCURRENT_DOWNLOADS: '3' });
+      const restarted = clusterNode(root, url, 'take-a', { MAX_CONCURRENT_DOWNLOADS: '3' });
       await startNodes([restarted]);
       await new Promise((resolve) => setTimeout(resolve, 2_000));
       assert.deepEqual(await allTasks(b), beforeRestart, 'the restarted node changed no task');
@@ -228,7 +212,7 @@ describe('several nodes on one PostgreSQL database', { timeout: 600_000 }, () =>
       for (const task of more.body.data) await frozen.api('POST', `/api/downloads/${task.id}/start`);
       await waitFor(async () => (await allTasks(frozen)).filter((task) => task.node === 'take-f' && task.status === 'downloading').length === 3, 60_000, 'the three to run on the node about to freeze');
       frozen.child!.kill('SIGSTOP');
-      const rescuer = aNode(root, url, 'take-r', { MAX_CONCURRENT_DOWNLOADS: '3' });
+      const rescuer = clusterNode(root, url, 'take-r', { MAX_CONCURRENT_DOWNLOADS: '3' });
       await startNodes([rescuer]);
       const rescued = await waitFor(
         async () => {

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { callApi, waitFor } from './app-harness.js';
@@ -72,6 +73,22 @@ export class ServiceProcess {
     ]);
     return { code, signal: gotSignal };
   }
+}
+
+/** A node of a cluster under root: its own DATA_DIR and NODE_ID, the shared database and DOWNLOAD_DIR. */
+export function clusterNode(root: string, databaseUrl: string, nodeId: string, env: Record<string, string> = {}): ServiceProcess {
+  const dataDir = join(root, nodeId);
+  mkdirSync(dataDir, { recursive: true });
+  return new ServiceProcess(root, {
+    DATABASE_URL: databaseUrl,
+    NODE_ID: nodeId,
+    DATA_DIR: dataDir,
+    DOWNLOAD_DIR: join(root, 'shared-downloads'),
+    MIN_FREE_SPACE: '0',
+    MAX_CONCURRENT_DOWNLOADS: '3',
+    LEASE_SECONDS: '3',
+    ...env,
+  });
 }
 
 /** Runs the service with this environment until it exits by itself (a refused boot); its exit code and output. */
