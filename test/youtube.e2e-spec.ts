@@ -395,21 +395,21 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
 
     it('downloads through the guard as it does without it', async () => {
       const job = await aJob();
-      const { promise, log: logs } = startRun(guarded, job, { signal: new AbortController().signal });
+      const { promise, logs } = start(job, undefined, guarded);
       assertPlayable(await promise, job);
       assert.match(logs[0], /--proxy 'http:\/\/\*\*\*@127\.0\.0\.1:\d+'/, 'yt-dlp is pointed at the guard, its password masked');
     });
 
     it('fetches the fragments of an HLS stream through the guard, many at a time', async () => {
       const job = await aJob({ url: origin.url('/hls/index.m3u8') });
-      assertPlayable(await startRun(guarded, job, { signal: new AbortController().signal }).promise, job);
+      assertPlayable(await start(job, undefined, guarded).promise, job);
     });
 
     it('records a live stream through the guard: the ffmpeg yt-dlp starts is pointed at it too', () => recordsLive(guarded));
 
     it('refuses a redirect to a refused address, naming it, and never reaches it', async () => {
       const job = await aJob({ url: origin.url('/media/moved.mp4') });
-      await assert.rejects(startRun(guarded, job, { signal: new AbortController().signal }).promise, (error: Error) => {
+      await assert.rejects(start(job, undefined, guarded).promise, (error: Error) => {
         assert.equal(error.name, 'AddressNotAllowedError');
         assert.match(error.message, /the address 127\.0\.0\.2 is a private address, which tasks may not reach/);
         return true;
@@ -419,7 +419,7 @@ describe('youtube downloader (real yt-dlp against a local origin)', () => {
 
     it('refuses media a page places on a refused address', async () => {
       const job = await aJob({ url: origin.url('/leads-away.html') });
-      await assert.rejects(startRun(guarded, job, { signal: new AbortController().signal }).promise, (error: Error) => {
+      await assert.rejects(start(job, undefined, guarded).promise, (error: Error) => {
         assert.equal(error.name, 'AddressNotAllowedError');
         assert.match(error.message, /127\.0\.0\.2/);
         return true;
