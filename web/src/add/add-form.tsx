@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { ApiFailure } from '../api/client';
 import { type NewTask, type ResolvedLink, tasksApi } from '../api/tasks';
+import { formatEta } from '../tasks/format';
 import { TASK_TYPES, type TaskType, detectType, splitLinks } from './detect-type';
 
 interface Props {
@@ -42,7 +43,7 @@ export function AddForm({ folders, onCreated }: Props) {
     try {
       const found = await tasksApi.resolve(typeOf(0), urls[0], headers.trim() || undefined);
       setListing(found);
-      setPicked(new Set(found.entries.map((entry) => entry.number)));
+      setPicked(everyEntry(found));
     } catch (error) {
       setListing(null);
       // the resolver's answer concerns the one link: shown under it
@@ -151,7 +152,7 @@ export function AddForm({ folders, onCreated }: Props) {
             <input
               type="checkbox"
               checked={picked.size === shown.entries.length}
-              onChange={(event) => setPicked(event.currentTarget.checked ? new Set(shown.entries.map((entry) => entry.number)) : new Set())}
+              onChange={(event) => setPicked(event.currentTarget.checked ? everyEntry(shown) : new Set())}
             />{' '}
             All
           </label>
@@ -161,7 +162,7 @@ export function AddForm({ folders, onCreated }: Props) {
                 <label class="check">
                   <input type="checkbox" checked={picked.has(entry.number)} onChange={(event) => toggle(entry.number, event.currentTarget.checked)} /> {entry.number}.{' '}
                   {entry.title ?? entry.url}
-                  {entry.duration !== null ? ` (${clock(entry.duration)})` : ''}
+                  {entry.duration !== null ? ` (${formatEta(entry.duration)})` : ''}
                 </label>
               </li>
             ))}
@@ -242,13 +243,9 @@ function addLabel(count: number): string {
   return count > 1 ? `Add ${count} downloads` : 'Add download';
 }
 
-/** Seconds as m:ss or h:mm:ss. */
-function clock(seconds: number): string {
-  const whole = Math.round(seconds);
-  const hours = Math.floor(whole / 3600);
-  const minutes = Math.floor(whole / 60) % 60;
-  const rest = String(whole % 60).padStart(2, '0');
-  return hours > 0 ? `${hours}:${String(minutes).padStart(2, '0')}:${rest}` : `${minutes}:${rest}`;
+/** The numbers of every entry a listing holds. */
+function everyEntry(link: ResolvedLink): Set<number> {
+  return new Set(link.entries.map((entry) => entry.number));
 }
 
 /** The API's field errors placed next to the inputs they concern; the rest under the form. */

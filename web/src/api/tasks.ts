@@ -59,17 +59,6 @@ export const tasksApi = {
   settings: () => unwrap<ServiceSettings>(api.GET('/api/settings')),
   health: async () => {
     const response = await fetch('/healthy');
-    return (
-      (await response.json()) as {
-        data: {
-          status: string;
-          types: string[];
-          tools: Record<string, { found: boolean; version: string | null; outdated?: boolean; warning?: string }>;
-          /** this process's NODE_ID, and where the tasks are kept: PostgreSQL when several nodes share them */
-          node: string;
-          database: 'sqlite' | 'postgres';
-        };
-      }
-    ).data;
+    return ((await response.json()) as { data: components['schemas']['HealthDto'] }).data;
   },
 };
